@@ -1,0 +1,447 @@
+"""Load and validate the whole configuration directory, all or nothing.
+
+    config/
+      agencies/*.yaml   groups and agencies with their contacts
+      policies.yaml     reminder policies and the default one
+      workdays.yaml     (optional) the year's announced swaps of days off
+      plans/*.yaml      one plan (Kế hoạch) per file
+
+`load_config()` either returns a `Deployment` in which every reference resolves,
+or raises `ConfigInvalid` listing every problem as `file:line: field: message`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from scheduler.dates import DayOfYear
+from scheduler.schema import (
+    AgenciesFile,
+    AgencySpec,
+    ContactSpec,
+    GroupSpec,
+    ObligationSpec,
+    PlanSpec,
+    PoliciesFile,
+    PolicySpec,
+    WorkdaysFile,
+)
+from scheduler.workdays import WorkCalendar, WorkdayOverrides
+from scheduler.yamlfile import ConfigError, ConfigInvalid, Path_, YamlDocument, read_yaml
+
+Model = TypeVar("Model", bound=BaseModel)
+
+_MESSAGES = {
+    "missing": "thiếu trường bắt buộc",
+    "extra_forbidden": "trường không có trong mẫu cấu hình (kiểm tra chính tả)",
+    "int_parsing": "cần một số nguyên",
+    "int_type": "cần một số nguyên",
+    "string_type": "cần một đoạn chữ",
+    "list_type": "cần một danh sách (mỗi mục bắt đầu bằng '- ')",
+    "model_type": "cần một bảng 'khóa: giá trị'",
+    "dict_type": "cần một bảng 'khóa: giá trị'",
+}
+
+# Which address each channel needs from a contact.
+CHANNEL_ADDRESS = {"email": "email", "zalo": "zalo", "sms": "mobile"}
+
+
+@dataclass
+class Contact:
+    """A contact with its agency and the channels it will be reached on."""
+
+    key: str  # "<agency>/<contact id>", stable across syncs
+    agency_id: str
+    spec: ContactSpec
+    channels: tuple[str, ...]
+
+    def address(self, channel: str) -> str:
+        kind = CHANNEL_ADDRESS.get(channel)
+        if kind == "zalo":
+            return self.spec.zalo or self.spec.mobile or ""
+        if kind:
+            return getattr(self.spec, kind) or ""
+        return self.spec.email or self.spec.mobile or self.spec.name
+
+
+@dataclass
+class Deployment:
+    """The validated configuration, with every reference resolved."""
+
+    agencies: dict[str, AgencySpec]
+    groups: dict[str, GroupSpec]
+    members: dict[str, list[str]]  # group id -> agency ids, in file order
+    contacts: dict[str, list[Contact]]  # agency id -> contacts
+    policies: dict[str, PolicySpec]
+    default_policy: str
+    plans: list[PlanSpec]
+    workdays: WorkCalendar
+    warnings: list[ConfigError] = field(default_factory=list)
+    where: dict[tuple[str, ...], str] = field(default_factory=dict)  # (plan, item) -> file:line
+
+    def resolve(self, refs: Iterable[str]) -> list[str]:
+        """Agency IDs named directly or through groups, each once, in order."""
+        seen: dict[str, None] = {}
+        for ref in refs:
+            for agency_id in self.members.get(ref, [ref]):
+                seen[agency_id] = None
+        return list(seen)
+
+    def name_of(self, ref: str | None) -> str:
+        if ref is None:
+            return ""
+        if ref in self.agencies:
+            agency = self.agencies[ref]
+            return agency.short_name or agency.name
+        return self.groups[ref].name if ref in self.groups else ref
+
+    def policy(self, plan: PlanSpec, item_policy: str | None) -> PolicySpec:
+        return self.policies[item_policy or plan.policy or self.default_policy]
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "literal_error":
+        return f"giá trị '{error['input']}' không hợp lệ; chọn một trong: {error['ctx']['expected']}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = error["ctx"].get("ge", error["ctx"].get("le"))
+        relation = "≥" if kind == "greater_than_equal" else "≤"
+        return f"giá trị '{error['input']}' phải {relation} {bound}"
+    return _MESSAGES.get(kind, error["msg"])
+
+
+def _validate(model: type[Model], doc: YamlDocument, errors: list[ConfigError]) -> Model | None:
+    if not isinstance(doc.data, dict):
+        errors.append(doc.error((), "tệp phải là một bảng 'khóa: giá trị'"))
+        return None
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        reported: set[Path_] = set()
+        for error in exc.errors():
+            path: Path_ = ()
+            for part in error["loc"]:
+                candidate = (*path, part)
+                if candidate in doc.lines or (error["type"] == "missing" and part == error["loc"][-1]):
+                    path = candidate
+            if path not in reported:
+                reported.add(path)
+                errors.append(doc.error(path, _message(error)))
+        return None
+
+
+def _read_all(files: Iterable[Path], errors: list[ConfigError]) -> list[YamlDocument]:
+    docs = []
+    for file in files:
+        try:
+            docs.append(read_yaml(file))
+        except ConfigInvalid as exc:
+            errors.extend(exc.errors)
+    return docs
+
+
+class _Checker:
+    """Cross-file checks; collects errors and warnings with their file and line."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+        self.warnings: list[ConfigError] = []
+        self.ids: dict[str, str] = {}  # agency/group id -> where first defined
+
+    def claim_id(self, doc: YamlDocument, path: Path_, ident: str, what: str) -> bool:
+        where = f"{doc.file}:{doc.line_of(path)}"
+        if ident in self.ids:
+            self.errors.append(
+                doc.error((*path, "id"), f"mã {what} '{ident}' đã được dùng ở {self.ids[ident]}")
+            )
+            return False
+        self.ids[ident] = where
+        return True
+
+
+def _load_agencies(docs: list[tuple[YamlDocument, AgenciesFile]], check: _Checker):
+    agencies: dict[str, AgencySpec] = {}
+    groups: dict[str, GroupSpec] = {}
+    members: dict[str, list[str]] = {}
+    contacts: dict[str, list[Contact]] = {}
+    where_agency: dict[str, tuple[YamlDocument, Path_]] = {}
+    for doc, parsed in docs:
+        for i, group in enumerate(parsed.groups):
+            if check.claim_id(doc, ("groups", i), group.id, "nhóm"):
+                groups[group.id] = group
+                members[group.id] = []
+        for i, agency in enumerate(parsed.agencies):
+            if check.claim_id(doc, ("agencies", i), agency.id, "đơn vị"):
+                agencies[agency.id] = agency
+                where_agency[agency.id] = (doc, ("agencies", i))
+    for agency_id, agency in agencies.items():
+        doc, path = where_agency[agency_id]
+        if agency.parent is not None and agency.parent not in agencies:
+            check.errors.append(
+                doc.error(
+                    (*path, "parent"), f"đơn vị cấp trên '{agency.parent}' không có trong danh sách đơn vị"
+                )
+            )
+        for j, group_id in enumerate(agency.groups):
+            if group_id in groups:
+                members[group_id].append(agency_id)
+            else:
+                check.errors.append(
+                    doc.error((*path, "groups", j), f"nhóm '{group_id}' chưa được khai báo trong mục groups")
+                )
+        contacts[agency_id] = _contacts(doc, path, agency, check)
+    _check_cycles(agencies, where_agency, check)
+    return agencies, groups, members, contacts
+
+
+def _contacts(doc: YamlDocument, path: Path_, agency: AgencySpec, check: _Checker) -> list[Contact]:
+    result: list[Contact] = []
+    seen: set[str] = set()
+    for k, spec in enumerate(agency.contacts):
+        cpath = (*path, "contacts", k)
+        contact_id = spec.id or spec.role
+        if contact_id in seen:
+            check.errors.append(
+                doc.error(
+                    cpath, f"đơn vị có hai đầu mối cùng mã '{contact_id}': đặt 'id' riêng cho mỗi người"
+                )
+            )
+            continue
+        seen.add(contact_id)
+        if not (spec.email or spec.mobile or spec.zalo):
+            check.errors.append(doc.error(cpath, "đầu mối cần ít nhất một trong email, mobile, zalo"))
+            continue
+        if spec.channels is None:
+            channels = tuple(c for c in ("email", "zalo", "sms") if _reachable(spec, c))[:1]
+        else:
+            channels = tuple(spec.channels)
+            for m, channel in enumerate(channels):
+                if not _reachable(spec, channel):
+                    need = "zalo hoặc mobile" if channel == "zalo" else CHANNEL_ADDRESS[channel]
+                    check.errors.append(
+                        doc.error((*cpath, "channels", m), f"kênh '{channel}' cần trường {need} của đầu mối")
+                    )
+        result.append(Contact(f"{agency.id}/{contact_id}", agency.id, spec, channels))
+    return result
+
+
+def _reachable(spec: ContactSpec, channel: str) -> bool:
+    if channel == "zalo":
+        return bool(spec.zalo or spec.mobile)
+    kind = CHANNEL_ADDRESS.get(channel)
+    return kind is None or bool(getattr(spec, kind))
+
+
+def _check_cycles(agencies: dict[str, AgencySpec], where, check: _Checker) -> None:
+    for start in agencies:
+        seen = {start}
+        current = agencies[start].parent
+        while current in agencies:
+            if current in seen:
+                doc, path = where[start]
+                check.errors.append(
+                    doc.error((*path, "parent"), f"cấp trên tạo thành vòng lặp qua '{current}'")
+                )
+                break
+            seen.add(current)
+            current = agencies[current].parent
+
+
+def _load_policies(doc: YamlDocument, parsed: PoliciesFile, check: _Checker) -> dict[str, PolicySpec]:
+    policies: dict[str, PolicySpec] = {}
+    for i, policy in enumerate(parsed.policies):
+        if policy.id in policies:
+            check.errors.append(doc.error(("policies", i, "id"), f"mã chính sách '{policy.id}' bị trùng"))
+        policies[policy.id] = policy
+        if not policy.deadline:
+            check.errors.append(
+                doc.error(("policies", i), "chính sách cần ít nhất một mốc nhắc trong 'deadline'")
+            )
+    if parsed.default not in policies:
+        check.errors.append(
+            doc.error(
+                ("default",), f"chính sách mặc định '{parsed.default}' không có trong danh sách policies"
+            )
+        )
+    return policies
+
+
+class _PlanChecker:
+    def __init__(self, doc: YamlDocument, plan: PlanSpec, check: _Checker, known: dict[str, Any]):
+        self.doc, self.plan, self.check = doc, plan, check
+        self.agencies, self.groups, self.policies = known["agencies"], known["groups"], known["policies"]
+
+    def error(self, path: Path_, message: str) -> None:
+        self.check.errors.append(self.doc.error(path, message))
+
+    def ref(self, path: Path_, ref: str | None, agency_only: bool = False) -> None:
+        if ref is None or ref in self.agencies or (not agency_only and ref in self.groups):
+            return
+        what = "đơn vị" if agency_only else "đơn vị hoặc nhóm"
+        self.error(path, f"'{ref}' không phải {what} đã khai báo trong config/agencies/")
+
+    def run(self) -> None:
+        plan = self.plan
+        self.ref(("focal_agency",), plan.focal_agency, agency_only=True)
+        self.ref_policy(("policy",), plan.policy)
+        for i, ref in enumerate(plan.participants):
+            self.ref(("participants", i), ref)
+        item_ids: set[str] = set()
+        for section in ("obligations", "windows", "observances"):
+            for i, item in enumerate(getattr(plan, section)):
+                path: Path_ = (section, i)
+                if item.id in item_ids:
+                    self.error((*path, "id"), f"mã mục '{item.id}' bị trùng trong kế hoạch")
+                item_ids.add(item.id)
+                self.ref_policy((*path, "policy"), item.policy)
+                who = item.who
+                if who is None and not plan.participants:
+                    self.error(path, "thiếu 'who' (đơn vị thực hiện) và kế hoạch không có 'participants'")
+                for j, ref in enumerate(who or []):
+                    self.ref((*path, "who", j), ref)
+        for i, obligation in enumerate(plan.obligations):
+            self.obligation(("obligations", i), obligation)
+        for i, window in enumerate(plan.windows):
+            path = ("windows", i)
+            if type(window.start) is not type(window.end):
+                self.error(
+                    (*path, "end"),
+                    "'start' và 'end' phải cùng dạng: cả hai có năm, hoặc cả hai chỉ ngày/tháng",
+                )
+            elif window.end < window.start:
+                self.error((*path, "end"), f"đợt kết thúc ({window.end}) trước khi bắt đầu ({window.start})")
+
+    def ref_policy(self, path: Path_, policy: str | None) -> None:
+        if policy is not None and policy not in self.policies:
+            self.error(path, f"chính sách '{policy}' không có trong policies.yaml")
+
+    def obligation(self, path: Path_, item: ObligationSpec) -> None:
+        rules = [name for name in ("on", "yearly", "monthly") if getattr(item, name) is not None]
+        if len(rules) != 1:
+            self.error(path, "cần đúng một trong: on (một lần), yearly (hằng năm), monthly (hằng tháng)")
+        if item.until is not None and item.on is not None:
+            self.error((*path, "until"), "'until' chỉ dùng cho hạn lặp lại (yearly, monthly)")
+        self.ref((*path, "to"), item.to, agency_only=True)
+        self.ref((*path, "via"), item.via, agency_only=True)
+        if item.after is None:
+            return
+        earlier = next((o for o in self.plan.obligations if o.id == item.after), None)
+        if earlier is None or earlier.id == item.id:
+            self.error((*path, "after"), f"'{item.after}' không phải một hạn khác trong kế hoạch này")
+        elif _sample_due(earlier, self.plan.year) > _sample_due(item, self.plan.year):
+            self.check.warnings.append(
+                self.doc.error((*path, "after"), f"hạn tổng hợp đến trước hạn '{earlier.id}' mà nó tổng hợp")
+            )
+
+
+def _sample_due(item: ObligationSpec, year: int):
+    """A comparable due day for checking the order of a chain."""
+    if isinstance(item.on, DayOfYear):
+        return (item.on.month, item.on.day)
+    if item.on is not None:
+        return (item.on.month, item.on.day)
+    if item.yearly is not None:
+        return (item.yearly.month, item.yearly.day)
+    return (12, 31)
+
+
+def _warn_unreachable(plans, members, contacts, where, check: _Checker) -> None:
+    """An agency that a plan names but that has no contact will get no reminder."""
+    warned: set[str] = set()
+    for plan in plans:
+        for section in ("obligations", "windows", "observances"):
+            for item in getattr(plan, section):
+                for ref in item.who or plan.participants:
+                    for agency_id in members.get(ref, [ref]):
+                        if not contacts.get(agency_id) and agency_id not in warned:
+                            warned.add(agency_id)
+                            file, line = where[(plan.id, item.id)].rsplit(":", 1)
+                            check.warnings.append(
+                                ConfigError(
+                                    file,
+                                    int(line),
+                                    f"{item.id}.who",
+                                    f"đơn vị '{agency_id}' chưa có đầu mối nào: sẽ không nhận được nhắc việc",
+                                )
+                            )
+
+
+def load_config(config_dir: Path) -> Deployment:
+    """Read and validate every file; raise ConfigInvalid with all problems found."""
+    config_dir = Path(config_dir)
+    errors: list[ConfigError] = []
+    if not config_dir.is_dir():
+        raise ConfigInvalid([ConfigError(str(config_dir), 1, "", "thư mục cấu hình không tồn tại")])
+    check = _Checker()
+
+    agency_files = sorted((config_dir / "agencies").glob("*.yaml"))
+    agency_docs = [
+        (doc, parsed)
+        for doc in _read_all(agency_files, errors)
+        if (parsed := _validate(AgenciesFile, doc, errors)) is not None
+    ]
+    agencies, groups, members, contacts = _load_agencies(agency_docs, check)
+    if not agency_files:
+        errors.append(ConfigError(str(config_dir / "agencies"), 1, "", "chưa có tệp đơn vị nào (*.yaml)"))
+
+    policies: dict[str, PolicySpec] = {}
+    default_policy = ""
+    policy_file = config_dir / "policies.yaml"
+    if not policy_file.is_file():
+        errors.append(ConfigError(str(policy_file), 1, "", "thiếu tệp chính sách nhắc việc"))
+    for doc in _read_all([policy_file] if policy_file.is_file() else [], errors):
+        if (parsed := _validate(PoliciesFile, doc, errors)) is not None:
+            policies = _load_policies(doc, parsed, check)
+            default_policy = parsed.default
+
+    overrides = WorkdayOverrides()
+    workdays_file = config_dir / "workdays.yaml"
+    for doc in _read_all([workdays_file] if workdays_file.is_file() else [], errors):
+        if (parsed := _validate(WorkdaysFile, doc, errors)) is not None:
+            overrides = WorkdayOverrides(
+                {d.date: d.name for d in parsed.days_off}, {d.date: d.name for d in parsed.working_days}
+            )
+
+    plans: list[PlanSpec] = []
+    where: dict[tuple[str, ...], str] = {}
+    plan_ids: dict[str, str] = {}
+    known = {"agencies": agencies, "groups": groups, "policies": policies}
+    for doc in _read_all(sorted((config_dir / "plans").glob("*.yaml")), errors):
+        plan = _validate(PlanSpec, doc, errors)
+        if plan is None:
+            continue
+        if plan.id in plan_ids:
+            errors.append(doc.error(("id",), f"mã kế hoạch '{plan.id}' đã dùng ở {plan_ids[plan.id]}"))
+            continue
+        plan_ids[plan.id] = f"{doc.file}:{doc.line_of(('id',))}"
+        _PlanChecker(doc, plan, check, known).run()
+        plans.append(plan)
+        where[(plan.id,)] = plan_ids[plan.id]
+        for section in ("obligations", "windows", "observances"):
+            for i, item in enumerate(getattr(plan, section)):
+                where[(plan.id, item.id)] = f"{doc.file}:{doc.line_of((section, i))}"
+
+    errors.extend(check.errors)
+    if not errors:
+        _warn_unreachable(plans, members, contacts, where, check)
+    if errors:
+        raise ConfigInvalid(errors)
+    return Deployment(
+        agencies=agencies,
+        groups=groups,
+        members=members,
+        contacts=contacts,
+        policies=policies,
+        default_policy=default_policy,
+        plans=plans,
+        workdays=WorkCalendar(overrides),
+        warnings=check.warnings,
+        where=where,
+    )

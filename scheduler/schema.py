@@ -1,0 +1,203 @@
+"""The shape of the configuration files, field by field.
+
+These models check one file at a time: types, dates, addresses, offsets. What
+spans files (an agency named in a plan exists, IDs do not collide) is checked by
+`scheduler.loader`. Field names are English; values are what the documents say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from notifiers import CHANNELS
+from scheduler.contacts import normalise_email, normalise_mobile
+from scheduler.dates import DayOfYear, parse_date, parse_date_or_day, parse_day_of_year
+from scheduler.settings import parse_clock
+
+
+def _slug(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", text):
+        raise ValueError(
+            f"mã '{text}' không hợp lệ: chỉ dùng chữ thường không dấu, số và - _ . (ví dụ so-ldtbxh)"
+        )
+    return text
+
+
+def _channel(text: str) -> str:
+    if text not in CHANNELS:
+        raise ValueError(f"kênh '{text}' không có; các kênh đã cài: {', '.join(CHANNELS)}")
+    return text
+
+
+@dataclass(frozen=True, order=True)
+class Offset:
+    """A rung's distance from its anchor: `-14d` calendar days, `+1wd` working days."""
+
+    amount: int
+    working_days: bool
+
+    def __str__(self) -> str:
+        sign = "+" if self.amount > 0 else ""
+        return f"{sign}{self.amount}{'wd' if self.working_days else 'd'}"
+
+
+def _offset(text: str) -> Offset:
+    m = re.fullmatch(r"([+-]?\d{1,3})\s*(d|wd)", str(text).strip())
+    if not m:
+        raise ValueError(
+            f"khoảng cách '{text}' không hợp lệ: cần dạng -14d (ngày lịch) hoặc +1wd (ngày làm việc)"
+        )
+    return Offset(int(m[1]), m[2] == "wd")
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Channel = Annotated[str, AfterValidator(_channel)]
+Email = Annotated[str, AfterValidator(normalise_email)]
+Mobile = Annotated[str, AfterValidator(normalise_mobile)]
+FullDate = Annotated[date, BeforeValidator(parse_date)]
+YearDay = Annotated[DayOfYear, BeforeValidator(parse_day_of_year)]
+DateOrDay = Annotated[date | DayOfYear, BeforeValidator(parse_date_or_day)]
+Clock = Annotated[time, BeforeValidator(parse_clock)]
+OffsetField = Annotated[Offset, BeforeValidator(_offset)]
+Year = Annotated[int, Field(ge=1990, le=2200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+# --- agencies ---------------------------------------------------------------
+
+
+class ContactSpec(Strict):
+    id: Slug | None = None
+    name: str
+    role: Literal["focal", "leader"] = "focal"
+    title: str | None = None
+    email: Email | None = None
+    mobile: Mobile | None = None
+    zalo: Mobile | None = None
+    channels: list[Channel] | None = None
+
+
+class GroupSpec(Strict):
+    id: Slug
+    name: str
+
+
+class AgencySpec(Strict):
+    id: Slug
+    name: str
+    short_name: str | None = None
+    parent: Slug | None = None
+    groups: list[Slug] = []
+    contacts: list[ContactSpec] = []
+
+
+class AgenciesFile(Strict):
+    groups: list[GroupSpec] = []
+    agencies: list[AgencySpec] = []
+
+
+# --- reminder policies ------------------------------------------------------
+
+RungKind = Literal["upcoming", "due", "overdue", "escalation", "prepare", "start", "closing", "announce"]
+
+
+class RungSpec(Strict):
+    offset: OffsetField
+    kind: RungKind | None = None
+    anchor: Literal["start", "end"] = "start"
+    to: Literal["focal", "leader"] = "focal"
+    channels: list[Channel] | None = None
+
+
+class PolicySpec(Strict):
+    id: Slug
+    name: str | None = None
+    send_time: Clock | None = None
+    non_working_day: Literal["previous", "next", "keep"] = "previous"
+    deadline: list[RungSpec] = []
+    window: list[RungSpec] = []
+    observance: list[RungSpec] = []
+
+
+class PoliciesFile(Strict):
+    default: Slug
+    policies: list[PolicySpec]
+
+
+# --- working-day overrides --------------------------------------------------
+
+
+class DayNote(Strict):
+    date: FullDate
+    name: str
+
+
+class WorkdaysFile(Strict):
+    days_off: list[DayNote] = []
+    working_days: list[DayNote] = []
+
+
+# --- plans ------------------------------------------------------------------
+
+
+class ObligationSpec(Strict):
+    id: Slug
+    title: str
+    on: DateOrDay | None = None
+    yearly: YearDay | None = None
+    monthly: Annotated[int, Field(ge=1, le=31)] | Literal["last_working_day"] | None = None
+    until: Year | None = None
+    who: list[Slug]
+    to: Slug | None = None
+    via: Slug | None = None
+    after: Slug | None = None
+    policy: Slug | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+class WindowSpec(Strict):
+    id: Slug
+    title: str
+    start: DateOrDay
+    end: DateOrDay
+    until: Year | None = None
+    who: list[Slug] | None = None
+    policy: Slug | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+class ObservanceSpec(Strict):
+    id: Slug
+    title: str
+    date: YearDay
+    until: Year | None = None
+    who: list[Slug] | None = None
+    policy: Slug | None = None
+    source: str | None = None
+
+
+class PlanSpec(Strict):
+    id: Slug
+    number: str | None = None
+    title: str
+    issuer: str
+    issued: FullDate | None = None
+    place: str | None = None
+    year: Year
+    source_document: str | None = None
+    focal_agency: Slug
+    policy: Slug | None = None
+    participants: list[Slug] = []
+    obligations: list[ObligationSpec] = []
+    windows: list[WindowSpec] = []
+    observances: list[ObservanceSpec] = []

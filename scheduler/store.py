@@ -1,0 +1,111 @@
+"""The ledger: occurrences and the reminder outbox, and the engine that holds them.
+
+Instants are stored as naive UTC datetimes (the same on SQLite and PostgreSQL);
+dates are calendar dates in Vietnam. The schema is owned by the Alembic
+migrations in `scheduler/migrations/`; `open_store()` upgrades to the newest.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, Index, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Field, SQLModel, create_engine
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # waiting for its send time
+    CLAIMED = "claimed"  # leased by a dispatcher
+    SENT = "sent"
+    DEAD = "dead"  # permanent failure or retries exhausted; the operator decides
+    CANCELLED = "cancelled"  # its occurrence, contact or rung left the configuration, or was confirmed
+    SKIPPED = "skipped"  # too late to be useful; the reason is in last_error
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Occurrence(SQLModel, table=True):
+    """One concrete instance: plan item × period × agency."""
+
+    key: str = Field(primary_key=True)  # "<plan>/<item>/<period>/<agency>"
+    plan_id: str = Field(index=True)
+    item_id: str
+    kind: str  # deadline | window | observance
+    period: str
+    agency_id: str = Field(index=True)
+    title: str
+    start_date: date
+    end_date: date = Field(index=True)
+    status: str = "open"  # open | removed (later: submitted, waived)
+    fingerprint: str
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Reminder(SQLModel, table=True):
+    """One message to send: occurrence × contact × channel × rung."""
+
+    __table_args__ = (Index("ix_reminder_status_send_at", "status", "send_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=32)  # idempotency key
+    occurrence_key: str = Field(index=True)
+    contact_key: str
+    channel: str
+    rung: str  # "-14d", "+3wd", "start-7d", …
+    kind: str  # upcoming | due | overdue | escalation | prepare | start | closing | announce
+    recipient: str
+    due_date: date
+    send_at: datetime  # UTC
+    status: str = Status.PENDING
+    attempts: int = 0
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their directory, WAL and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_store(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine

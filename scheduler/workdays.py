@@ -1,0 +1,120 @@
+"""Vietnamese working days.
+
+Public holidays come from the `holidays` package (Tết by the lunar calendar, Hùng
+Kings, 30/4, 1/5, 2/9 with its adjacent day, days off given in exchange for a
+working Saturday). The government announces swaps each year; the deployment adds
+them in `config/workdays.yaml`:
+
+    days_off:        # extra days off, e.g. a swapped Monday during Tết
+      - {date: 27/01/2025, name: Nghỉ bù Tết}
+    working_days:    # Saturdays worked in exchange
+      - {date: 08/02/2025, name: Làm bù cho 27/01/2025}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+
+import holidays
+
+
+@dataclass(frozen=True)
+class WorkdayOverrides:
+    days_off: dict[date, str] = field(default_factory=dict)
+    working_days: dict[date, str] = field(default_factory=dict)
+
+
+def _swapped_saturdays() -> dict[date, str]:
+    """Saturdays worked in exchange for a day off, as the `holidays` package records them.
+
+    The package lists the day off ("Ngày nghỉ (thay cho ngày 26/04/2025)") but not the
+    Saturday that is worked for it; its static table holds both.
+    """
+    table = getattr(
+        getattr(holidays.countries.vietnam, "VietnamStaticHolidays", None),
+        "special_public_holidays",
+        {},
+    )
+    worked: dict[date, str] = {}
+    for year, entries in table.items():
+        rows = entries if isinstance(entries[0], tuple) else (entries,)
+        for row in rows:
+            if len(row) < 4:
+                continue
+            off = date(year, row[0], row[1])
+            worked_year = row[4] if len(row) > 4 else year
+            worked[date(worked_year, row[2], row[3])] = f"Làm bù cho ngày {off:%d/%m/%Y}"
+    return worked
+
+
+class WorkCalendar:
+    """Answers "is this a working day?" for Vietnam's public sector (Monday–Friday)."""
+
+    def __init__(self, overrides: WorkdayOverrides | None = None) -> None:
+        self.overrides = overrides or WorkdayOverrides()
+        self._holidays = holidays.country_holidays("VN", language="vi")
+        self._swapped = _swapped_saturdays()
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever the set of working days may change (package version, overrides)."""
+        text = repr(
+            (
+                holidays.__version__,
+                sorted(self.overrides.days_off),
+                sorted(self.overrides.working_days),
+            )
+        )
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def day_off_reason(self, day: date) -> str | None:
+        """Why `day` is not a working day, or None when it is one."""
+        if day in self.overrides.working_days:
+            return None
+        if day in self.overrides.days_off:
+            return self.overrides.days_off[day]
+        if day in self._holidays:
+            return self._holidays[day]
+        if day.weekday() == 5 and day in self._swapped:
+            return None
+        if day.weekday() >= 5:
+            return "Thứ Bảy" if day.weekday() == 5 else "Chủ nhật"
+        return None
+
+    def is_working_day(self, day: date) -> bool:
+        return self.day_off_reason(day) is None
+
+    def working_day_name(self, day: date) -> str | None:
+        """The reason a weekend day is worked (a swap), if it is one."""
+        if day in self.overrides.working_days:
+            return self.overrides.working_days[day]
+        return self._swapped.get(day) if day.weekday() == 5 else None
+
+    def previous_working_day(self, day: date) -> date:
+        """The last working day on or before `day`."""
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day on or after `day`."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add_working_days(self, day: date, count: int) -> date:
+        """Move `count` working days from `day` (negative: backwards)."""
+        step = timedelta(days=1 if count >= 0 else -1)
+        remaining = abs(count)
+        while remaining:
+            day += step
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def last_working_day_of_month(self, year: int, month: int) -> date:
+        first_of_next = date(year + month // 12, month % 12 + 1, 1)
+        return self.previous_working_day(first_of_next - timedelta(days=1))
