@@ -32,6 +32,7 @@ class Event:
     start: date  # the deadline, the window's first day or the observance
     end: date  # equal to start except for windows
     who: tuple[str, ...]  # agency IDs
+    refs: tuple[str, ...]  # the agencies and groups as the plan names them
     to: str | None = None
     via: str | None = None
     after: str | None = None
@@ -92,63 +93,37 @@ def observance_dates(
 
 def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date) -> list[Event]:
     """Every event of `plan` that touches the days [first, last]."""
-    workdays = deployment.workdays
     events: list[Event] = []
 
-    def who(refs: list[str] | None) -> tuple[str, ...]:
-        return tuple(deployment.resolve(refs or plan.participants))
+    def add(item, kind: EventKind, period: str, start: date, end: date, **links) -> None:
+        if start <= last and end >= first:
+            named = tuple(item.who or plan.participants)
+            who = tuple(deployment.resolve(named))
+            events.append(
+                Event(
+                    plan.id,
+                    item.id,
+                    kind,
+                    item.title,
+                    period,
+                    start,
+                    end,
+                    who,
+                    named,
+                    policy=item.policy,
+                    **links,
+                )
+            )
 
     for ob in plan.obligations:
-        for period, due in obligation_dates(ob, plan, first, last, workdays):
-            if first <= due <= last:
-                events.append(
-                    Event(
-                        plan.id,
-                        ob.id,
-                        "deadline",
-                        ob.title,
-                        period,
-                        due,
-                        due,
-                        who(ob.who),
-                        ob.to,
-                        ob.via,
-                        ob.after,
-                        ob.policy,
-                    )
-                )
+        for period, due in obligation_dates(ob, plan, first, last, deployment.workdays):
+            add(ob, "deadline", period, due, due, to=ob.to, via=ob.via, after=ob.after)
     for win in plan.windows:
         for period, start, end in window_dates(win, plan, first, last):
-            if start <= last and end >= first:
-                events.append(
-                    Event(
-                        plan.id,
-                        win.id,
-                        "window",
-                        win.title,
-                        period,
-                        start,
-                        end,
-                        who(win.who),
-                        policy=win.policy,
-                    )
-                )
+            add(win, "window", period, start, end)
     for obs in plan.observances:
         for period, day in observance_dates(obs, plan, first, last):
-            if first <= day <= last:
-                events.append(
-                    Event(
-                        plan.id,
-                        obs.id,
-                        "observance",
-                        obs.title,
-                        period,
-                        day,
-                        day,
-                        who(obs.who),
-                        policy=obs.policy,
-                    )
-                )
+            add(obs, "observance", period, day, day)
     return events
 
 
@@ -165,10 +140,6 @@ def calendar_events(
         for plan in deployment.plans
         if plan_id is None or plan.id == plan_id
         for event in plan_events(deployment, plan, first, last)
-        if agency_id is None or agency_id in event.who or _is_focal(deployment, event, agency_id)
+        if agency_id is None or agency_id in (*event.who, event.to, event.via)
     ]
     return sorted(events, key=lambda e: (e.start, e.end, e.plan_id, e.item_id))
-
-
-def _is_focal(deployment: Deployment, event: Event, agency_id: str) -> bool:
-    return agency_id in (event.to, event.via)

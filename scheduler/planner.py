@@ -41,7 +41,7 @@ class PlannedReminder:
     rung: str
     kind: str
     recipient: str
-    send_at: datetime  # UTC, naive
+    send_at: datetime  # aware, UTC
     due_date: date
 
     def changes(self) -> tuple:
@@ -139,9 +139,7 @@ class Planner:
         for rung in rungs[event.kind]:
             anchor = event.end if rung.anchor == "end" else event.start
             day = send_day(anchor, rung.offset, policy.non_working_day, self.deployment.workdays)
-            send_at = (
-                datetime.combine(day, clock, self.settings.timezone).astimezone(UTC).replace(tzinfo=None)
-            )
+            send_at = datetime.combine(day, clock, self.settings.timezone).astimezone(UTC)
             label, kind = rung_label(event, rung), rung_kind(event, rung)
             for contact in self._recipients(occurrence.agency_id, rung.to):
                 for channel in self._channels(contact, rung):

@@ -1,13 +1,14 @@
 """The ledger: occurrences and the reminder outbox, and the engine that holds them.
 
-Instants are stored as naive UTC datetimes (the same on SQLite and PostgreSQL);
-dates are calendar dates in Vietnam. The schema is owned by the Alembic
+Instants are timezone-aware UTC datetimes (SQLModel stores them as UTC and
+returns them aware, on SQLite and PostgreSQL alike); dates are calendar dates in
+Vietnam. The schema is owned by the Alembic
 migrations in `scheduler/migrations/`; `open_store()` upgrades to the newest.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from pathlib import Path
 
@@ -28,7 +29,12 @@ class Status(StrEnum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
+
+
+def start_of_day_utc(day: date, tz: tzinfo) -> datetime:
+    """Midnight at the start of `day` in `tz`, in UTC."""
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
 class Occurrence(SQLModel, table=True):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from scheduler.loader import Deployment
 from scheduler.planner import PlannedOccurrence, PlannedReminder, Planner
 from scheduler.settings import Settings
-from scheduler.store import Occurrence, Reminder, Status, utcnow
+from scheduler.store import Occurrence, Reminder, Status, start_of_day_utc, utcnow
 
 # Occurrences whose end lies up to this far in the past are still planned, so that
 # overdue and escalation rungs of recent deadlines follow configuration changes.
@@ -76,7 +76,7 @@ def sync(
     first = today - timedelta(days=LOOKBACK_DAYS)
     last = today + timedelta(days=settings.horizon_days)
     # Reminders due before the start of today (Vietnam time) are too late to add.
-    cutoff = datetime.combine(today, time(0), settings.timezone).astimezone(UTC).replace(tzinfo=None)
+    cutoff = start_of_day_utc(today, settings.timezone)
     planner = Planner(deployment, settings)
     wanted = {occ.key: occ for occ in planner.occurrences(first, last)}
     report = SyncReport()

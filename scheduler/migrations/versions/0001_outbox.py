@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("end_date", sa.Date(), nullable=False),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("fingerprint", sa.String(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_occurrence_plan_id", "occurrence", ["plan_id"])
     op.create_index("ix_occurrence_agency_id", "occurrence", ["agency_id"])
@@ -43,13 +43,13 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(), nullable=False),
         sa.Column("recipient", sa.String(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
-        sa.Column("send_at", sa.DateTime(), nullable=False),
+        sa.Column("send_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("lease_until", sa.DateTime(), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_reminder_occurrence_key", "reminder", ["occurrence_key"])
     op.create_index("ix_reminder_status_send_at", "reminder", ["status", "send_at"])
