@@ -160,8 +160,8 @@ class Planner:
 
     def _recipients(self, agency_id: str, role: str) -> list[Contact]:
         contacts = self.deployment.contacts.get(agency_id, [])
-        chosen = [c for c in contacts if c.spec.role == role]
-        return chosen or [c for c in contacts if c.spec.role == "focal"]
+        # An agency without a contact in that role is still reached through the others.
+        return [c for c in contacts if c.spec.role == role] or contacts
 
     @staticmethod
     def _channels(contact: Contact, rung: RungSpec) -> tuple[str, ...]:
