@@ -1,0 +1,390 @@
+"""Benchmark: sync of a national-scale configuration into the SQLite outbox.
+
+What is measured, on a synthetic configuration written as real YAML files so
+that loading and validating the configuration is part of the measurement:
+
+- 34 provinces, each with ~98 communes and 30 provincial agencies (sở, ban,
+  ngành): ~3,300 communes and ~1,000 agencies, every agency with two contacts
+  (a focal point and a leader);
+- one plan per province with 10 yearly obligations for all of its agencies;
+- one policy with 6 deadline rungs; three rungs go out by e-mail and SMS, the
+  escalation goes to the leader: 9 reminders per occurrence, ~390k in all.
+
+Figures printed:
+
+- config load time, first sync time (reminders/s, µs per reminder);
+- no-change re-sync, as `nhacviec sync` does it: config load + open store +
+  sync, each phase and the total;
+- peak resident memory of the process (ru_maxrss) after our phases, before the
+  peer runs, so the peer does not count against us;
+- the naive peer: one APScheduler 3 `DateTrigger` job per reminder added to a
+  `SQLAlchemyJobStore` on SQLite, timed on a sample of the reminders the sync
+  wrote (10,000 by default) and extrapolated to the full count.
+
+Goals (from the issue): first sync at least 50x faster per reminder than the
+peer; no-change re-sync under 3 s; peak memory under 500 MB. The script prints
+whether each goal is met and always exits 0: benchmarks never fail the build.
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_sync.py                # full scale (~390k reminders)
+    .venv/bin/python bench/bench_sync.py --scale 0.05   # quick smoke run
+    .venv/bin/python bench/bench_sync.py --profile      # + cProfile of the first sync
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import Engine, func, select
+
+from scheduler.loader import Deployment, load_config
+from scheduler.settings import Settings, load_settings
+from scheduler.store import Reminder, make_engine, open_store
+from scheduler.sync import SyncReport, sync
+
+PROVINCES = 34
+COMMUNES = 3321  # communes and wards after the 2025 reorganisation
+AGENCIES_PER_PROVINCE = 30  # provincial departments, boards and agencies: 1,020 in all
+MOBILE_PREFIXES = ("090", "091", "093", "094", "096", "097", "098")
+# Ten yearly deadlines, all late enough that even the -14d rung lies after TODAY.
+DEADLINES = ("15/02", "31/03", "15/04", "31/05", "15/06", "15/07", "31/08", "15/10", "15/11", "15/12")
+TODAY = date(2027, 1, 1)
+HORIZON_DAYS = 366
+PLAN_YEAR = 2027
+
+GOAL_RATIO = 50.0
+GOAL_RESYNC_S = 3.0
+GOAL_PEAK_MB = 500.0
+
+T = TypeVar("T")
+
+
+def send_reminder(key: str) -> None:
+    """The peer's job function; never run, only referenced (APScheduler pickles the reference)."""
+    print(f"send {key}")
+
+
+# --- synthetic configuration ------------------------------------------------
+
+
+def q(text: str) -> str:
+    """A double-quoted YAML scalar (a JSON string is one)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def spread(total: int, parts: int, minimum: int = 0) -> list[int]:
+    """Split `total` into `parts` near-equal counts, each at least `minimum`."""
+    base, extra = divmod(total, parts)
+    return [max(minimum, base + (1 if i < extra else 0)) for i in range(parts)]
+
+
+def mobile(n: int) -> str:
+    """A distinct valid Vietnamese mobile number for each n, written as 09xx xxx xxx."""
+    digits = MOBILE_PREFIXES[n % len(MOBILE_PREFIXES)] + f"{n // len(MOBILE_PREFIXES):07d}"
+    return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+
+
+def agency_yaml(agency_id: str, name: str, group: str, domain: str, n: int) -> str:
+    return (
+        f"  - id: {agency_id}\n"
+        f"    name: {q(name)}\n"
+        f"    groups: [{group}]\n"
+        "    contacts:\n"
+        f"      - {{name: {q('Đầu mối ' + name)}, role: focal, email: dau-moi@{domain}.example.org,\n"
+        f'         mobile: "{mobile(n)}", channels: [email]}}\n'
+        f"      - {{name: {q('Lãnh đạo ' + name)}, role: leader, email: lanh-dao@{domain}.example.org}}\n"
+    )
+
+
+def agencies_file(p: str, agencies: int, communes: int, first_n: int) -> str:
+    lines = [
+        "groups:\n",
+        f"  - {{id: {p}-so-nganh, name: {q(f'Các sở, ban, ngành tỉnh {p}')}}}\n",
+        f"  - {{id: {p}-xa, name: {q(f'UBND các xã, phường tỉnh {p}')}}}\n",
+        "agencies:\n",
+    ]
+    n = first_n
+    for i in range(1, agencies + 1):
+        lines.append(agency_yaml(f"{p}-so-{i:02d}", f"Sở số {i:02d} tỉnh {p}", f"{p}-so-nganh", f"so{i}.{p}", n))
+        n += 1
+    for i in range(1, communes + 1):
+        lines.append(agency_yaml(f"{p}-xa-{i:03d}", f"UBND xã số {i:03d} tỉnh {p}", f"{p}-xa", f"xa{i}.{p}", n))
+        n += 1
+    return "".join(lines)
+
+
+def plan_file(p: str) -> str:
+    lines = [
+        f"id: {p}-{PLAN_YEAR}-bench\n",
+        f"title: {q(f'Kế hoạch báo cáo định kỳ năm {PLAN_YEAR} tỉnh {p}')}\n",
+        f"issuer: {q(f'UBND tỉnh {p}')}\n",
+        f"year: {PLAN_YEAR}\n",
+        f"focal_agency: {p}-so-01\n",
+        f"participants: [{p}-so-nganh, {p}-xa]\n",
+        "obligations:\n",
+    ]
+    for i, day in enumerate(DEADLINES, start=1):
+        title = q(f"Báo cáo định kỳ số {i:02d}")
+        lines.append(f"  - {{id: bao-cao-{i:02d}, title: {title}, yearly: {day}, who: [{p}-so-nganh, {p}-xa]}}\n")
+    return "".join(lines)
+
+
+POLICIES = """\
+default: bench
+policies:
+  - id: bench
+    name: "Sáu mốc nhắc: ba mốc gửi cả e-mail và SMS, mốc cuối báo lãnh đạo"
+    send_time: "08:00"
+    non_working_day: previous
+    deadline:
+      - {offset: -14d}
+      - {offset: -7d}
+      - {offset: -3d, channels: [email, sms]}
+      - {offset: 0d, channels: [email, sms]}
+      - {offset: +1wd, kind: overdue, channels: [email, sms]}
+      - {offset: +3wd, kind: escalation, to: leader}
+"""
+REMINDERS_PER_OCCURRENCE = 9  # 1 + 1 + 2 + 2 + 2 + 1, see POLICIES
+
+
+@dataclass
+class Shape:
+    agencies: list[int]
+    communes: list[int]
+
+    @property
+    def total_agencies(self) -> int:
+        return sum(self.agencies) + sum(self.communes)
+
+    @property
+    def expected_reminders(self) -> int:
+        return self.total_agencies * len(DEADLINES) * REMINDERS_PER_OCCURRENCE
+
+
+def make_shape(scale: float) -> Shape:
+    return Shape(
+        agencies=spread(round(AGENCIES_PER_PROVINCE * PROVINCES * scale), PROVINCES, minimum=1),
+        communes=spread(round(COMMUNES * scale), PROVINCES),
+    )
+
+
+def write_config(root: Path, shape: Shape) -> Path:
+    """Write agencies/, plans/ and policies.yaml under `root`; return the config directory."""
+    config = root / "config"
+    (config / "agencies").mkdir(parents=True)
+    (config / "plans").mkdir()
+    (config / "policies.yaml").write_text(POLICIES, encoding="utf-8")
+    n = 0
+    for index, (agencies, communes) in enumerate(zip(shape.agencies, shape.communes, strict=True), 1):
+        p = f"p{index:02d}"
+        text = agencies_file(p, agencies, communes, n)
+        (config / "agencies" / f"{p}.yaml").write_text(text, encoding="utf-8")
+        (config / "plans" / f"{p}-{PLAN_YEAR}.yaml").write_text(plan_file(p), encoding="utf-8")
+        n += agencies + communes
+    return config
+
+
+# --- measurements -----------------------------------------------------------
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def count_reminders(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Reminder)).scalar_one()
+
+
+def sample_reminders(engine: Engine, size: int) -> list[tuple[str, datetime]]:
+    """Every k-th reminder the sync wrote, so the sample spans all provinces and dates."""
+    total = count_reminders(engine)
+    step = max(1, total // max(1, size))
+    query = select(Reminder.key, Reminder.send_at).where(Reminder.id % step == 0).limit(size)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [(key, at if at.tzinfo else at.replace(tzinfo=UTC)) for key, at in rows]
+
+
+@dataclass
+class Results:
+    reminders: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
+    first: SyncReport | None = None
+    again: SyncReport | None = None
+    peak_mb: float = 0.0
+    peer_sample: int = 0
+    peer_seconds: float = 0.0
+
+    @property
+    def ours_us(self) -> float:
+        return self.phases["first sync"] / self.reminders * 1e6
+
+    @property
+    def peer_us(self) -> float:
+        return self.peer_seconds / self.peer_sample * 1e6
+
+    @property
+    def resync_total(self) -> float:
+        return sum(self.phases[k] for k in ("re-sync: load config", "re-sync: open store", "re-sync: sync"))
+
+
+def measure_ours(config: Path, settings: Settings, results: Results, profile: bool) -> Engine:
+    phases = results.phases
+    engine, phases["open store (create schema)"] = timed(lambda: open_store(settings.database_url))
+    deployment, phases["load config"] = timed(lambda: load_config(config))
+    results.first, phases["first sync"] = timed(lambda: run_sync(engine, deployment, settings, profile))
+    results.reminders = count_reminders(engine)
+    del deployment
+
+    again, phases["re-sync: load config"] = timed(lambda: load_config(config))
+    engine2, phases["re-sync: open store"] = timed(lambda: open_store(settings.database_url))
+    results.again, phases["re-sync: sync"] = timed(lambda: sync(engine2, again, settings, TODAY))
+    engine2.dispose()
+    results.peak_mb = peak_rss_mb()
+    return engine
+
+
+def run_sync(engine: Engine, deployment: Deployment, settings: Settings, profile: bool) -> SyncReport:
+    if not profile:
+        return sync(engine, deployment, settings, TODAY)
+    profiler = cProfile.Profile()
+    report = profiler.runcall(sync, engine, deployment, settings, TODAY)
+    print("\ncProfile of the first sync (top 10 by cumulative time; times include profiler overhead):")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(10)
+    return report
+
+
+def measure_peer(url: str, sample: list[tuple[str, datetime]]) -> float:
+    """Seconds to add one DateTrigger job per sampled reminder to an SQLAlchemyJobStore.
+
+    The peer gets the same engine setup as ours (WAL, synchronous=NORMAL), so the
+    comparison is about one job per transaction, not about SQLite settings.
+    """
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_jobstore("sqlalchemy", engine=make_engine(url))
+    scheduler.start(paused=True)
+    try:
+        start = time.perf_counter()
+        for key, send_at in sample:
+            scheduler.add_job(
+                send_reminder, DateTrigger(run_date=send_at), args=(key,), id=key, misfire_grace_time=3600
+            )
+        return time.perf_counter() - start
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+# --- report -----------------------------------------------------------------
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def print_report(results: Results, shape: Shape, scale: float) -> list[str]:
+    """Print the figures and the goal table; return the goals that were not met."""
+    r = results
+    print(f"\nScale {scale:g}: {PROVINCES} provinces, {sum(shape.agencies):,} provincial agencies, "
+          f"{sum(shape.communes):,} communes = {shape.total_agencies:,} agencies x {len(DEADLINES)} "
+          f"obligations x {REMINDERS_PER_OCCURRENCE} reminders per occurrence")
+    print(f"Reminders in the outbox after the first sync: {r.reminders:,} (expected {shape.expected_reminders:,})")
+    assert r.first is not None and r.again is not None
+    print(f"First sync report: occurrences added {r.first.occurrences_added:,}, reminders added "
+          f"{r.first.added:,}, already past {r.first.already_past:,}")
+    print(f"Re-sync report: writes {r.again.writes} (added {r.again.added}, updated {r.again.updated}, "
+          f"cancelled {r.again.cancelled})\n")
+
+    for name, seconds in r.phases.items():
+        print(f"  {name:<28} {seconds:9.3f} s")
+    print(f"  {'re-sync total':<28} {r.resync_total:9.3f} s")
+    print(f"  first sync: {r.reminders / r.phases['first sync']:,.0f} reminders/s, {r.ours_us:.1f} µs/reminder "
+          f"({(r.phases['first sync'] + r.phases['load config']) / r.reminders * 1e6:.1f} µs with config load)")
+    peer_total = r.peer_us * r.reminders / 1e6
+    print(f"  peer (APScheduler 3 DateTrigger + SQLAlchemyJobStore): measured {r.peer_sample:,} jobs in "
+          f"{r.peer_seconds:.2f} s = {r.peer_us:.1f} µs/job")
+    print(f"  peer extrapolated to {r.reminders:,} reminders: {peer_total:,.0f} s ({peer_total / 60:.1f} min) "
+          "[extrapolated, not measured]")
+
+    ratio = r.peer_us / r.ours_us
+    ratio_with_load = r.peer_us / ((r.phases["first sync"] + r.phases["load config"]) / r.reminders * 1e6)
+    rows = [
+        ("first sync speed-up vs peer", f"{ratio:.1f}x", f">= {GOAL_RATIO:g}x", ratio >= GOAL_RATIO),
+        ("no-change re-sync (total)", f"{r.resync_total:.2f} s", f"< {GOAL_RESYNC_S:g} s", r.resync_total < GOAL_RESYNC_S),
+        ("peak memory (ru_maxrss)", f"{r.peak_mb:.0f} MB", f"< {GOAL_PEAK_MB:g} MB", r.peak_mb < GOAL_PEAK_MB),
+    ]  # fmt: skip
+    print(f"\n  {'measure':<30} {'value':>10}  {'goal':>10}  verdict")
+    for name, value, goal, met in rows:
+        print(f"  {name:<30} {value:>10}  {goal:>10}  {verdict(met)}")
+    print(f"\n  ratio peer µs/reminder / ours µs/reminder: {ratio:.1f} "
+          f"(peer extrapolated from {r.peer_sample:,} jobs; {ratio_with_load:.1f} counting our config load)")
+    return [name for name, _, _, met in rows if not met]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the national size (default 1.0)")
+    parser.add_argument("--peer-sample", type=int, default=10_000, help="reminders added as APScheduler jobs")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile summary of the first sync")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (config and DBs)")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    shape = make_shape(args.scale)
+    root = Path(tempfile.mkdtemp(prefix="nhacviec-bench-"))
+    try:
+        config, seconds = timed(lambda: write_config(root, shape))
+        print(f"Wrote the synthetic configuration to {config} in {seconds:.2f} s")
+        settings = load_settings(
+            env={
+                "NHACVIEC_DATABASE_URL": f"sqlite:///{root / 'nhacviec.db'}",
+                "NHACVIEC_CONFIG_DIR": str(config),
+                "NHACVIEC_HORIZON_DAYS": str(HORIZON_DAYS),
+            }
+        )
+        results = Results()
+        engine = measure_ours(config, settings, results, args.profile)
+        sample = sample_reminders(engine, args.peer_sample)
+        engine.dispose()
+        results.peer_sample = len(sample)
+        results.peer_seconds = measure_peer(f"sqlite:///{root / 'apscheduler.db'}", sample)
+        missed = print_report(results, shape, args.scale)
+    finally:
+        if args.keep:
+            print(f"\nKept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"\nBenchmark wall time: {time.perf_counter() - started:.1f} s")
+    if missed:
+        print(f"GOALS NOT MET: {', '.join(missed)}")
+    else:
+        print("All goals met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
