@@ -20,7 +20,10 @@ NOW = "2026-11-02 09:00 +07:00"
 def cli(tmp_path: Path, config_dir: Path, monkeypatch):
     monkeypatch.setattr(cli_module.out, "width", 500)  # one table row per line
     runner = CliRunner()
-    env = {"NHACVIEC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "NHACVIEC_CONFIG_DIR": str(config_dir)}
+    env = {
+        "NHACVIEC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "NHACVIEC_CONFIG_DIR": str(config_dir),
+    }
 
     def invoke(*args: str):
         return runner.invoke(app, list(args), env=env)
@@ -43,7 +46,9 @@ def test_calendar_lists_the_events_of_one_agency(cli):
 
 
 def test_calendar_notes_a_deadline_that_falls_on_a_day_off(cli):
-    result = cli("calendar", "--from", "01/12/2024", "--to", "01/12/2024", "--plan", "thai-binh-hlhpn-2024-bdg")
+    result = cli(
+        "calendar", "--from", "01/12/2024", "--to", "01/12/2024", "--plan", "thai-binh-hlhpn-2024-bdg"
+    )
     assert "hạn rơi vào ngày nghỉ (Chủ nhật); ngày làm việc tiếp theo 02/12/2024" in result.stdout
 
 
@@ -57,7 +62,9 @@ def test_ics_export_has_stable_all_day_events(cli, tmp_path):
     events = list(first.walk("VEVENT"))
     assert len(events) == 12 + 1 + 2 + 5
     assert [str(e["uid"]) for e in events] == [str(e["uid"]) for e in second.walk("VEVENT")]
-    window = next(e for e in events if str(e["uid"]) == "thai-binh-hlhpn-2024-bdg.thang-hanh-dong-pcbldg.2024@nhacviec")
+    window = next(
+        e for e in events if str(e["uid"]) == "thai-binh-hlhpn-2024-bdg.thang-hanh-dong-pcbldg.2024@nhacviec"
+    )
     assert window.decoded("dtstart") == date(2024, 6, 1)
     assert window.decoded("dtend") == date(2024, 7, 1)  # exclusive end of an all-day event
     assert "VALUE=DATE" in target.read_text(encoding="utf-8")

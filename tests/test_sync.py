@@ -51,7 +51,13 @@ def test_keys_are_deterministic_and_rows_follow_the_policy(engine, tmp_path, con
     focal, leader = "tth-ubnd-tp-hue/focal", "tth-ubnd-tp-hue/leader"
     expected = {
         (rung, channel, kind, focal)
-        for rung, kind in [("-14d", "upcoming"), ("-7d", "upcoming"), ("-3d", "upcoming"), ("0d", "due"), ("+1wd", "overdue")]
+        for rung, kind in [
+            ("-14d", "upcoming"),
+            ("-7d", "upcoming"),
+            ("-3d", "upcoming"),
+            ("0d", "due"),
+            ("+1wd", "overdue"),
+        ]
         for channel in ("email", "zalo")
     } | {("+3wd", "email", "escalation", leader)}
     assert got == expected
@@ -96,7 +102,7 @@ def test_removing_a_contact_cancels_its_pending_rows_and_keeps_sent_ones(engine,
     before = snapshot(engine)
     edit(
         config_dir / "agencies" / "thua-thien-hue.yaml",
-        "      - {name: Phòng LĐTBXH thành phố, email: ldtbxh@tphue.tth.example.org, mobile: \"0900 000 201\",\n"
+        '      - {name: Phòng LĐTBXH thành phố, email: ldtbxh@tphue.tth.example.org, mobile: "0900 000 201",\n'
         "         channels: [email, zalo]}\n",
         "",
     )
@@ -109,7 +115,9 @@ def test_removing_a_contact_cancels_its_pending_rows_and_keeps_sent_ones(engine,
     # The agency is still reached: its leader now receives the focal point's rungs.
     new_keys = set(after) - set(before)
     with engine.connect() as conn:
-        new_contacts = set(conn.execute(select(table.c.contact_key).where(table.c.key.in_(new_keys))).scalars())
+        new_contacts = set(
+            conn.execute(select(table.c.contact_key).where(table.c.key.in_(new_keys))).scalars()
+        )
     assert new_keys and new_contacts == {"tth-ubnd-tp-hue/leader"}
     assert all(after[k] == before[k] for k in set(before) - set(focal_keys))
 
@@ -124,7 +132,9 @@ def test_removing_an_obligation_cancels_its_pending_rows(engine, tmp_path, confi
     with engine.connect() as conn:
         statuses = set(
             conn.execute(
-                select(Reminder.status).where(Reminder.occurrence_key.like("tth-2020-bdg/tong-hop-bao-cao-nam/%"))
+                select(Reminder.status).where(
+                    Reminder.occurrence_key.like("tth-2020-bdg/tong-hop-bao-cao-nam/%")
+                )
             ).scalars()
         )
         occurrence = conn.execute(

@@ -1,0 +1,64 @@
+"""Settings are parsed strictly; the migrations build exactly the schema the models describe."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from scheduler.settings import SettingsError, load_settings, redact_url
+from scheduler.store import SQLModel, open_store
+
+
+def test_defaults():
+    settings = load_settings(env={})
+    assert settings.database_url == "sqlite:///var/nhacviec.db"
+    assert str(settings.timezone) == "Asia/Ho_Chi_Minh"
+    assert settings.send_time == time(8, 0)
+    assert settings.horizon_days == 180
+    assert settings.config_dir == Path("config")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("NHACVIEC_TIMEZONE", "Asia/Hanoi_City", "không phải múi giờ IANA"),
+        ("NHACVIEC_SEND_TIME", "25:00", "cần giờ dạng HH:MM"),
+        ("NHACVIEC_HORIZON_DAYS", "0", "từ 1 đến 3660"),
+        ("NHACVIEC_DATABASE_URL", "mysql://x@y/z", "không được hỗ trợ"),
+        ("NHACVIEC_SEND_TIMES", "08:00", "biến cấu hình không có: NHACVIEC_SEND_TIMES"),
+    ],
+)
+def test_bad_values_name_the_variable(key, value, words):
+    with pytest.raises(SettingsError, match=words):
+        load_settings(env={key: value})
+
+
+def test_secrets_come_from_a_file_and_are_redacted(tmp_path):
+    secret = tmp_path / "db_url"
+    secret.write_text("postgresql+psycopg://nhacviec:s3cr3t@db.internal/nhacviec\n", encoding="utf-8")
+    settings = load_settings(env={"NHACVIEC_DATABASE_URL_FILE": str(secret)})
+    assert settings.database_url.endswith("@db.internal/nhacviec")
+    assert "s3cr3t" not in settings.database_url_redacted
+    assert redact_url("postgresql://u:p@h/d") == "postgresql://u:***@h/d"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env={"NHACVIEC_DATABASE_URL": "mysql://u:s3cr3t@h/d"})
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_migrations_match_the_models(database_url):
+    engine = open_store(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+    open_store(database_url)  # upgrading again is a no-op
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    engine = open_store(f"sqlite:///{tmp_path / 'sub' / 'n.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
