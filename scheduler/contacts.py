@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 # Since 2018 the old 11-digit mobile numbers (01xx + 7 digits) became 10-digit ones.
 # The prefix map is the one the Ministry of Information and Communications published.
@@ -19,9 +19,27 @@ OLD_MOBILE_PREFIXES = {
 }  # fmt: skip
 
 
+# Plain ASCII addresses, the great majority, are checked here; anything else goes through
+# email-validator, which is exact but costs ~0.1 ms per address (a national configuration
+# holds tens of thousands).
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+)
+
+
 def normalise_email(text: str) -> str:
+    address = str(text).strip()
+    plain = _PLAIN_EMAIL.fullmatch(address)
+    domain = plain[1].lower() if plain else ""
+    if (
+        plain
+        and len(address) <= 254
+        and "xn--" not in domain
+        and domain.rsplit(".", 1)[-1] not in SPECIAL_USE_DOMAIN_NAMES
+    ):
+        return f"{address.rsplit('@', 1)[0]}@{domain}"
     try:
-        return validate_email(str(text).strip(), check_deliverability=False).normalized
+        return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(f"địa chỉ e-mail '{text}' không hợp lệ: {exc}") from None
 

@@ -100,58 +100,68 @@ class Planner:
         self._plans = {plan.id: plan for plan in deployment.plans}
         self._policy_text: dict[str, str] = {}
         self._contacts_text: dict[str, str] = {}
+        self._send_at: dict[tuple, datetime] = {}
+        self._salt = "|".join(
+            (deployment.workdays.fingerprint, str(settings.timezone), str(settings.send_time))
+        )
 
     def occurrences(self, first: date, last: date) -> Iterator[PlannedOccurrence]:
         for event in calendar_events(self.deployment, first, last):
+            event_text = self._event_text(event)
             for agency_id in event.who:
                 key = f"{event.plan_id}/{event.item_id}/{event.period}/{agency_id}"
-                yield PlannedOccurrence(key, event, agency_id, self._fingerprint(event, agency_id))
+                yield PlannedOccurrence(key, event, agency_id, self._fingerprint(event_text, agency_id))
 
     def policy(self, event: Event) -> PolicySpec:
         return self.deployment.policy(self._plans[event.plan_id], event.policy)
 
-    def _fingerprint(self, event: Event, agency_id: str) -> str:
-        """Changes whenever anything that shapes this occurrence's reminders changes."""
+    def _event_text(self, event: Event) -> str:
+        """The event and its policy, without the list of agencies (which only decides who has one)."""
         policy = self.policy(event)
         if policy.id not in self._policy_text:
             self._policy_text[policy.id] = policy.model_dump_json()
+        fields = (event.plan_id, event.item_id, event.kind, event.title, event.period, event.start, event.end)
+        links = (event.to, event.via, event.after)
+        return f"{fields!r}|{links!r}|{self._policy_text[policy.id]}|{self._salt}"
+
+    def _fingerprint(self, event_text: str, agency_id: str) -> str:
+        """Changes whenever anything that shapes this occurrence's reminders changes."""
         if agency_id not in self._contacts_text:
             contacts = self.deployment.contacts.get(agency_id, [])
             self._contacts_text[agency_id] = repr([(c.key, c.channels, c.spec) for c in contacts])
-        text = "|".join(
-            (
-                repr(event),
-                self._policy_text[policy.id],
-                self._contacts_text[agency_id],
-                self.deployment.workdays.fingerprint,
-                str(self.settings.timezone),
-                str(self.settings.send_time),
-            )
-        )
+        text = f"{event_text}|{self._contacts_text[agency_id]}"
         return hashlib.sha1(text.encode()).hexdigest()
+
+    def send_at(self, anchor: date, rung: RungSpec, policy: PolicySpec) -> datetime:
+        """The instant (UTC) a rung goes out; few distinct values, so they are cached."""
+        clock = policy.send_time or self.settings.send_time
+        cache_key = (anchor, rung.offset, policy.non_working_day, clock)
+        if cache_key not in self._send_at:
+            day = send_day(anchor, rung.offset, policy.non_working_day, self.deployment.workdays)
+            self._send_at[cache_key] = datetime.combine(day, clock, self.settings.timezone).astimezone(UTC)
+        return self._send_at[cache_key]
 
     def reminders(self, occurrence: PlannedOccurrence) -> list[PlannedReminder]:
         event = occurrence.event
         policy = self.policy(event)
         rungs = {"deadline": policy.deadline, "window": policy.window, "observance": policy.observance}
-        clock = policy.send_time or self.settings.send_time
         result = []
         for rung in rungs[event.kind]:
-            anchor = event.end if rung.anchor == "end" else event.start
-            day = send_day(anchor, rung.offset, policy.non_working_day, self.deployment.workdays)
-            send_at = datetime.combine(day, clock, self.settings.timezone).astimezone(UTC)
+            send_at = self.send_at(event.end if rung.anchor == "end" else event.start, rung, policy)
             label, kind = rung_label(event, rung), rung_kind(event, rung)
             for contact in self._recipients(occurrence.agency_id, rung.to):
                 for channel in self._channels(contact, rung):
+                    key = idempotency_key(occurrence.key, contact.key, channel, label)
+                    address = contact.address(channel)
                     result.append(
                         PlannedReminder(
-                            idempotency_key(occurrence.key, contact.key, channel, label),
+                            key,
                             occurrence.key,
                             contact.key,
                             channel,
                             label,
                             kind,
-                            contact.address(channel),
+                            address,
                             send_at,
                             event.start,
                         )

@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from scheduler.loader import Deployment
 from scheduler.planner import PlannedOccurrence, PlannedReminder, Planner
 from scheduler.settings import Settings
-from scheduler.store import Occurrence, Reminder, Status, start_of_day_utc, utcnow
+from scheduler.store import Occurrence, Reminder, Status, bulk_insert, start_of_day_utc, utcnow
 
 # Occurrences whose end lies up to this far in the past are still planned, so that
 # overdue and escalation rungs of recent deadlines follow configuration changes.
@@ -196,10 +196,8 @@ def _reconcile(
                     "recipient": rem.recipient,
                     "due_date": rem.due_date,
                     "send_at": rem.send_at,
-                    "status": Status.PENDING,
+                    "status": Status.PENDING.value,
                     "attempts": 0,
-                    "created_at": now,
-                    "updated_at": now,
                 }
             )
         elif (
@@ -212,7 +210,7 @@ def _reconcile(
     stale = [k for k, row in existing.items() if k not in wanted_keys and row.status == Status.PENDING]
 
     if inserts:
-        conn.execute(insert(Reminder), inserts)
+        bulk_insert(conn, Reminder.__table__, inserts, created_at=func.now(), updated_at=func.now())
     table = Reminder.__table__
     if updates:
         conn.execute(

@@ -62,3 +62,28 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     engine = open_store(f"sqlite:///{tmp_path / 'sub' / 'n.db'}")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import func, insert, select
+
+    from scheduler.store import Reminder, bulk_insert
+
+    row = {
+        "occurrence_key": "p/i/2026/a", "contact_key": "a/focal", "channel": "email", "rung": "-7d",
+        "kind": "upcoming", "recipient": "a@example.org", "due_date": date(2026, 12, 10),
+        "send_at": datetime(2026, 12, 3, 1, 0, tzinfo=UTC), "status": "pending", "attempts": 0,
+    }  # fmt: skip
+    table = Reminder.__table__
+    with engine.begin() as conn:
+        conn.execute(
+            insert(table).values(created_at=func.now(), updated_at=func.now()), [{**row, "key": "plain"}]
+        )
+        bulk_insert(conn, table, [{**row, "key": "bulk"}], created_at=func.now(), updated_at=func.now())
+        rows = {r.key: r for r in conn.execute(select(table))}
+    columns = [c for c in table.c.keys() if c not in ("id", "key", "created_at", "updated_at")]
+    assert [getattr(rows["bulk"], c) for c in columns] == [getattr(rows["plain"], c) for c in columns]
+    assert rows["bulk"].send_at == datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    assert abs(rows["bulk"].created_at - datetime.now(UTC)).total_seconds() < 60
