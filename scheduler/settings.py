@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
@@ -25,16 +26,47 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # none | starttls | tls
+    username: str
+    password: str = field(repr=False)
+    sender: str  # From: address, e.g. "nhacviec@so-ldtbxh.example.org"
+    sender_name: str
+    timeout: float
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     config_dir: Path
     timezone: ZoneInfo
     send_time: time
     horizon_days: int
+    delivery: str = "console"  # console: print every reminder; live: send through each channel
+    public_url: str = "http://127.0.0.1:8080"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    secret_key: str = field(default="", repr=False)
+    link_days: int = 60
+    quiet_start: time = time(21, 30)
+    quiet_end: time = time(7, 0)
+    digest_time: time = time(7, 30)
+    max_lateness_hours: int = 72
+    smtp: SmtpSettings | None = None
 
     @property
     def database_url_redacted(self) -> str:
         return redact_url(self.database_url)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or error messages."""
+        found = [self.secret_key, urlparse(self.database_url).password or ""]
+        if self.smtp:
+            found.append(self.smtp.password)
+        return [value for value in found if value]
 
 
 DEFAULTS = {
@@ -43,8 +75,25 @@ DEFAULTS = {
     "TIMEZONE": "Asia/Ho_Chi_Minh",
     "SEND_TIME": "08:00",
     "HORIZON_DAYS": "180",
+    "DELIVERY": "console",
+    "PUBLIC_URL": "http://127.0.0.1:8080",
+    "HTTP_HOST": "127.0.0.1",
+    "HTTP_PORT": "8080",
+    "SECRET_KEY": "",
+    "LINK_DAYS": "60",
+    "QUIET_HOURS": "21:30-07:00",
+    "DIGEST_TIME": "07:30",
+    "MAX_LATENESS_HOURS": "72",
+    "SMTP_HOST": "",
+    "SMTP_PORT": "25",
+    "SMTP_SECURITY": "none",
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "nhacviec@localhost",
+    "SMTP_FROM_NAME": "Nhắc việc báo cáo",
+    "SMTP_TIMEOUT": "30",
 }
-SECRETS = {"DATABASE_URL"}
+SECRETS = {"DATABASE_URL", "SECRET_KEY", "SMTP_PASSWORD"}
 
 
 def redact_url(url: str) -> str:
@@ -98,17 +147,62 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         raise SettingsError(
             f"{PREFIX}TIMEZONE '{tz_name}' không phải múi giờ IANA, ví dụ Asia/Ho_Chi_Minh"
         ) from None
-    try:
-        send_time = parse_clock(_raw(env, "SEND_TIME"), PREFIX + "SEND_TIME")
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    horizon = _raw(env, "HORIZON_DAYS")
-    if not horizon.isdigit() or not 1 <= int(horizon) <= 3660:
-        raise SettingsError(f"{PREFIX}HORIZON_DAYS '{horizon}' phải là số ngày nguyên từ 1 đến 3660")
+    send_time = _clock(_raw(env, "SEND_TIME"), "SEND_TIME")
+    quiet = _raw(env, "QUIET_HOURS").split("-")
+    if len(quiet) != 2:
+        raise SettingsError(f"{PREFIX}QUIET_HOURS cần dạng HH:MM-HH:MM, ví dụ 21:30-07:00")
+    delivery = _choice(env, "DELIVERY", ("console", "live"))
     return Settings(
         database_url=database_url,
         config_dir=Path(_raw(env, "CONFIG_DIR")),
         timezone=timezone,
         send_time=send_time,
-        horizon_days=int(horizon),
+        horizon_days=_number(env, "HORIZON_DAYS", 1, 3660),
+        delivery=delivery,
+        public_url=_raw(env, "PUBLIC_URL").rstrip("/"),
+        http_host=_raw(env, "HTTP_HOST"),
+        http_port=_number(env, "HTTP_PORT", 1, 65535),
+        secret_key=_raw(env, "SECRET_KEY"),
+        link_days=_number(env, "LINK_DAYS", 1, 3660),
+        quiet_start=_clock(quiet[0], "QUIET_HOURS"),
+        quiet_end=_clock(quiet[1], "QUIET_HOURS"),
+        digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
+        max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
+        smtp=_smtp(env),
     )
+
+
+def _smtp(env: dict[str, str]) -> SmtpSettings | None:
+    """The SMTP server, or None when NHACVIEC_SMTP_HOST is empty (every value is checked anyway)."""
+    smtp = SmtpSettings(
+        host=_raw(env, "SMTP_HOST"),
+        port=_number(env, "SMTP_PORT", 1, 65535),
+        security=_choice(env, "SMTP_SECURITY", ("none", "starttls", "tls")),
+        username=_raw(env, "SMTP_USERNAME"),
+        password=_raw(env, "SMTP_PASSWORD"),
+        sender=_raw(env, "SMTP_FROM"),
+        sender_name=_raw(env, "SMTP_FROM_NAME"),
+        timeout=_number(env, "SMTP_TIMEOUT", 1, 600),
+    )
+    return smtp if smtp.host else None
+
+
+def _number(env: dict[str, str], key: str, low: int, high: int) -> int:
+    text = _raw(env, key)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise SettingsError(f"{PREFIX}{key} '{text}' phải là số nguyên từ {low} đến {high}")
+    return int(text)
+
+
+def _choice(env: dict[str, str], key: str, allowed: tuple[str, ...]) -> str:
+    text = _raw(env, key)
+    if text not in allowed:
+        raise SettingsError(f"{PREFIX}{key} '{text}' không hợp lệ; chọn một trong: {', '.join(allowed)}")
+    return text
+
+
+def _clock(text: str, key: str) -> time:
+    try:
+        return parse_clock(text, PREFIX + key)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None

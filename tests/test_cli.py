@@ -97,4 +97,4 @@ def test_a_bad_setting_stops_with_its_name(cli, monkeypatch):
     monkeypatch.setenv("NHACVIEC_HORIZON_DAYS", "nửa năm")
     result = cli("check")
     assert result.exit_code == 2
-    assert "NHACVIEC_HORIZON_DAYS 'nửa năm' phải là số ngày nguyên" in result.stderr
+    assert "NHACVIEC_HORIZON_DAYS 'nửa năm' phải là số nguyên" in result.stderr

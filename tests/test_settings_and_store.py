@@ -29,6 +29,8 @@ def test_defaults():
         ("NHACVIEC_TIMEZONE", "Asia/Hanoi_City", "không phải múi giờ IANA"),
         ("NHACVIEC_SEND_TIME", "25:00", "cần giờ dạng HH:MM"),
         ("NHACVIEC_HORIZON_DAYS", "0", "từ 1 đến 3660"),
+        ("NHACVIEC_SMTP_SECURITY", "ssl", "chọn một trong: none, starttls, tls"),
+        ("NHACVIEC_QUIET_HOURS", "22:00", "HH:MM-HH:MM"),
         ("NHACVIEC_DATABASE_URL", "mysql://x@y/z", "không được hỗ trợ"),
         ("NHACVIEC_SEND_TIMES", "08:00", "biến cấu hình không có: NHACVIEC_SEND_TIMES"),
     ],
