@@ -1,0 +1,148 @@
+"""E-mail over SMTP with aiosmtplib, one connection per send.
+
+SMTP replies are classified for the dispatcher: 4xx replies and network failures
+are transient (retried), 5xx replies are permanent. The Message-ID is derived from
+the reminder's idempotency key, so a retry carries the same Message-ID as the
+first attempt and later reminders about the same deadline thread under it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from email.errors import HeaderParseError
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, formatdate
+from typing import ClassVar
+
+import aiosmtplib
+
+from notifiers.base import Delivery, Message, Notifier, NotifierError
+from scheduler.settings import SmtpSettings
+
+
+def message_id(key: str, sender: str) -> str:
+    domain = sender.rpartition("@")[2] or "localhost"
+    return f"<{key}@{domain}>"
+
+
+def build_email(message: Message, smtp: SmtpSettings) -> EmailMessage:
+    """The MIME message: mixed > alternative(text, html) + attachments; UTF-8, quoted-printable."""
+    email = EmailMessage(policy=SMTP_POLICY)
+    _set_header(email, "From", smtp.sender_name, _addr_spec(smtp.sender))
+    _set_header(email, "To", message.recipient_name, _addr_spec(message.recipient))
+    _set_header(email, "Subject", message.subject)
+    email["Date"] = formatdate(localtime=True)
+    email["Message-ID"] = message_id(message.key, smtp.sender)
+    if message.thread:
+        earlier = [message_id(key, smtp.sender) for key in message.thread]
+        email["In-Reply-To"] = earlier[-1]
+        email["References"] = " ".join(earlier)
+    email["Auto-Submitted"] = "auto-generated"
+    email["X-Nhacviec-Key"] = message.key
+
+    email.set_content(message.text, cte="quoted-printable")
+    if message.html is not None:
+        email.add_alternative(message.html, subtype="html", cte="quoted-printable")
+    for attachment in message.attachments:
+        maintype, subtype, params = _content_type(attachment.content_type)
+        email.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
+        )
+    return email
+
+
+def _set_header(email: EmailMessage, name: str, text: str, addr_spec: str | None = None) -> None:
+    """Set Subject, or From/To with a display name, where the text may be Vietnamese.
+
+    Python 3.11's header folder drops the space at a fold between two encoded words
+    (CPython gh-92081: "thực hiện" arrives as "thựchiện"), so non-ASCII text is encoded
+    with the older `email.header.Header`, which keeps spaces inside the encoded words, and
+    stored as is: its lines are short enough that the generator does not refold them.
+    """
+    if text.isascii():
+        email[name] = formataddr((text, addr_spec)) if addr_spec else text
+        return
+    header = Header(text, "utf-8", header_name=name)
+    if addr_spec:
+        header.append(f"<{addr_spec}>", "us-ascii")
+    email.set_raw(name, header.encode())
+
+
+def _addr_spec(address: str) -> str:
+    try:
+        return Address(addr_spec=address).addr_spec
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise NotifierError(f"địa chỉ thư không hợp lệ: {address!r} ({exc})", permanent=True) from None
+
+
+def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
+    """Split e.g. "text/calendar; method=PUBLISH" into ("text", "calendar", {"method": "PUBLISH"})."""
+    holder = EmailMessage()
+    holder["Content-Type"] = value
+    return holder.get_content_maintype(), holder.get_content_subtype(), dict(holder["Content-Type"].params)
+
+
+class EmailNotifier(Notifier):
+    channel: ClassVar[str] = "email"
+    concurrency: ClassVar[int] = 10
+
+    def __init__(self, smtp: SmtpSettings, *, tls_context: ssl.SSLContext | None = None) -> None:
+        self.smtp = smtp
+        self.tls_context = tls_context
+
+    async def send(self, message: Message) -> Delivery:
+        email = build_email(message, self.smtp)
+        smtp = self.smtp
+        try:
+            _, response = await aiosmtplib.send(
+                email,
+                sender=smtp.sender,
+                recipients=[message.recipient],
+                hostname=smtp.host,
+                port=smtp.port,
+                username=smtp.username or None,
+                password=smtp.password if smtp.username else None,
+                timeout=smtp.timeout,
+                use_tls=smtp.security == "tls",
+                # False, not None: None would try STARTTLS whenever the server offers it.
+                start_tls=smtp.security == "starttls",
+                tls_context=self.tls_context,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refusals = "; ".join(f"{r.code} {r.message} ({r.recipient})" for r in exc.recipients)
+            permanent = all(_is_permanent(r.code) for r in exc.recipients)
+            raise self._error(f"SMTP từ chối người nhận: {refusals}", permanent) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            # Also SMTPSenderRefused, SMTPDataError, SMTPAuthenticationError, SMTPHeloError and
+            # SMTPConnectResponseError (a refusing greeting): the reply code decides.
+            raise self._error(
+                f"SMTP {exc.code} ({type(exc).__name__}): {exc.message}", _is_permanent(exc.code)
+            ) from exc
+        except OSError as exc:
+            # SMTPConnectError, SMTPServerDisconnected and SMTPTimeoutError are OSErrors, like refused
+            # connections and TLS handshake or certificate failures.
+            raise self._error(
+                f"lỗi kết nối SMTP {smtp.host}:{smtp.port} ({type(exc).__name__}): {exc}", False
+            ) from exc
+        except aiosmtplib.SMTPException as exc:
+            # No reply code: the server lacks something we need (STARTTLS, AUTH, SMTPUTF8).
+            raise self._error(
+                f"máy chủ SMTP không hỗ trợ cấu hình này ({type(exc).__name__}): {exc}", True
+            ) from exc
+        except ValueError as exc:
+            # aiosmtplib refuses addresses it cannot send safely before talking to the server.
+            raise self._error(f"địa chỉ thư không gửi được: {exc}", True) from exc
+        return Delivery(provider_id=email["Message-ID"], detail=response)
+
+    def _error(self, text: str, permanent: bool) -> NotifierError:
+        if self.smtp.password:
+            text = text.replace(self.smtp.password, "***")
+        return NotifierError(text, permanent=permanent)
+
+
+def _is_permanent(code: int) -> bool:
+    """5xx is permanent; 4xx (421, 450, 451, 452, …) and unparsable replies (code -1) are retried."""
+    return 500 <= code <= 599
