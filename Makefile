@@ -13,8 +13,8 @@ $(BIN)/nhacviec: pyproject.toml
 
 run: $(BIN)/nhacviec
 	$(BIN)/nhacviec check
-	$(BIN)/nhacviec sync
 	$(BIN)/nhacviec calendar
+	$(BIN)/nhacviec run
 
 test: $(BIN)/nhacviec
 	$(BIN)/ruff check .

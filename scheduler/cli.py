@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from scheduler.acks import UnknownOccurrence, acknowledge
+from scheduler.daemon import run_daemon
 from scheduler.dates import format_date, parse_date
 from scheduler.events import calendar_events
 from scheduler.ics import SUMMARY_PREFIX, to_ics
+from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
+from scheduler.logs import setup_logging
+from scheduler.messages import MessageBuilder
 from scheduler.settings import Settings, SettingsError, load_settings
-from scheduler.store import Reminder, Status, open_store, start_of_day_utc
+from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
+from scheduler.templates import TemplateInvalid, Templates
 from scheduler.yamlfile import ConfigInvalid
 
 app = typer.Typer(
@@ -168,10 +176,12 @@ def outbox(
     status: Annotated[
         str | None, typer.Option(help=f"Trạng thái: {', '.join(s.value for s in Status)}.")
     ] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Chỉ các nhắc việc hỏng (= --status dead).")] = False,
     limit: Annotated[int, typer.Option(help="Số dòng tối đa.")] = 50,
 ) -> None:
     """Xem hàng đợi nhắc việc."""
     settings = _settings()
+    status = Status.DEAD.value if dead else status
     if status is not None and status not in {s.value for s in Status}:
         err.print(f"[red]--status:[/red] '{status}' không có; chọn: {', '.join(s.value for s in Status)}")
         raise typer.Exit(2)
@@ -188,15 +198,178 @@ def outbox(
     table = Table(
         title=f"Hàng đợi: {total} nhắc việc" + (f" (hiện {len(rows)})" if total > len(rows) else "")
     )
-    for column in ("Gửi lúc", "Trạng thái", "Loại", "Kênh", "Người nhận", "Lần xuất hiện", "Lỗi gần nhất"):
+    for column in (
+        "Số",
+        "Gửi lúc",
+        "Trạng thái",
+        "Loại",
+        "Kênh",
+        "Người nhận",
+        "Lần xuất hiện",
+        "Lỗi gần nhất",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         local = row.send_at.astimezone(settings.timezone)
         table.add_row(
-            local.strftime("%d/%m/%Y %H:%M"), row.status, row.kind, row.channel,
+            str(row.id), local.strftime("%d/%m/%Y %H:%M"), row.status, row.kind, row.channel,
             row.recipient, row.occurrence_key, row.last_error or "",
         )  # fmt: skip
     out.print(table)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Chạy dịch vụ: gửi nhắc việc đúng giờ, trang xác nhận, bản tổng hợp hằng ngày."""
+    settings = _settings()
+    if config is not None:
+        settings = replace(settings, config_dir=config)
+    _deployment(settings, None)  # report configuration errors plainly before starting
+    _templates(settings, None)
+    setup_logging(settings.secrets)
+    raise typer.Exit(run_daemon(settings))
+
+
+@app.command()
+def ack(
+    occurrence: Annotated[
+        str, typer.Argument(help="Mã lần xuất hiện, ví dụ tth-2020-bdg/bao-cao-nam/2026/tth-so-y-te.")
+    ],
+    by: Annotated[str, typer.Option(help="Người xác nhận.")] = "quản trị viên (dòng lệnh)",
+) -> None:
+    """Xác nhận một đơn vị đã gửi báo cáo (như bấm nút trên trang xác nhận)."""
+    settings = _settings()
+    engine = open_store(settings.database_url)
+    try:
+        done = acknowledge(engine, occurrence, by, utcnow())
+    except UnknownOccurrence:
+        err.print(
+            f"[red]Không có lần xuất hiện '{occurrence}'.[/red] Xem cột 'Lần xuất hiện' của `nhacviec outbox`."
+        )
+        raise typer.Exit(1) from None
+    when = done.confirmed_at.astimezone(settings.timezone).strftime("%H:%M %d/%m/%Y")
+    if done.already:
+        out.print(f"Đã được xác nhận trước đó lúc {when} bởi {done.confirmed_by}; không thay đổi gì.")
+    else:
+        out.print(f"Đã xác nhận lúc {when} ({by}); hủy {done.cancelled} nhắc việc đang chờ.")
+
+
+@app.command()
+def retry(
+    reminder_id: Annotated[int | None, typer.Argument(help="Số (id) của nhắc việc hỏng.")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Gửi lại mọi nhắc việc hỏng.")] = False,
+) -> None:
+    """Đưa nhắc việc hỏng (dead) trở lại hàng đợi để gửi ngay."""
+    if (reminder_id is None) == (not all_dead):
+        err.print("[red]Cho biết một số id, hoặc --all-dead.[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    engine = open_store(settings.database_url)
+    table = Reminder.__table__
+    condition = table.c.status == Status.DEAD
+    if reminder_id is not None:
+        condition = condition & (table.c.id == reminder_id)
+    now = utcnow()
+    with engine.begin() as conn:
+        count = conn.execute(
+            update(table)
+            .where(condition)
+            .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
+        ).rowcount
+    if reminder_id is not None and count == 0:
+        err.print(f"[red]Không có nhắc việc số {reminder_id} trong danh sách hỏng.[/red]")
+        raise typer.Exit(1)
+    out.print(f"Đã đưa {count} nhắc việc trở lại hàng đợi; dịch vụ sẽ gửi trong lần đánh thức tới.")
+
+
+@app.command()
+def preview(
+    reminder_id: Annotated[
+        int | None, typer.Argument(help="Số (id) của một nhắc việc trong hàng đợi.")
+    ] = None,
+    plan: Annotated[str | None, typer.Option(help="Kế hoạch (khi không có id).")] = None,
+    agency: Annotated[str | None, typer.Option(help="Đơn vị (khi không có id).")] = None,
+    kind: Annotated[
+        str, typer.Option(help="Loại lời nhắc: upcoming, due, overdue, escalation …")
+    ] = "upcoming",
+    channel: Annotated[str, typer.Option(help="Kênh: email, zalo, sms.")] = "email",
+    config: ConfigOption = None,
+) -> None:
+    """Xem trước nội dung một lời nhắc mà không gửi."""
+    settings = _settings()
+    deployment = _deployment(settings, config)
+    templates = _templates(settings, config)
+    links = Links(secret_key(settings), settings.public_url, settings.link_days)
+    builder = MessageBuilder(deployment, templates, links, settings.timezone)
+    if reminder_id is not None:
+        reminder, occurrence = _stored(settings, reminder_id)
+    elif plan is not None and agency is not None:
+        reminder, occurrence = _sample(deployment, settings, plan, agency, kind, channel)
+    else:
+        err.print("[red]Cho biết số id của nhắc việc, hoặc --plan và --agency.[/red]")
+        raise typer.Exit(2)
+    message = builder.reminder(reminder, occurrence, (), utcnow())
+    out.print(f"[bold]Tiêu đề:[/bold] {message.subject}\n", highlight=False)
+    out.print(message.text, highlight=False)
+    out.print(f"\n[bold]Zalo:[/bold] {message.short}", highlight=False)
+    out.print(f"[bold]SMS:[/bold] {message.short_ascii}", highlight=False)
+
+
+def _stored(settings: Settings, reminder_id: int):
+    engine = open_store(settings.database_url)
+    with engine.connect() as conn:
+        reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
+        occurrence = (
+            reminder
+            and conn.execute(
+                select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
+            ).first()
+        )
+    if reminder is None:
+        err.print(f"[red]Không có nhắc việc số {reminder_id}.[/red]")
+        raise typer.Exit(1)
+    if occurrence is None:
+        err.print("[red]Đây là bản tổng hợp hằng ngày; nó được dựng lúc gửi nên không xem trước được.[/red]")
+        raise typer.Exit(1)
+    return reminder, occurrence
+
+
+def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, kind: str, channel: str):
+    """A reminder as the outbox would hold it, for the agency's next event in the plan."""
+    today = _today(settings)
+    events = calendar_events(deployment, today, today + timedelta(days=400), plan, agency)
+    event = next((e for e in events if agency in e.who), None)
+    if event is None:
+        err.print(
+            f"[red]Đơn vị '{agency}' không có việc nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
+        )
+        raise typer.Exit(1)
+    contact = next(iter(deployment.contacts.get(agency, [])), None)
+    if contact is None:
+        err.print(f"[red]Đơn vị '{agency}' chưa có đầu mối.[/red]")
+        raise typer.Exit(1)
+    occurrence = SimpleNamespace(
+        key=f"{event.plan_id}/{event.item_id}/{event.period}/{agency}", plan_id=event.plan_id,
+        item_id=event.item_id, period=event.period, agency_id=agency, kind=event.kind, title=event.title,
+        start_date=event.start, end_date=event.end,
+    )  # fmt: skip
+    reminder = SimpleNamespace(
+        key="xem-truoc",
+        kind=kind,
+        channel=channel,
+        contact_key=contact.key,
+        recipient=contact.address(channel),
+    )
+    return reminder, occurrence
+
+
+def _templates(settings: Settings, config: Path | None) -> Templates:
+    try:
+        return Templates((config or settings.config_dir) / "templates")
+    except TemplateInvalid as exc:
+        for error in exc.errors:
+            err.print(f"[red]lỗi mẫu[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -50,8 +50,10 @@ class Occurrence(SQLModel, table=True):
     title: str
     start_date: date
     end_date: date = Field(index=True)
-    status: str = "open"  # open | removed (later: submitted, waived)
+    status: str = "open"  # open | submitted (confirmed) | removed
     fingerprint: str
+    confirmed_at: datetime | None = None
+    confirmed_by: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -72,10 +74,28 @@ class Reminder(SQLModel, table=True):
     send_at: datetime  # UTC
     status: str = Status.PENDING
     attempts: int = 0
+    next_attempt_at: datetime | None = None  # set while a transient failure waits for its retry
     lease_until: datetime | None = None
+    claimed_by: str | None = None
+    sent_at: datetime | None = None
+    provider_id: str | None = None
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at sending a reminder, whatever came of it."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int = Field(index=True)
+    attempted_at: datetime
+    channel: str
+    outcome: str  # sent | retry | dead
+    provider_id: str | None = None
+    error: str | None = None
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -34,6 +34,7 @@ from scheduler.store import Occurrence, Reminder, Status, bulk_insert, start_of_
 # overdue and escalation rungs of recent deadlines follow configuration changes.
 LOOKBACK_DAYS = 62
 CHUNK = 500
+CONFIRMED = "submitted"
 
 Progress = Callable[[int, int], None]
 
@@ -140,6 +141,9 @@ def _apply(
     rows = [_occurrence_row(occ, now) for occ in batch]
     inserts = [row for row in rows if row["key"] not in stored]
     updates = [row for row in rows if row["key"] in stored]
+    for row in updates:
+        if stored[row["key"]][1] == CONFIRMED:
+            row["status"] = CONFIRMED  # a confirmation outlives configuration changes
     if inserts:
         conn.execute(insert(Occurrence), inserts)
     if updates:
@@ -149,7 +153,13 @@ def _apply(
             [{"b_key": row["key"], **{k: v for k, v in row.items() if k != "key"}} for row in updates],
         )
 
-    planned = [rem for occ in batch for rem in planner.reminders(occ)]
+    # A confirmed occurrence needs no more reminders: nothing is added or revived for it.
+    planned = [
+        rem
+        for occ in batch
+        if stored.get(occ.key, ("", ""))[1] != CONFIRMED
+        for rem in planner.reminders(occ)
+    ]
     existing = {}
     changed_keys = [row["key"] for row in updates]
     for keys in _chunks(changed_keys):

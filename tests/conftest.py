@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from scheduler.settings import Settings, load_settings
 from scheduler.store import open_store
+from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CONFIG = ROOT / "config"
@@ -72,7 +73,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_database")
     engine = open_store(url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE reminder, occurrence RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE reminder, occurrence, delivery_attempt RESTART IDENTITY"))
     engine.dispose()
     yield url
 
@@ -82,3 +83,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = open_store(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, stopped after the test."""
+    sink = SmtpSink()
+    controller = sink.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -85,7 +85,7 @@ def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
         )
         bulk_insert(conn, table, [{**row, "key": "bulk"}], created_at=func.now(), updated_at=func.now())
         rows = {r.key: r for r in conn.execute(select(table))}
-    columns = [c for c in table.c.keys() if c not in ("id", "key", "created_at", "updated_at")]
+    columns = [c.name for c in table.columns if c.name not in ("id", "key", "created_at", "updated_at")]
     assert [getattr(rows["bulk"], c) for c in columns] == [getattr(rows["plain"], c) for c in columns]
     assert rows["bulk"].send_at == datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
     assert abs(rows["bulk"].created_at - datetime.now(UTC)).total_seconds() < 60

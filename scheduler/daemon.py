@@ -1,0 +1,263 @@
+"""`nhacviec run`: the long-running service.
+
+One process holds an APScheduler `AsyncIOScheduler` and the HTTP server. The
+scheduler times only the daemon's own few jobs — wake the dispatcher at the next
+due reminder, extend the horizon each night, pick up configuration changes, the
+morning digest — never one job per reminder: the outbox is the ledger.
+
+SIGTERM (or Ctrl-C) stops claiming, lets in-flight sends finish within a grace
+period, gives the rest back to the outbox and exits 0. SIGHUP reloads the
+configuration at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from notifiers import CHANNELS
+from notifiers.base import Notifier
+from notifiers.console import ConsoleNotifier
+from notifiers.email import EmailNotifier
+from scheduler.digest import enqueue_digests
+from scheduler.dispatcher import Dispatcher
+from scheduler.links import Links, secret_key
+from scheduler.loader import load_config
+from scheduler.messages import MessageBuilder
+from scheduler.metrics import Metrics
+from scheduler.settings import Settings
+from scheduler.store import Reminder, Status, open_store, utcnow
+from scheduler.sync import sync
+from scheduler.templates import Templates
+from scheduler.web import create_app
+from scheduler.yamlfile import ConfigInvalid
+
+log = logging.getLogger("nhacviec.daemon")
+
+GRACE_SECONDS = 20.0
+SAFETY_TICK = 300  # seconds; the dispatcher is woken at due times anyway
+CONFIG_POLL = 10  # seconds
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def single_instance(database_url: str) -> Iterator[None]:
+    """Refuse a second daemon on the same SQLite file (PostgreSQL coordinates by itself)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    lock_path = Path(url.database).with_suffix(Path(url.database).suffix + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunning(
+            f"một tiến trình nhacviec khác đang chạy trên {url.database} (khóa {lock_path}); "
+            "hãy dừng tiến trình đó trước, hoặc dùng PostgreSQL để chạy nhiều tiến trình"
+        ) from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def build_notifiers(settings: Settings) -> dict[str, Notifier]:
+    """Console mode prints every channel; live mode sends through the configured channels."""
+    if settings.delivery == "console":
+        console = ConsoleNotifier()
+        return dict.fromkeys(CHANNELS, console)
+    notifiers: dict[str, Notifier] = {}
+    if settings.smtp:
+        notifiers["email"] = EmailNotifier(settings.smtp)
+    return notifiers
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the daemon handles signals itself
+        yield
+
+
+def config_snapshot(config_dir: Path) -> tuple:
+    return tuple(
+        sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in config_dir.rglob("*") if p.is_file())
+    )
+
+
+class Daemon:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.scheduler = AsyncIOScheduler(timezone=settings.timezone)
+        self._dispatch_lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def run(self) -> int:
+        s = self.settings
+        self.engine = open_store(s.database_url)
+        self.deployment = load_config(s.config_dir)
+        self.templates = Templates(s.config_dir / "templates")
+        self.links = Links(secret_key(s), s.public_url, s.link_days)
+        self.notifiers = build_notifiers(s)
+        self.metrics = Metrics(self._outbox_depth)
+        self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
+        self.dispatcher = Dispatcher(self.engine, self.builder, self.notifiers, s, self.worker, self.metrics)
+        if make_url(s.database_url).get_backend_name() == "sqlite":
+            released = self.dispatcher.release_claims()  # we hold the lock: every claim is orphaned
+            if released:
+                log.info("released claims of a stopped process", extra={"count": released})
+        unserved = sorted(set(CHANNELS) - set(self.notifiers) - {"console", "webhook"})
+        if unserved:
+            log.warning("channels without a notifier stay pending", extra={"channels": unserved})
+        self._snapshot = config_snapshot(s.config_dir)
+        self._sync()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+
+        self._add_jobs()
+        self.scheduler.start()
+        app = create_app(
+            self.engine,
+            lambda: self.deployment,
+            self.links,
+            self.metrics,
+            lambda: self.scheduler.running,
+            s.timezone,
+        )
+        server = _Server(uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        log.info(
+            "nhacviec started",
+            extra={"worker": self.worker, "database": s.database_url_redacted, "delivery": s.delivery,
+                   "http": f"http://{s.http_host}:{s.http_port}", "plans": len(self.deployment.plans)},
+        )  # fmt: skip
+        self.wake()
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({stop, serving}, return_when=asyncio.FIRST_COMPLETED)
+
+        log.info("stopping: finishing the sends in flight")
+        self.scheduler.shutdown(wait=False)
+        await self.dispatcher.drain(GRACE_SECONDS)
+        server.should_exit = True
+        await serving
+        for notifier in set(self.notifiers.values()):
+            await notifier.aclose()
+        self.engine.dispose()
+        log.info("stopped")
+        return 0
+
+    def _add_jobs(self) -> None:
+        s = self.settings
+        add = self.scheduler.add_job
+        add(self.wake, IntervalTrigger(seconds=SAFETY_TICK), id="safety-tick")
+        add(self.extend_horizon, CronTrigger(hour=0, minute=5, timezone=s.timezone), id="horizon")
+        add(self.watch_config, IntervalTrigger(seconds=CONFIG_POLL), id="config-watch")
+        digest = CronTrigger(hour=s.digest_time.hour, minute=s.digest_time.minute, timezone=s.timezone)
+        add(self.digest, digest, id="digest", misfire_grace_time=3600)
+
+    # --- jobs -------------------------------------------------------------------
+
+    def wake(self, at: datetime | None = None) -> None:
+        """(Re-)arm the dispatch job at `at` (default: now)."""
+        self.scheduler.add_job(
+            self.dispatch,
+            DateTrigger(run_date=at or utcnow()),
+            id="dispatch",
+            replace_existing=True,
+            misfire_grace_time=None,
+            max_instances=3,
+        )
+
+    async def dispatch(self) -> None:
+        async with self._dispatch_lock:
+            if self._stop.is_set():
+                return
+            await self.dispatcher.run()
+            if not self._stop.is_set():
+                wake = self.dispatcher.next_wake(utcnow())
+                if wake is not None:
+                    self.wake(wake)
+
+    def _sync(self) -> None:
+        today = datetime.now(self.settings.timezone).date()
+        report = sync(self.engine, self.deployment, self.settings, today)
+        log.info(
+            "synced",
+            extra={"added": report.added, "updated": report.updated, "cancelled": report.cancelled},
+        )
+
+    async def extend_horizon(self) -> None:
+        self._sync()
+        self.wake()
+
+    async def watch_config(self) -> None:
+        snapshot = config_snapshot(self.settings.config_dir)
+        if snapshot != self._snapshot:
+            await self.reload()
+
+    async def reload(self) -> None:
+        """Load the configuration again; a bad one is reported and the running one kept."""
+        self._snapshot = config_snapshot(self.settings.config_dir)
+        try:
+            deployment = load_config(self.settings.config_dir)
+            templates = Templates(self.settings.config_dir / "templates")
+        except ConfigInvalid as exc:
+            log.error("configuration not reloaded", extra={"errors": [str(e) for e in exc.errors]})
+            return
+        except Exception as exc:
+            log.error("configuration not reloaded", extra={"errors": [str(exc)]})
+            return
+        self.deployment = self.builder.deployment = deployment
+        self.templates = self.builder.templates = templates
+        self._sync()
+        self.wake()
+        log.info("configuration reloaded", extra={"plans": len(deployment.plans)})
+
+    async def digest(self) -> None:
+        added = enqueue_digests(self.engine, self.deployment, utcnow(), self.settings.timezone)
+        if added:
+            self.wake()
+
+    def _outbox_depth(self) -> float:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(Reminder).where(Reminder.status == Status.PENDING)
+            ).scalar_one()
+
+
+def run_daemon(settings: Settings) -> int:
+    try:
+        with single_instance(settings.database_url):
+            return asyncio.run(Daemon(settings).run())
+    except AlreadyRunning as exc:
+        log.error(str(exc))
+        return 1

@@ -1,0 +1,333 @@
+"""Dispatch: claim due reminders → render → send → record, crash-safe.
+
+Each claimed row carries a lease; a process that dies leaves rows whose lease
+expires and that any dispatcher takes again, so a crash never loses a reminder
+(it may repeat the sends that were in flight). Every attempt is recorded in
+`delivery_attempt`. A transient failure puts the row back with a later
+`next_attempt_at` (exponential backoff with jitter); a permanent one, or the
+last allowed attempt, makes it dead, with the reason, for the operator.
+
+Before claiming, the catch-up rules run, so that a daemon that was down does not
+flood anyone: of several missed rungs for the same recipient only the latest is
+sent, reminders later than `max_lateness_hours` are skipped, and "upcoming" or
+"due today" rungs of a deadline that has already passed are skipped in favour of
+the overdue notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, func, insert, or_, select, type_coerce, update
+from sqlalchemy.orm import aliased
+
+from notifiers.base import Delivery, Notifier, NotifierError
+from scheduler.digest import digest_context
+from scheduler.messages import DIGEST, MessageBuilder
+from scheduler.metrics import Metrics
+from scheduler.settings import Settings
+from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, utcnow
+
+log = logging.getLogger("nhacviec.dispatcher")
+
+BATCH = 200
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+PASSED_KINDS = ("upcoming", "due")
+
+
+def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
+    """Delay before retry number `attempts` (1, 2, …): doubling, capped, with ±50 % jitter."""
+    delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
+    return delay * (0.5 + rng())
+
+
+def in_quiet_hours(moment: datetime, start: time, end: time, tz: Any) -> bool:
+    clock = moment.astimezone(tz).time()
+    if start <= end:
+        return start <= clock < end
+    return clock >= start or clock < end
+
+
+def quiet_hours_end(moment: datetime, end: time, tz: Any) -> datetime:
+    """The first instant after `moment` when the quiet hours are over."""
+    local = moment.astimezone(tz)
+    candidate = datetime.combine(local.date(), end, tz)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate.astimezone(UTC)
+
+
+class Dispatcher:
+    """Sends what is due through the notifiers, one channel's concurrency at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        builder: MessageBuilder,
+        notifiers: Mapping[str, Notifier],
+        settings: Settings,
+        worker: str,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.builder = builder
+        self.notifiers = dict(notifiers)
+        self.settings = settings
+        self.worker = worker
+        self.metrics = metrics
+        self._limits = {ch: asyncio.Semaphore(n.concurrency) for ch, n in self.notifiers.items()}
+        self._stopping = False
+        self._in_flight: set[asyncio.Task] = set()
+        self.table = Reminder.__table__
+
+    # --- the loop -------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Send everything due now, batch after batch; return how many were attempted."""
+        attempted = 0
+        while not self._stopping:
+            now = utcnow()
+            if self.quiet(now):
+                break
+            self.catch_up(now)
+            batch = self.claim(now)
+            if not batch:
+                break
+            tasks = [asyncio.create_task(self._send(row)) for row in batch]
+            self._in_flight.update(tasks)
+            for task in tasks:
+                task.add_done_callback(self._in_flight.discard)
+            await asyncio.gather(*tasks)
+            attempted += len(batch)
+        return attempted
+
+    def quiet(self, now: datetime) -> bool:
+        s = self.settings
+        return in_quiet_hours(now, s.quiet_start, s.quiet_end, s.timezone)
+
+    def next_wake(self, now: datetime) -> datetime | None:
+        """When something will next be due (None: nothing pending on a served channel)."""
+        t = self.table
+        due = type_coerce(func.min(func.coalesce(t.c.next_attempt_at, t.c.send_at)), t.c.send_at.type)
+        with self.engine.connect() as conn:
+            first = conn.execute(
+                select(due).where(t.c.status == Status.PENDING, t.c.channel.in_(self.notifiers))
+            ).scalar()
+        if first is None:
+            return None
+        wake = max(first, now)
+        if self.quiet(wake):
+            wake = quiet_hours_end(wake, self.settings.quiet_end, self.settings.timezone)
+        return wake
+
+    async def drain(self, grace: float) -> None:
+        """Stop claiming, let in-flight sends finish within `grace` seconds, release the rest."""
+        self._stopping = True
+        pending = set(self._in_flight)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+        self.release_claims(self.worker)
+
+    # --- database steps ---------------------------------------------------------
+
+    def release_claims(self, worker: str | None = None) -> int:
+        """Give claimed rows back (one worker's, or every worker's when the caller knows it is alone)."""
+        t = self.table
+        condition = t.c.status == Status.CLAIMED
+        if worker is not None:
+            condition = and_(condition, t.c.claimed_by == worker)
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(t).where(condition).values(status=Status.PENDING, lease_until=None, claimed_by=None)
+            ).rowcount
+
+    def catch_up(self, now: datetime) -> None:
+        """Expired leases back to pending; superseded, too-late and passed-deadline rungs skipped."""
+        t = self.table
+        later = aliased(Reminder)
+        too_late = now - timedelta(hours=self.settings.max_lateness_hours)
+        today = now.astimezone(self.settings.timezone).date()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.status == Status.CLAIMED, t.c.lease_until < now)
+                .values(status=Status.PENDING, lease_until=None, claimed_by=None)
+            )
+            conn.execute(
+                update(t)
+                .where(
+                    t.c.status == Status.PENDING,
+                    t.c.send_at <= now,
+                    exists().where(
+                        later.occurrence_key == t.c.occurrence_key,
+                        later.contact_key == t.c.contact_key,
+                        later.channel == t.c.channel,
+                        later.send_at > t.c.send_at,
+                        later.send_at <= now,
+                        later.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
+                    ),
+                )
+                .values(status=Status.SKIPPED, last_error="bỏ qua: đã có lời nhắc mới hơn", updated_at=now)
+            )
+            conn.execute(
+                update(t)
+                .where(t.c.status == Status.PENDING, t.c.send_at < too_late)
+                .values(
+                    status=Status.SKIPPED,
+                    last_error=f"bỏ qua: trễ quá {self.settings.max_lateness_hours} giờ so với giờ gửi",
+                    updated_at=now,
+                )
+            )
+            passed = conn.execute(
+                select(t.c.id, t.c.due_date).where(
+                    t.c.status == Status.PENDING,
+                    t.c.send_at <= now,
+                    t.c.kind.in_(PASSED_KINDS),
+                    t.c.due_date < today,
+                )
+            ).all()
+            workdays = self.builder.deployment.workdays
+            ids = [row.id for row in passed if workdays.next_working_day(row.due_date) < today]
+            if ids:
+                conn.execute(
+                    update(t)
+                    .where(t.c.id.in_(ids), t.c.status == Status.PENDING)
+                    .values(
+                        status=Status.SKIPPED,
+                        last_error="bỏ qua: đã quá hạn, gửi thông báo quá hạn",
+                        updated_at=now,
+                    )
+                )
+
+    def claim(self, now: datetime) -> list[Any]:
+        t = self.table
+        due = (
+            select(t.c.id)
+            .where(
+                t.c.status == Status.PENDING,
+                t.c.send_at <= now,
+                or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+                t.c.channel.in_(self.notifiers),
+            )
+            .order_by(t.c.send_at, t.c.id)
+            .limit(BATCH)
+        )
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(t)
+                .where(t.c.id.in_(due.scalar_subquery()))
+                .values(
+                    status=Status.CLAIMED, lease_until=now + LEASE, claimed_by=self.worker, updated_at=now
+                )
+                .returning(*t.c)
+            ).all()
+
+    # --- one reminder -----------------------------------------------------------
+
+    async def _send(self, row: Any) -> None:
+        async with self._limits[row.channel]:
+            try:
+                message = self._message(row)
+                delivery = await self.notifiers[row.channel].send(message)
+            except NotifierError as exc:
+                self._failed(row, str(exc), exc.permanent, exc.retry_after)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
+                log.exception("unexpected error sending reminder %s", row.id)
+                self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
+            else:
+                self._sent(row, delivery)
+
+    def _message(self, row: Any) -> Any:
+        now = utcnow()
+        if row.kind == DIGEST:
+            plan_id = row.occurrence_key.split("/")[1]
+            today = now.astimezone(self.settings.timezone).date()
+            context = digest_context(
+                self.engine, self.builder.deployment, plan_id, today, self.settings.timezone
+            )
+            return self.builder.digest(row, context)
+        with self.engine.connect() as conn:
+            occurrence = conn.execute(
+                select(Occurrence.__table__).where(Occurrence.key == row.occurrence_key)
+            ).one()
+            thread = tuple(
+                conn.execute(
+                    select(Reminder.key)
+                    .where(
+                        Reminder.occurrence_key == row.occurrence_key,
+                        Reminder.contact_key == row.contact_key,
+                        Reminder.channel == row.channel,
+                        Reminder.status == Status.SENT,
+                    )
+                    .order_by(Reminder.sent_at)
+                ).scalars()
+            )
+        return self.builder.reminder(row, occurrence, thread, now)
+
+    def _sent(self, row: Any, delivery: Delivery) -> None:
+        now = utcnow()
+        t = self.table
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.id == row.id)
+                .values(
+                    status=Status.SENT, sent_at=now, provider_id=delivery.provider_id, attempts=row.attempts + 1,
+                    lease_until=None, claimed_by=None, last_error=None, updated_at=now,
+                )
+            )  # fmt: skip
+            self._attempt(conn, row, now, "sent", delivery.provider_id, None)
+        if self.metrics:
+            self.metrics.sent(row.channel, (now - row.send_at).total_seconds())
+
+    def _failed(self, row: Any, error: str, permanent: bool, retry_after: float | None) -> None:
+        now = utcnow()
+        attempts = row.attempts + 1
+        dead = permanent or attempts >= MAX_ATTEMPTS
+        values: dict[str, Any] = {
+            "attempts": attempts, "last_error": error[:1000], "lease_until": None, "claimed_by": None,
+            "updated_at": now,
+        }  # fmt: skip
+        if dead:
+            values["status"] = Status.DEAD
+            if not permanent:
+                values["last_error"] = f"hết {MAX_ATTEMPTS} lần thử: {error}"[:1000]
+        else:
+            delay = backoff(attempts)
+            if retry_after:
+                delay = max(delay, timedelta(seconds=retry_after))
+            values.update(status=Status.PENDING, next_attempt_at=now + delay)
+        with self.engine.begin() as conn:
+            conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
+            self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
+        log.warning(
+            "send failed", extra={"reminder": row.id, "channel": row.channel, "dead": dead, "error": error}
+        )
+        if self.metrics:
+            self.metrics.failed(row.channel, permanent=permanent, dead=dead)
+
+    @staticmethod
+    def _attempt(
+        conn: Any, row: Any, now: datetime, outcome: str, provider_id: str | None, error: str | None
+    ):
+        conn.execute(
+            insert(DeliveryAttempt.__table__).values(
+                reminder_id=row.id, attempted_at=now, channel=row.channel, outcome=outcome,
+                provider_id=provider_id, error=error,
+            )
+        )  # fmt: skip

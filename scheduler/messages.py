@@ -1,0 +1,122 @@
+"""From an outbox row to a rendered `Message`: the template context, the link, the .ics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from notifiers.base import Attachment, Message
+from scheduler.events import Event, calendar_events
+from scheduler.ics import to_ics
+from scheduler.links import Links
+from scheduler.loader import Deployment
+from scheduler.templates import Rendered, Templates
+
+DIGEST = "digest"
+
+
+class MessageBuilder:
+    """Renders reminders with the current configuration and templates."""
+
+    def __init__(self, deployment: Deployment, templates: Templates, links: Links, timezone: tzinfo) -> None:
+        self.deployment = deployment
+        self.templates = templates
+        self.links = links
+        self.timezone = timezone
+        self._events: dict[tuple, Event | None] = {}  # per configuration: messages share few events
+
+    def _plan(self, plan_id: str) -> dict[str, Any]:
+        plan = next((p for p in self.deployment.plans if p.id == plan_id), None)
+        if plan is None:  # removed from the configuration after the row was written
+            return {"id": plan_id, "number": None, "title": plan_id, "issuer": "", "focal_agency": None}
+        return {
+            "id": plan.id,
+            "number": plan.number,
+            "title": plan.title,
+            "issuer": plan.issuer,
+            "focal_agency": plan.focal_agency,
+        }
+
+    def _contact(self, contact_key: str) -> dict[str, str]:
+        agency_id = contact_key.split("/", 1)[0]
+        for contact in self.deployment.contacts.get(agency_id, []):
+            if contact.key == contact_key:
+                return {"name": contact.spec.name, "role": contact.spec.role}
+        return {"name": "", "role": "focal"}
+
+    def reminder_context(
+        self, reminder: Any, occurrence: Any, event: Event | None, today: date
+    ) -> dict[str, Any]:
+        """The template context; its keys are documented in scheduler/templates.py."""
+        plan = self._plan(occurrence.plan_id)
+        workdays = self.deployment.workdays
+        start = occurrence.start_date
+        is_deadline = occurrence.kind == "deadline"
+        return {
+            "kind": reminder.kind,
+            "plan": plan,
+            "item": {"id": occurrence.item_id, "title": occurrence.title, "kind": occurrence.kind},
+            "start": start,
+            "end": occurrence.end_date,
+            "effective_due": workdays.next_working_day(start) if is_deadline else start,
+            "days_left": (start - today).days,
+            "agency": {"id": occurrence.agency_id, "name": self.deployment.name_of(occurrence.agency_id)},
+            "contact": self._contact(reminder.contact_key),
+            "to_agency": self.deployment.name_of(event.to) if event and event.to else None,
+            "via_agency": self.deployment.name_of(event.via) if event and event.via else None,
+            "focal_agency": self.deployment.name_of(plan["focal_agency"]) if plan["focal_agency"] else "",
+            "confirm_url": self.links.url(occurrence.key) if is_deadline else None,
+            "today": today,
+        }
+
+    def _event(self, occurrence: Any) -> Event | None:
+        """The occurrence's event in the current configuration (None if it was removed)."""
+        key = (id(self.deployment), occurrence.plan_id, occurrence.item_id, occurrence.period)
+        if key not in self._events:
+            self._events = {k: v for k, v in self._events.items() if k[0] == key[0]}
+            self._events[key] = self._find_event(occurrence)
+        return self._events[key]
+
+    def _find_event(self, occurrence: Any) -> Event | None:
+        for event in calendar_events(
+            self.deployment, occurrence.start_date, occurrence.start_date, plan_id=occurrence.plan_id
+        ):
+            if event.item_id == occurrence.item_id and event.period == occurrence.period:
+                return event
+        return None
+
+    def reminder(self, reminder: Any, occurrence: Any, thread: tuple[str, ...], now: datetime) -> Message:
+        today = now.astimezone(self.timezone).date()
+        event = self._event(occurrence)
+        rendered = self.templates.render(
+            reminder.kind, self.reminder_context(reminder, occurrence, event, today)
+        )
+        attachments: tuple[Attachment, ...] = ()
+        if event is not None and reminder.channel == "email":
+            ics = to_ics(self.deployment, [event], now)
+            attachments = (Attachment("han-bao-cao.ics", "text/calendar; method=PUBLISH", ics),)
+        return self._message(reminder, rendered, thread, attachments)
+
+    def digest(self, reminder: Any, context: dict[str, Any]) -> Message:
+        return self._message(reminder, self.templates.render(DIGEST, context), (), ())
+
+    def _message(
+        self,
+        reminder: Any,
+        rendered: Rendered,
+        thread: tuple[str, ...],
+        attachments: tuple[Attachment, ...],
+    ) -> Message:
+        return Message(
+            key=reminder.key,
+            channel=reminder.channel,
+            recipient=reminder.recipient,
+            recipient_name=self._contact(reminder.contact_key)["name"],
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            short=rendered.short,
+            short_ascii=rendered.short_ascii,
+            thread=thread,
+            attachments=attachments,
+        )

@@ -1,0 +1,49 @@
+"""Prometheus metrics of one daemon, served on /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENESS_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 72 * 3600)
+
+
+class Metrics:
+    def __init__(self, outbox_depth: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
+        self._sent = Counter(
+            "nhacviec_reminders_sent_total",
+            "Reminders accepted by a provider.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self._failed = Counter(
+            "nhacviec_send_failures_total",
+            "Failed send attempts.",
+            ["channel", "permanent"],
+            registry=self.registry,
+        )
+        self._dead = Counter(
+            "nhacviec_reminders_dead_total",
+            "Reminders moved to the dead letter.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self._lateness = Histogram(
+            "nhacviec_send_lateness_seconds",
+            "Time from a reminder's planned send time to its delivery.",
+            buckets=LATENESS_BUCKETS,
+            registry=self.registry,
+        )
+        depth = Gauge("nhacviec_outbox_pending", "Reminders waiting to be sent.", registry=self.registry)
+        depth.set_function(outbox_depth)
+
+    def sent(self, channel: str, lateness_seconds: float) -> None:
+        self._sent.labels(channel).inc()
+        self._lateness.observe(max(0.0, lateness_seconds))
+
+    def failed(self, channel: str, permanent: bool, dead: bool) -> None:
+        self._failed.labels(channel, str(permanent).lower()).inc()
+        if dead:
+            self._dead.labels(channel).inc()

@@ -1,0 +1,46 @@
+"""Building a dispatcher in the test process: real templates, real SMTP, a fixed secret."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+from scheduler.templates import Templates
+from sqlalchemy import Engine
+
+from notifiers.email import EmailNotifier
+from scheduler.dispatcher import Dispatcher
+from scheduler.links import Links
+from scheduler.loader import Deployment, load_config
+from scheduler.messages import MessageBuilder
+from scheduler.settings import Settings, SmtpSettings
+from scheduler.sync import sync
+from tests.smtp_sink import SmtpSink
+
+SECRET = "khoa-bi-mat-cho-kiem-thu"
+
+
+def smtp_settings(sink: SmtpSink) -> SmtpSettings:
+    return SmtpSettings(
+        host="127.0.0.1", port=sink.port, security="none", username="", password="",
+        sender="nhacviec@ldtbxh.example.org", sender_name="Nhắc việc báo cáo", timeout=5,
+    )  # fmt: skip
+
+
+def links(settings: Settings) -> Links:
+    return Links(SECRET, settings.public_url, settings.link_days)
+
+
+def make_dispatcher(engine: Engine, config_dir: Path, settings: Settings, sink: SmtpSink) -> Dispatcher:
+    deployment = load_config(config_dir)
+    builder = MessageBuilder(
+        deployment, Templates(config_dir / "templates"), links(settings), settings.timezone
+    )
+    return Dispatcher(engine, builder, {"email": EmailNotifier(smtp_settings(sink))}, settings, "test-worker")
+
+
+def sync_and_dispatch(engine: Engine, dispatcher: Dispatcher, settings: Settings, today: date) -> int:
+    deployment: Deployment = dispatcher.builder.deployment
+    sync(engine, deployment, settings, today)
+    return asyncio.run(dispatcher.run())

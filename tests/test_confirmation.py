@@ -1,0 +1,104 @@
+"""The confirmation link: GET shows, only POST confirms; forged and expired links change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from scheduler.loader import load_config
+from scheduler.metrics import Metrics
+from scheduler.store import Occurrence, Reminder, Status, open_store
+from scheduler.sync import sync
+from scheduler.web import create_app
+from tests.conftest import make_settings
+from tests.dispatch_kit import links
+
+OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
+OTHER = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-nam-dong"
+
+
+@pytest.fixture
+def site(tmp_path, config_dir, database_url):
+    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(settings.database_url)
+    deployment = load_config(config_dir)
+    sync(engine, deployment, settings, date(2026, 11, 20))
+    signer = links(settings)
+    app = create_app(engine, lambda: deployment, signer, Metrics(lambda: 0), lambda: True, settings.timezone)
+    with TestClient(app) as client:
+        yield client, engine, signer
+    engine.dispose()
+
+
+def state(engine):
+    with engine.connect() as conn:
+        occurrences = conn.execute(select(Occurrence.__table__).order_by(Occurrence.key)).all()
+        reminders = conn.execute(select(Reminder.__table__).order_by(Reminder.key)).all()
+    return occurrences, reminders
+
+
+def statuses(engine, occurrence_key):
+    with engine.connect() as conn:
+        return set(
+            conn.execute(select(Reminder.status).where(Reminder.occurrence_key == occurrence_key)).scalars()
+        )
+
+
+def test_get_shows_the_page_and_confirms_nothing(site):
+    client, engine, signer = site
+    before = state(engine)
+    page = client.get(f"/xac-nhan/{signer.token(OCCURRENCE)}")
+    assert page.status_code == 200
+    assert "Xác nhận đã gửi báo cáo" in page.text and "UBND huyện A Lưới" in page.text
+    assert "Thứ Năm, 10/12/2026" in page.text and 'method="post"' in page.text
+    assert state(engine) == before
+
+
+def test_post_confirms_and_cancels_the_next_rungs_of_that_agency_only(site):
+    client, engine, signer = site
+    response = client.post(f"/xac-nhan/{signer.token(OCCURRENCE)}", data={"by": "Nguyễn Thị Hoa"})
+    assert response.status_code == 200 and "Đã ghi nhận" in response.text
+    with engine.connect() as conn:
+        occurrence = conn.execute(select(Occurrence.__table__).where(Occurrence.key == OCCURRENCE)).one()
+    assert occurrence.status == "submitted" and occurrence.confirmed_by == "Nguyễn Thị Hoa"
+    assert statuses(engine, OCCURRENCE) == {Status.CANCELLED}
+    assert statuses(engine, OTHER) == {Status.PENDING}
+    again = client.get(f"/xac-nhan/{signer.token(OCCURRENCE)}")
+    assert "đã được xác nhận" in again.text and "Nguyễn Thị Hoa" in again.text
+    second = client.post(f"/xac-nhan/{signer.token(OCCURRENCE)}")
+    assert "Đã xác nhận trước đó" in second.text
+
+
+def test_forged_and_tampered_links_are_refused_and_change_nothing(site):
+    client, engine, signer = site
+    before = state(engine)
+    token = signer.token(OCCURRENCE)
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    forged = type(signer)("khoa-khac", "http://x", 60).token(OCCURRENCE)
+    for bad in (tampered, forged, "khong-phai-token"):
+        for method in (client.get, client.post):
+            response = method(f"/xac-nhan/{bad}")
+            assert response.status_code == 400
+            assert "Liên kết không hợp lệ" in response.text
+    assert state(engine) == before
+
+
+def test_expired_links_are_refused_and_change_nothing(site):
+    client, engine, signer = site
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=61)):
+        old = signer.token(OCCURRENCE)
+    before = state(engine)
+    response = client.post(f"/xac-nhan/{old}")
+    assert response.status_code == 410 and "Liên kết đã hết hạn" in response.text
+    assert state(engine) == before
+
+
+def test_health_readiness_and_metrics(site):
+    client, _, _ = site
+    assert client.get("/healthz").text == "ok"
+    assert client.get("/readyz").status_code == 200
+    assert "nhacviec_outbox_pending" in client.get("/metrics").text

@@ -1,0 +1,133 @@
+"""Dispatch over real SMTP: catch-up after downtime, SMTP faults, retries, quiet hours."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from scheduler.store import DeliveryAttempt, Reminder, Status, open_store
+from tests.conftest import make_settings
+from tests.dispatch_kit import make_dispatcher, sync_and_dispatch
+from tests.smtp_sink import SmtpSink, free_port
+from tests.test_dispatch_year import one_agency_plan
+
+A_LUOI = "tth-ubnd-h-a-luoi/focal"
+
+
+def at(settings, day: date, hour: int = 8, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=settings.timezone)
+
+
+@pytest.fixture
+def setup(tmp_path, config_dir, smtp_sink, database_url):
+    one_agency_plan(config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(settings.database_url)
+    dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)
+    yield settings, engine, dispatcher
+    engine.dispose()
+
+
+def reminders(engine, **where):
+    query = select(Reminder.__table__)
+    for column, value in where.items():
+        query = query.where(Reminder.__table__.c[column] == value)
+    with engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def attempts(engine, reminder_id):
+    with engine.connect() as conn:
+        return conn.execute(
+            select(DeliveryAttempt.__table__)
+            .where(DeliveryAttempt.reminder_id == reminder_id)
+            .order_by(DeliveryAttempt.id)
+        ).all()
+
+
+def test_downtime_sends_one_catch_up_per_occurrence_and_skips_the_rest(setup, smtp_sink):
+    settings, engine, dispatcher = setup
+    day = date(2026, 12, 1)
+    while day <= date(2026, 12, 9):  # running normally
+        with time_machine.travel(at(settings, day), tick=False):
+            sync_and_dispatch(engine, dispatcher, settings, day)
+        day += timedelta(days=1)
+    before = len(smtp_sink.received)
+    # Down on Thursday 10/12 (A Lưới's deadline, rung 0d) and Friday 11/12 (its +1wd overdue
+    # notice, the window's closing rung, and the −3d rung of Sở LĐTBXH's consolidated report);
+    # back on Saturday 12/12 at 10:00: one message per occurrence.
+    with time_machine.travel(at(settings, date(2026, 12, 12), 10), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 12))
+    sent_now = [reminders(engine, key=m.key)[0] for m in smtp_sink.received[before:]]
+    caught_up = {(r.contact_key, r.rung) for r in sent_now}
+    assert caught_up == {(A_LUOI, "+1wd"), (A_LUOI, "end-3d"), ("tth-so-ldtbxh/focal", "-3d")}
+    assert len(sent_now) == 3
+    due_day = reminders(engine, occurrence_key="tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi", rung="0d")[
+        0
+    ]
+    assert due_day.status == Status.SKIPPED
+    assert due_day.last_error.startswith("bỏ qua:")
+
+
+def test_a_4xx_is_retried_with_backoff_then_delivered(setup, smtp_sink):
+    settings, engine, dispatcher = setup
+    answers = iter(["451 4.3.0 Máy chủ bận, thử lại sau"])
+    smtp_sink.reply = lambda: next(answers, "250 OK")
+    with time_machine.travel(at(settings, date(2026, 12, 10)), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 10))
+        row = reminders(engine, rung="0d", contact_key=A_LUOI)[0]
+        assert row.status == Status.PENDING and row.attempts == 1 and "451" in row.last_error
+        assert row.next_attempt_at > datetime.now(settings.timezone) + timedelta(seconds=20)
+        assert asyncio.run(dispatcher.run()) == 0  # not before the backoff
+    with time_machine.travel(at(settings, date(2026, 12, 10), 9), tick=False):
+        asyncio.run(dispatcher.run())
+    row = reminders(engine, id=row.id)[0]
+    assert row.status == Status.SENT and row.attempts == 2
+    assert [a.outcome for a in attempts(engine, row.id)] == ["retry", "sent"]
+    assert smtp_sink.keys() == [row.key]
+
+
+def test_a_5xx_goes_to_the_dead_letter_with_the_servers_text(setup, smtp_sink):
+    settings, engine, dispatcher = setup
+    smtp_sink.reply = lambda: "550 5.1.1 Hộp thư không tồn tại"
+    with time_machine.travel(at(settings, date(2026, 12, 10)), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 10))
+    row = reminders(engine, rung="0d", contact_key=A_LUOI)[0]
+    assert row.status == Status.DEAD
+    assert "550" in row.last_error and "Hộp thư không tồn tại" in row.last_error
+    assert [a.outcome for a in attempts(engine, row.id)] == ["dead"]
+
+
+def test_a_server_that_is_down_loses_nothing(tmp_path, config_dir, database_url):
+    one_agency_plan(config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(settings.database_url)
+    sink = SmtpSink(port=free_port())  # nothing listens there yet
+    dispatcher = make_dispatcher(engine, config_dir, settings, sink)
+    with time_machine.travel(at(settings, date(2026, 12, 10)), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 10))
+    row = reminders(engine, rung="0d", contact_key=A_LUOI)[0]
+    assert row.status == Status.PENDING and row.attempts == 1
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        with time_machine.travel(at(settings, date(2026, 12, 10), 12), tick=False):
+            asyncio.run(dispatcher.run())
+    finally:
+        controller.stop()
+    assert reminders(engine, id=row.id)[0].status == Status.SENT
+    assert sink.keys() == [row.key]
+
+
+def test_nothing_is_sent_in_quiet_hours(setup, smtp_sink):
+    settings, engine, dispatcher = setup
+    with time_machine.travel(at(settings, date(2026, 12, 10), 22), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 10))
+        assert smtp_sink.received == []
+        wake = dispatcher.next_wake(datetime.now(settings.timezone))
+    assert wake.astimezone(settings.timezone) == at(settings, date(2026, 12, 11), 7)

@@ -1,0 +1,474 @@
+"""Message templates: defaults for every kind, overrides, load-time validation, unaccent."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scheduler.templates import (
+    DEFAULTS_DIR,
+    KINDS,
+    OUTPUTS,
+    REMINDER_KINDS,
+    SAMPLE_CONTEXT,
+    SAMPLE_DIGEST,
+    TemplateInvalid,
+    TemplateRenderError,
+    Templates,
+    is_valid_name,
+    ngay,
+    ngay_day_du,
+    sample_context,
+    thu,
+    unaccent,
+)
+
+URL = SAMPLE_CONTEXT["confirm_url"]
+DEADLINE_KINDS = ("upcoming", "due", "overdue", "escalation")
+NO_LINK_KINDS = ("prepare", "start", "closing", "announce")
+
+
+@pytest.fixture(scope="module")
+def templates() -> Templates:
+    return Templates(None)
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invalid(directory: Path) -> list[str]:
+    with pytest.raises(TemplateInvalid) as caught:
+        Templates(directory)
+    return caught.value.errors
+
+
+# --- defaults ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_its_sample(templates: Templates, kind: str):
+    rendered = templates.render(kind, sample_context(kind))
+    assert rendered.subject and rendered.text and rendered.html and rendered.short
+    assert "\n" not in rendered.subject and "\n" not in rendered.short
+    assert rendered.html.startswith("<!DOCTYPE html>") and rendered.html.endswith("</html>")
+    for output in (rendered.subject, rendered.text, rendered.html, rendered.short):
+        assert "None" not in output
+        assert unicodedata.is_normalized("NFC", output)
+    assert rendered.short_ascii == unaccent(rendered.short)
+
+
+def test_defaults_load_without_warnings(templates: Templates):
+    assert templates.warnings == []
+
+
+def test_kind_specific_defaults_win_over_generic_ones(templates: Templates):
+    assert templates.template_for("upcoming", "email.txt").endswith("/email.txt.j2")
+    assert templates.template_for("escalation", "email.txt").endswith("/escalation.email.txt.j2")
+    assert templates.template_for("digest", "short.txt").endswith("/digest.short.txt.j2")
+
+
+@pytest.mark.parametrize("kind", REMINDER_KINDS)
+def test_generic_defaults_render_every_reminder_kind(templates: Templates, kind: str):
+    for output in OUTPUTS:
+        assert templates.env.get_template(f"{output}.j2").render(sample_context(kind)).strip()
+
+
+def test_upcoming_reminder_in_administrative_vietnamese(templates: Templates):
+    rendered = templates.render("upcoming", SAMPLE_CONTEXT)
+    text = rendered.text
+    assert text.startswith("Kính gửi: UBND huyện A Lưới (Phòng LĐTBXH huyện)")
+    assert "Kế hoạch số 72/KH-UBND của UBND tỉnh Thừa Thiên Huế về thực hiện công tác bình đẳng giới" in text
+    assert "- Nội dung: Báo cáo kết quả thực hiện 01 năm" in text
+    assert "- Hạn gửi báo cáo: Thứ Năm, 10/12/2026 (còn 7 ngày)" in text
+    assert (
+        "- Nơi nhận báo cáo: Ủy ban nhân dân tỉnh Thừa Thiên Huế "
+        "(qua Sở Lao động - Thương binh và Xã hội tỉnh Thừa Thiên Huế để tổng hợp)"
+    ) in text
+    assert "Đề nghị quý đơn vị chủ động chuẩn bị và gửi báo cáo đúng hạn." in text
+    assert f"Xác nhận đã gửi báo cáo: {URL}" in text
+    assert rendered.subject == (
+        "Nhắc hạn báo cáo: Báo cáo kết quả thực hiện 01 năm (72/KH-UBND) – hạn 10/12/2026, còn 7 ngày"
+    )
+    assert "Thứ Năm, 10/12/2026" in rendered.html and f'href="{URL}"' in rendered.html
+    assert rendered.short_ascii == (
+        f"Nhac han: Bao cao ket qua thuc hien 01 nam (72/KH-UBND) han 10/12/2026, con 7 ngay. Xac nhan da gui: {URL}"
+    )
+
+
+def test_due_today(templates: Templates):
+    rendered = templates.render("due", sample_context("due"))
+    assert "(hôm nay là hạn cuối)" in rendered.text
+    assert "Đề nghị quý đơn vị hoàn thành và gửi báo cáo trong ngày." in rendered.text
+    assert rendered.subject.startswith("Hôm nay là hạn cuối: ")
+
+
+def test_escalation_addresses_the_leader(templates: Templates):
+    rendered = templates.render("escalation", sample_context("escalation"))
+    assert rendered.text.startswith("Kính gửi: Lãnh đạo UBND huyện A Lưới (Chủ tịch UBND huyện)")
+    assert "Đến nay báo cáo đã quá hạn 5 ngày." in rendered.text
+    assert "Kính đề nghị lãnh đạo đơn vị quan tâm, chỉ đạo" in rendered.text
+    assert "Lãnh đạo UBND huyện A Lưới" in rendered.html
+    assert rendered.subject.startswith("Báo cáo quá hạn 5 ngày chưa được gửi: ")
+    assert rendered.short.startswith(
+        "UBND huyện A Lưới chưa gửi Báo cáo kết quả thực hiện 01 năm, quá hạn 5 ngày."
+    )
+
+
+@pytest.mark.parametrize("kind", NO_LINK_KINDS)
+def test_windows_and_observances(templates: Templates, kind: str):
+    rendered = templates.render(kind, sample_context(kind))
+    if kind == "announce":
+        assert (
+            "Thứ Tư, 25/11/2026 là Ngày Quốc tế xóa bỏ bạo lực đối với phụ nữ (còn 7 ngày)" in rendered.text
+        )
+    else:
+        assert "từ Chủ nhật, 15/11/2026 đến Thứ Ba, 15/12/2026" in rendered.text
+    wording = {
+        "prepare": "Còn 9 ngày nữa là đến ngày bắt đầu. Đề nghị quý đơn vị chủ động xây dựng kế hoạch",
+        "start": "Đề nghị quý đơn vị triển khai các hoạt động theo kế hoạch",
+        "closing": "sẽ kết thúc vào Thứ Ba, 15/12/2026 (còn 4 ngày). Đề nghị quý đơn vị hoàn thành các hoạt động",
+        "announce": "Đề nghị quý đơn vị chủ động tổ chức các hoạt động hưởng ứng",
+    }
+    assert wording[kind] in rendered.text
+
+
+# --- dates, overdue, days off ----------------------------------------------------------
+
+
+def overdue_context(kind: str, days: int) -> dict:
+    context = sample_context(kind)
+    context.update(today=context["start"] + timedelta(days=days), days_left=-days)
+    return context
+
+
+@pytest.mark.parametrize("kind", ["overdue", "upcoming"])  # an upcoming reminder sent late says so too
+def test_negative_days_left_reads_as_overdue(templates: Templates, kind: str):
+    rendered = templates.render(kind, overdue_context(kind, 2))
+    assert "(đã quá hạn 2 ngày)" in rendered.text
+    assert "Đến nay, báo cáo đã quá hạn 2 ngày" in rendered.text
+    assert "còn" not in rendered.subject and rendered.subject.startswith("Quá hạn 2 ngày: ")
+    assert rendered.short.startswith("Quá hạn 2 ngày: Báo cáo kết quả thực hiện 01 năm")
+    assert "quá hạn 2 ngày" in rendered.html
+
+
+def test_deadline_on_a_day_off_mentions_the_effective_due_date(templates: Templates):
+    saturday, monday = date(2026, 10, 10), date(2026, 10, 12)
+    context = sample_context("upcoming")
+    context.update(start=saturday, end=saturday, effective_due=monday, today=date(2026, 10, 3), days_left=7)
+    text = templates.render("upcoming", context).text
+    assert "Hạn gửi báo cáo: Thứ Bảy, 10/10/2026 (còn 7 ngày)" in text
+    assert "Ngày 10/10/2026 là ngày nghỉ nên hạn được tính đến hết Thứ Hai, 12/10/2026." in text
+
+    context.update(today=date(2026, 10, 11), days_left=-1, kind="overdue")  # Sunday: not late yet
+    rendered = templates.render("overdue", context)
+    assert "quá hạn" not in rendered.text and "còn 1 ngày" in rendered.text
+    assert "chậm nhất trong ngày Thứ Hai, 12/10/2026" in rendered.text
+    assert rendered.subject.endswith("hạn được tính đến hết 12/10/2026")
+
+    context.update(today=date(2026, 10, 13), days_left=-3)  # Tuesday: one day after Monday
+    assert "(đã quá hạn 1 ngày)" in templates.render("overdue", context).text
+
+
+@pytest.mark.parametrize("kind", REMINDER_KINDS)
+def test_no_link_means_no_link_text(templates: Templates, kind: str):
+    context = {**sample_context(kind), "confirm_url": None}
+    rendered = templates.render(kind, context)
+    for output in (rendered.text, rendered.short, rendered.html):
+        assert "Xác nhận" not in output and "None" not in output
+    assert "<a " not in rendered.html
+
+
+def test_sparse_context_reads_cleanly(templates: Templates):
+    context = sample_context("upcoming")
+    context.update(
+        plan={**context["plan"], "number": None, "issuer": ""},
+        contact={"name": "", "role": "focal"},
+        to_agency=None,
+        via_agency=None,
+        focal_agency="",
+    )
+    rendered = templates.render("upcoming", context)
+    assert rendered.text.startswith("Kính gửi: UBND huyện A Lưới\n")
+    assert (
+        "Theo Kế hoạch thực hiện công tác bình đẳng giới và vì sự tiến bộ của phụ nữ tỉnh năm 2020, quý"
+        in rendered.text
+    )
+    assert "Nơi nhận" not in rendered.text and "()" not in rendered.subject + rendered.short
+
+
+# --- SMS ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sms_fits_one_message_with_the_link(templates: Templates, kind: str):
+    rendered = templates.render(kind, sample_context(kind))
+    assert rendered.short_ascii.isascii()
+    assert len(rendered.short_ascii) <= 160
+    if kind in DEADLINE_KINDS:
+        assert rendered.short_ascii.endswith(URL)
+
+
+# --- escaping ----------------------------------------------------------------------------
+
+
+def test_html_is_escaped_and_text_is_not(templates: Templates):
+    context = sample_context("upcoming")
+    context["plan"] = {**context["plan"], "title": "Kế hoạch <script>alert('x')</script> & cộng sự"}
+    context["item"] = {**context["item"], "title": 'Báo cáo "<b>năm</b>"'}
+    context["agency"] = {"id": "x", "name": "UBND <i>xã</i>"}
+    rendered = templates.render("upcoming", context)
+    assert "<script>" not in rendered.html and "<b>" not in rendered.html and "<i>" not in rendered.html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; cộng sự" in rendered.html
+    assert "&lt;b&gt;năm&lt;/b&gt;" in rendered.html and "UBND &lt;i&gt;xã&lt;/i&gt;" in rendered.html
+    assert "<script>alert('x')</script> & cộng sự" in rendered.text  # plain text stays plain
+    assert 'Báo cáo "<b>năm</b>"' in rendered.subject
+
+
+def test_subject_is_one_line(templates: Templates):
+    context = sample_context("upcoming")
+    context["item"] = {**context["item"], "title": "Báo cáo\nkết quả   thực hiện"}
+    assert templates.render("upcoming", context).subject.startswith(
+        "Nhắc hạn báo cáo: Báo cáo kết quả thực hiện ("
+    )
+
+
+# --- overrides ----------------------------------------------------------------------------
+
+
+def test_kind_specific_override_applies_to_that_kind_only(tmp_path: Path, templates: Templates):
+    write(tmp_path, "upcoming.subject.txt.j2", "[{{ plan.number }}]  Sắp đến hạn:\n{{ item.title }}\n")
+    custom = Templates(tmp_path)
+    assert custom.render("upcoming", SAMPLE_CONTEXT).subject == (
+        "[72/KH-UBND] Sắp đến hạn: Báo cáo kết quả thực hiện 01 năm"
+    )
+    due = sample_context("due")
+    assert custom.render("due", due).subject == templates.render("due", due).subject
+    assert custom.render("upcoming", SAMPLE_CONTEXT).text == templates.render("upcoming", SAMPLE_CONTEXT).text
+
+
+def test_generic_override_does_not_replace_a_kind_specific_default(tmp_path: Path, templates: Templates):
+    write(tmp_path, "short.txt.j2", "{{ item.title }} - {{ start | ngay }}")
+    custom = Templates(tmp_path)
+    assert custom.render("upcoming", SAMPLE_CONTEXT).short == "Báo cáo kết quả thực hiện 01 năm - 10/12/2026"
+    escalation = sample_context("escalation")
+    assert custom.render("escalation", escalation).short == templates.render("escalation", escalation).short
+
+
+def test_shared_layout_can_be_overridden(tmp_path: Path):
+    write(
+        tmp_path,
+        "_khung.html.j2",
+        "<!DOCTYPE html><html><body><h1>Sở LĐTBXH</h1>{% block noi_dung %}{% endblock %}</body></html>",
+    )
+    custom = Templates(tmp_path)
+    for kind in ("upcoming", "escalation", "digest"):
+        assert "<h1>Sở LĐTBXH</h1>" in custom.render(kind, sample_context(kind)).html
+
+
+def test_dotfiles_are_ignored_and_a_missing_directory_means_defaults(tmp_path: Path, templates: Templates):
+    write(tmp_path, ".gitkeep", "")
+    assert Templates(tmp_path).render("due", sample_context("due")) == templates.render(
+        "due", sample_context("due")
+    )
+    assert Templates(tmp_path / "khong-co").render("upcoming", SAMPLE_CONTEXT).subject
+
+
+def test_what_was_validated_is_what_is_rendered(tmp_path: Path):
+    path = write(tmp_path, "upcoming.subject.txt.j2", "Bản đã kiểm tra")
+    custom = Templates(tmp_path)
+    path.write_text("{{ hong }", encoding="utf-8")  # edited after loading: takes effect at the next load
+    assert custom.render("upcoming", SAMPLE_CONTEXT).subject == "Bản đã kiểm tra"
+
+
+# --- load-time validation ------------------------------------------------------------------
+
+
+def test_syntax_error_names_the_file_and_line(tmp_path: Path):
+    path = write(tmp_path, "due.email.txt.j2", "Kính gửi: {{ agency.name }}\n\nHạn: {{ start | ngay }\n")
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{path}:3: lỗi cú pháp:")
+
+
+def test_unknown_variable_is_caught_at_load_even_in_a_branch_not_taken(tmp_path: Path):
+    path = write(
+        tmp_path,
+        "overdue.short.txt.j2",
+        "{{ item.title }}\n{% if days_left > 1000 %}\n{{ so_ngay_con }}\n{% endif %}\n",
+    )
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{path}:3: biến 'so_ngay_con' không có trong ngữ cảnh")
+    assert "days_left" in error  # lists what there is
+
+
+def test_undefined_attribute_is_caught_at_load_with_its_line(tmp_path: Path):
+    path = write(tmp_path, "email.txt.j2", "Kính gửi: {{ agency.name }}\n\n\n{{ plan.so_hieu }}\n")
+    errors = invalid(tmp_path)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{path}:4: không có thuộc tính 'so_hieu'")
+    assert "khi dựng mẫu cho loại: upcoming, due" in errors[0]
+
+
+def test_undefined_in_an_included_part_names_that_part(tmp_path: Path):
+    partial = write(tmp_path, "_rieng.j2", "{% set a = 1 %}\n{% set tieu_de = 'Về ' ~ item.tieu_de %}\n")
+    write(tmp_path, "subject.txt.j2", '{% import "_rieng.j2" as r with context %}{{ r.tieu_de }}')
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{partial}:2: ")
+
+
+def test_digest_templates_are_checked_against_the_digest_context(tmp_path: Path):
+    path = write(tmp_path, "digest.subject.txt.j2", "Tổng hợp cho {{ agency.name }}")
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{path}:1: biến 'agency' không có trong ngữ cảnh")
+
+
+def test_unknown_file_name_is_an_error(tmp_path: Path):
+    path = write(tmp_path, "upcomming.subject.txt.j2", "Nhắc hạn")
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{path}:1: không phải tên mẫu hợp lệ (có phải là 'upcoming.subject.txt.j2'?)")
+    assert "các tên hợp lệ: subject.txt.j2, email.txt.j2, email.html.j2, short.txt.j2" in error
+    write(tmp_path, "upcomming.subject.txt.j2", "").unlink()
+    write(tmp_path, "ghi-chu.txt", "")
+    assert "không phải tên mẫu hợp lệ" in invalid(tmp_path)[0]
+
+
+def test_all_errors_are_reported_together(tmp_path: Path):
+    write(tmp_path, "due.subject.txt.j2", "{% if %}")
+    write(tmp_path, "sai-ten.j2", "")
+    errors = invalid(tmp_path)
+    assert len(errors) == 2
+    with pytest.raises(TemplateInvalid) as caught:
+        Templates(tmp_path)
+    assert str(caught.value) == "\n".join(errors)
+
+
+def test_empty_output_is_an_error(tmp_path: Path):
+    path = write(tmp_path, "announce.subject.txt.j2", "{# chưa viết #}")
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{path}:1: mẫu cho ra nội dung rỗng") and "announce" in error
+
+
+def test_sandbox_refuses_python_internals(tmp_path: Path):
+    path = write(tmp_path, "due.short.txt.j2", "{{ plan.__class__.__mro__ }}")
+    [error] = invalid(tmp_path)
+    assert error.startswith(f"{path}:1: không được phép trong mẫu: access to attribute '__class__'")
+
+
+def test_every_faulty_file_is_reported_not_just_the_first(tmp_path: Path):
+    broken = [
+        write(tmp_path, "email.txt.j2", "{{ item.title | ngay }}"),
+        write(tmp_path, "due.short.txt.j2", "{{ agency.ten }}"),
+        write(tmp_path, "sai.txt", ""),
+    ]
+    errors = invalid(tmp_path)
+    assert sorted(error.split(":")[0] for error in errors) == sorted(str(path) for path in broken)
+    assert any("bộ lọc 'ngay' cần một ngày" in error for error in errors)
+
+
+# --- send time ------------------------------------------------------------------------------
+
+
+def test_render_errors_at_send_time_say_where(templates: Templates):
+    context = sample_context("upcoming")
+    del context["agency"]
+    with pytest.raises(
+        TemplateRenderError, match=r"_chung\.j2:\d+: biến 'agency' không xác định; các biến có"
+    ):
+        templates.render("upcoming", context)
+    with pytest.raises(ValueError, match="loại nhắc việc không hợp lệ"):
+        templates.render("reminder", SAMPLE_CONTEXT)
+
+
+# --- digest -----------------------------------------------------------------------------------
+
+
+def test_digest_lists_units_by_status_and_delivery_failures(templates: Templates):
+    rendered = templates.render("digest", SAMPLE_DIGEST)
+    assert rendered.subject == (
+        "Tổng hợp tình hình báo cáo ngày 11/12/2026 – Kế hoạch 72/KH-UBND: 2 đã xác nhận, 2 quá hạn, 1 còn hạn"
+    )
+    text = rendered.text
+    assert text.index("QUÁ HẠN, CHƯA XÁC NHẬN (2)") < text.index("CÒN HẠN, CHƯA XÁC NHẬN (1)")
+    assert text.index("CÒN HẠN, CHƯA XÁC NHẬN (1)") < text.index("ĐÃ XÁC NHẬN (2)")
+    assert "1. UBND huyện A Lưới – Báo cáo kết quả thực hiện 01 năm – hạn 10/12/2026" in text
+    assert "xác nhận bởi Nguyễn Thị Hoa lúc 09:15 08/12/2026" in text
+    assert "- UBND huyện A Lưới – Báo cáo kết quả thực hiện 01 năm: sms +84900000208: thuê bao" in text
+    html = rendered.html
+    assert html.count("<tr>\n<td") == len(SAMPLE_DIGEST["rows"])
+    assert "Không gửi được: sms +84900000208" in html and "Nguyễn Thị Hoa, 09:15 08/12/2026" in html
+    assert rendered.short == (
+        "Tổng hợp KH 72/KH-UBND ngày 11/12/2026: 2 đã xác nhận, 2 quá hạn, 1 còn hạn. Chi tiết trong thư điện tử."
+    )
+
+
+def test_digest_without_rows(templates: Templates):
+    context = {**SAMPLE_DIGEST, "rows": [], "counts": {"confirmed": 0, "overdue": 0, "open": 0}}
+    rendered = templates.render("digest", context)
+    assert "Không có hạn báo cáo nào trong khoảng thời gian theo dõi." in rendered.text
+    assert "Không có hạn báo cáo nào" in rendered.html and "<th" not in rendered.html
+
+
+# --- filters and unaccent ----------------------------------------------------------------------
+
+
+def test_date_filters():
+    assert ngay(date(2026, 6, 5)) == "05/06/2026"
+    assert thu(date(2026, 12, 10)) == "Thứ Năm"
+    assert thu(date(2026, 12, 13)) == "Chủ nhật"
+    assert [thu(date(2026, 12, 7) + timedelta(days=i)) for i in range(6)] == [
+        "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy",
+    ]  # fmt: skip
+    assert ngay_day_du(date(2026, 12, 10)) == "Thứ Năm, 10/12/2026"
+    assert ngay_day_du(datetime(2026, 12, 10, 8, 0)) == "Thứ Năm, 10/12/2026"
+    with pytest.raises(TypeError, match="cần một ngày"):
+        ngay("10/12/2026")
+
+
+def test_unaccent():
+    assert (
+        unaccent("Đề nghị Sở Lao động – Thương binh và Xã hội gửi báo cáo")
+        == "De nghi So Lao dong – Thuong binh va Xa hoi gui bao cao"
+    )
+    assert unaccent("ĐỒNG ĐĂNG, đường Trường Sơn; Quảng Ngãi") == "DONG DANG, duong Truong Son; Quang Ngai"
+    decomposed = unicodedata.normalize("NFD", "Thừa Thiên Huế")  # text typed with combining marks
+    assert unaccent(decomposed) == "Thua Thien Hue"
+
+
+VOWELS = (
+    "aàáảãạ" "ăằắẳẵặ" "âầấẩẫậ" "eèéẻẽẹ" "êềếểễệ" "iìíỉĩị"
+    "oòóỏõọ" "ôồốổỗộ" "ơờớởỡợ" "uùúủũụ" "ưừứửữự" "yỳýỷỹỵ"
+)  # fmt: skip
+LETTERS = VOWELS + "bcdđghklmnpqrstvx" + "fjwz"
+VIETNAMESE = LETTERS + LETTERS.upper() + " .,;:!?-()/\"'0123456789"
+
+
+def test_the_alphabet_is_complete():
+    assert len(VOWELS) == 72 and len(set(VOWELS)) == 72 and "Đ" in VIETNAMESE
+
+
+@given(st.text(alphabet=VIETNAMESE))
+def test_unaccent_gives_ascii_letter_for_letter(text: str):
+    plain = unaccent(text)
+    assert plain.isascii()
+    assert len(plain) == len(text)
+    assert unaccent(plain) == plain
+    assert unaccent(unicodedata.normalize("NFD", text)) == plain
+    for original, stripped in zip(text, plain, strict=True):
+        assert stripped.isalpha() == original.isalpha()
+        assert stripped.isupper() == original.isupper()
+
+
+# --- packaging -------------------------------------------------------------------------------------
+
+
+def test_default_files_have_valid_names_and_match_the_package_data_glob():
+    files = sorted(path.name for path in DEFAULTS_DIR.iterdir())
+    assert files and all(Path(name).match("*.j2") and is_valid_name(name) for name in files)
+    assert {"subject.txt.j2", "email.txt.j2", "email.html.j2", "short.txt.j2"} <= set(files)
