@@ -23,6 +23,7 @@ from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
 from scheduler.logs import setup_logging
 from scheduler.messages import MessageBuilder
+from scheduler.planner import Planner
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
@@ -83,6 +84,7 @@ def check(config: ConfigOption = None) -> None:
     """Kiểm tra toàn bộ cấu hình; thoát với mã khác 0 nếu có lỗi."""
     settings = _settings()
     deployment = _deployment(settings, config)
+    _templates(settings, config)
     contacts = sum(len(c) for c in deployment.contacts.values())
     out.print(
         f"[green]Cấu hình hợp lệ[/green]: {len(deployment.plans)} kế hoạch, "
@@ -308,7 +310,8 @@ def preview(
     else:
         err.print("[red]Cho biết số id của nhắc việc, hoặc --plan và --agency.[/red]")
         raise typer.Exit(2)
-    message = builder.reminder(reminder, occurrence, (), utcnow())
+    # Rendered as on the day it goes out, so that "còn N ngày" reads as the recipient will read it.
+    message = builder.reminder(reminder, occurrence, (), reminder.send_at)
     out.print(f"[bold]Tiêu đề:[/bold] {message.subject}\n", highlight=False)
     out.print(message.text, highlight=False)
     out.print(f"\n[bold]Zalo:[/bold] {message.short}", highlight=False)
@@ -335,32 +338,25 @@ def _stored(settings: Settings, reminder_id: int):
 
 
 def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, kind: str, channel: str):
-    """A reminder as the outbox would hold it, for the agency's next event in the plan."""
+    """The agency's next reminder of that kind in the plan, as sync would write it."""
+    planner = Planner(deployment, settings)
     today = _today(settings)
-    events = calendar_events(deployment, today, today + timedelta(days=400), plan, agency)
-    event = next((e for e in events if agency in e.who), None)
-    if event is None:
-        err.print(
-            f"[red]Đơn vị '{agency}' không có việc nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
-        )
-        raise typer.Exit(1)
-    contact = next(iter(deployment.contacts.get(agency, [])), None)
-    if contact is None:
-        err.print(f"[red]Đơn vị '{agency}' chưa có đầu mối.[/red]")
-        raise typer.Exit(1)
-    occurrence = SimpleNamespace(
-        key=f"{event.plan_id}/{event.item_id}/{event.period}/{agency}", plan_id=event.plan_id,
-        item_id=event.item_id, period=event.period, agency_id=agency, kind=event.kind, title=event.title,
-        start_date=event.start, end_date=event.end,
-    )  # fmt: skip
-    reminder = SimpleNamespace(
-        key="xem-truoc",
-        kind=kind,
-        channel=channel,
-        contact_key=contact.key,
-        recipient=contact.address(channel),
+    for occurrence in planner.occurrences(today, today + timedelta(days=400)):
+        event = occurrence.event
+        if event.plan_id != plan or occurrence.agency_id != agency:
+            continue
+        for reminder in planner.reminders(occurrence):
+            if reminder.kind == kind:
+                row = SimpleNamespace(
+                    key=occurrence.key, plan_id=event.plan_id, item_id=event.item_id, period=event.period,
+                    agency_id=agency, kind=event.kind, title=event.title, start_date=event.start,
+                    end_date=event.end,
+                )  # fmt: skip
+                return replace(reminder, channel=channel), row
+    err.print(
+        f"[red]Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
     )
-    return reminder, occurrence
+    raise typer.Exit(1)
 
 
 def _templates(settings: Settings, config: Path | None) -> Templates:

@@ -206,6 +206,8 @@ class Daemon:
                 wake = self.dispatcher.next_wake(utcnow())
                 if wake is not None:
                     self.wake(wake)
+                    local = wake.astimezone(self.settings.timezone)
+                    log.info("next reminder", extra={"at": f"{local:%H:%M %d/%m/%Y}"})
 
     def _sync(self) -> None:
         today = datetime.now(self.settings.timezone).date()
