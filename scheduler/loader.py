@@ -117,16 +117,20 @@ def _message(error: Any) -> str:
     return _MESSAGES.get(kind, error["msg"])
 
 
-def _validate(model: type[Model], doc: YamlDocument, errors: list[ConfigError]) -> Model | None:
-    if not isinstance(doc.data, dict):
-        errors.append(doc.error((), "tệp phải là một bảng 'khóa: giá trị'"))
+def _validate(
+    model: type[Model], doc: YamlDocument, errors: list[ConfigError], data: Any = None, at: Path_ = ()
+) -> Model | None:
+    """Validate the file (or the part `data` found at path `at`); report errors with their lines."""
+    data = doc.data if data is None else data
+    if not isinstance(data, dict):
+        errors.append(doc.error(at, "cần một bảng 'khóa: giá trị'"))
         return None
     try:
-        return model.model_validate(doc.data)
+        return model.model_validate(data)
     except ValidationError as exc:
         reported: set[Path_] = set()
         for error in exc.errors():
-            path: Path_ = ()
+            path: Path_ = at
             for part in error["loc"]:
                 candidate = (*path, part)
                 if candidate in doc.lines or (error["type"] == "missing" and part == error["loc"][-1]):
@@ -154,6 +158,7 @@ class _Checker:
         self.errors: list[ConfigError] = []
         self.warnings: list[ConfigError] = []
         self.ids: dict[str, str] = {}  # agency/group id -> where first defined
+        self.broken: set[str] = set()  # agencies with errors of their own
 
     def claim_id(self, doc: YamlDocument, path: Path_, ident: str, what: str) -> bool:
         where = f"{doc.file}:{doc.line_of(path)}"
@@ -282,7 +287,12 @@ class _PlanChecker:
         self.check.errors.append(self.doc.error(path, message))
 
     def ref(self, path: Path_, ref: str | None, agency_only: bool = False) -> None:
-        if ref is None or ref in self.agencies or (not agency_only and ref in self.groups):
+        if (
+            ref is None
+            or ref in self.agencies
+            or ref in self.check.broken
+            or (not agency_only and ref in self.groups)
+        ):
             return
         what = "đơn vị" if agency_only else "đơn vị hoặc nhóm"
         self.error(path, f"'{ref}' không phải {what} đã khai báo trong config/agencies/")
@@ -382,11 +392,17 @@ def load_config(config_dir: Path) -> Deployment:
     check = _Checker()
 
     agency_files = sorted((config_dir / "agencies").glob("*.yaml"))
-    agency_docs = [
-        (doc, parsed)
-        for doc in _read_all(agency_files, errors)
-        if (parsed := _validate(AgenciesFile, doc, errors)) is not None
-    ]
+    agency_docs = []
+    for doc in _read_all(agency_files, errors):
+        if (parsed := _validate(AgenciesFile, doc, errors)) is not None:
+            valid = []
+            for i, raw in enumerate(parsed.agencies):
+                agency = _validate(AgencySpec, doc, errors, raw, ("agencies", i))
+                if agency is not None:
+                    valid.append(agency)
+                elif isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                    check.broken.add(raw["id"])  # reported once, not again at every plan naming it
+            agency_docs.append((doc, parsed.model_copy(update={"agencies": valid})))
     agencies, groups, members, contacts = _load_agencies(agency_docs, check)
     if not agency_files:
         errors.append(ConfigError(str(config_dir / "agencies"), 1, "", "chưa có tệp đơn vị nào (*.yaml)"))

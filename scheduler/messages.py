@@ -24,6 +24,7 @@ class MessageBuilder:
         self.links = links
         self.timezone = timezone
         self._events: dict[tuple, Event | None] = {}  # per configuration: messages share few events
+        self._calendars: dict[tuple, bytes] = {}
 
     def _plan(self, plan_id: str) -> dict[str, Any]:
         plan = next((p for p in self.deployment.plans if p.id == plan_id), None)
@@ -77,6 +78,14 @@ class MessageBuilder:
             self._events[key] = self._find_event(occurrence)
         return self._events[key]
 
+    def _ics(self, event: Event, now: datetime) -> bytes:
+        """The event as .ics; the same for every agency, so built once a day per event."""
+        key = (id(self.deployment), event.uid, now.date())
+        if key not in self._calendars:
+            self._calendars = {k: v for k, v in self._calendars.items() if k[0] == key[0] and k[2] == key[2]}
+            self._calendars[key] = to_ics(self.deployment, [event], now)
+        return self._calendars[key]
+
     def _find_event(self, occurrence: Any) -> Event | None:
         for event in calendar_events(
             self.deployment, occurrence.start_date, occurrence.start_date, plan_id=occurrence.plan_id
@@ -93,8 +102,9 @@ class MessageBuilder:
         )
         attachments: tuple[Attachment, ...] = ()
         if event is not None and reminder.channel == "email":
-            ics = to_ics(self.deployment, [event], now)
-            attachments = (Attachment("han-bao-cao.ics", "text/calendar; method=PUBLISH", ics),)
+            attachments = (
+                Attachment("han-bao-cao.ics", "text/calendar; method=PUBLISH", self._ics(event, now)),
+            )
         return self._message(reminder, rendered, thread, attachments)
 
     def digest(self, reminder: Any, context: dict[str, Any]) -> Message:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -101,7 +101,7 @@ class AgencySpec(Strict):
 
 class AgenciesFile(Strict):
     groups: list[GroupSpec] = []
-    agencies: list[AgencySpec] = []
+    agencies: list[Any] = []  # each validated as an AgencySpec on its own, so one bad entry stays one error
 
 
 # --- reminder policies ------------------------------------------------------

@@ -178,3 +178,11 @@ def test_a_bad_configuration_changes_nothing_in_the_database(config_dir, tmp_pat
         assert "chưa có thay đổi nào được áp dụng" in result.stderr
     with engine.connect() as conn:
         assert conn.execute(select(Reminder.__table__).order_by(Reminder.key)).all() == before
+
+
+def test_one_bad_agency_is_one_error_not_one_per_reference(config_dir):
+    # The plan names Sở LĐTBXH as focal agency, recipient and participant: no echo of the error there.
+    break_config(config_dir, TTH_AGENCIES, "email: binhdanggioi@ldtbxh", "email: binhdanggioi@@ldtbxh")
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir)
+    assert [e.field for e in caught.value.errors] == ["agencies[1].contacts[0].email"]

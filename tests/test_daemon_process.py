@@ -175,3 +175,28 @@ def test_a_second_daemon_on_the_same_sqlite_file_refuses_to_start(daemon, smtp_s
     assert second.returncode == 1
     assert "một tiến trình nhacviec khác đang chạy" in second.stderr
     assert daemon.process.poll() is None
+
+
+def test_configuration_changes_are_applied_and_a_bad_file_is_refused(daemon, smtp_sink):
+    daemon.start()
+    daemon.wait_healthy()
+    agencies = daemon.root / "config" / "agencies" / "xa.yaml"
+    good = agencies.read_text(encoding="utf-8")
+    agencies.write_text(
+        good.replace("email: xa000@example.org", "email: xa000@@example.org"), encoding="utf-8"
+    )
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "configuration not reloaded" in daemon.log(), 20, "the refusal", daemon)
+    assert "xa000@@example.org" in daemon.log()  # the error names what is wrong
+    assert daemon.process.poll() is None
+    assert len(outbox(daemon)[1]) == AGENCIES * OBLIGATIONS
+
+    extra = "  - {id: xa-moi, name: UBND xã mới, groups: [xa], contacts: [{name: Đầu mối, email: moi@example.org}]}\n"
+    agencies.write_text(good + extra, encoding="utf-8")
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for(
+        lambda: len(outbox(daemon)[1]) == (AGENCIES + 1) * OBLIGATIONS, 20, "the new agency's rows", daemon
+    )
+    wait_for(
+        lambda: sum("moi@example.org" in r.to for r in smtp_sink.received) == OBLIGATIONS, 120, "mail", daemon
+    )

@@ -89,3 +89,14 @@ def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
     assert [getattr(rows["bulk"], c) for c in columns] == [getattr(rows["plain"], c) for c in columns]
     assert rows["bulk"].send_at == datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
     assert abs(rows["bulk"].created_at - datetime.now(UTC)).total_seconds() < 60
+
+
+def test_env_example_documents_every_setting_with_valid_values():
+    from dotenv import dotenv_values
+
+    from scheduler.settings import DEFAULTS, PREFIX
+    from tests.conftest import ROOT
+
+    example = dotenv_values(ROOT / ".env.example")
+    assert set(example) == {PREFIX + key for key in DEFAULTS}
+    load_settings(env={k: v or "" for k, v in example.items()})
