@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, exists, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import aliased
 
-from notifiers.base import Delivery, Notifier, NotifierError
+from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.digest import digest_context
 from scheduler.messages import DIGEST, MessageBuilder
 from scheduler.metrics import Metrics
@@ -252,7 +252,7 @@ class Dispatcher:
             else:
                 self._sent(row, delivery)
 
-    def _message(self, row: Any) -> Any:
+    def _message(self, row: Any) -> Message:
         now = utcnow()
         if row.kind == DIGEST:
             plan_id = row.occurrence_key.split("/")[1]

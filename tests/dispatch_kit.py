@@ -6,7 +6,6 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from scheduler.templates import Templates
 from sqlalchemy import Engine
 
 from notifiers.email import EmailNotifier
@@ -16,6 +15,7 @@ from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
 from scheduler.settings import Settings, SmtpSettings
 from scheduler.sync import sync
+from scheduler.templates import Templates
 from tests.smtp_sink import SmtpSink
 
 SECRET = "khoa-bi-mat-cho-kiem-thu"
