@@ -165,8 +165,10 @@ class Daemon:
         await asyncio.wait({stop, serving}, return_when=asyncio.FIRST_COMPLETED)
 
         log.info("stopping: finishing the sends in flight")
-        self.scheduler.shutdown(wait=False)
+        # Drain first: shutting the scheduler down would cancel the running dispatch job, and
+        # with it the sends in flight, which a provider may already have accepted.
         await self.dispatcher.drain(GRACE_SECONDS)
+        self.scheduler.shutdown(wait=False)
         server.should_exit = True
         await serving
         for notifier in set(self.notifiers.values()):
