@@ -9,18 +9,28 @@ first attempt and later reminders about the same deadline thread under it.
 from __future__ import annotations
 
 import ssl
+from email import encoders
+from email.charset import QP, Charset
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.message import Message as MimeMessage
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate
 from typing import ClassVar
 
 import aiosmtplib
 
-from notifiers.base import Delivery, Message, Notifier, NotifierError
+from notifiers.base import Attachment, Delivery, Message, Notifier, NotifierError
 from scheduler.settings import SmtpSettings
+
+POLICY = compat32.clone(linesep="\r\n")
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP
 
 
 def message_id(key: str, sender: str) -> str:
@@ -28,47 +38,65 @@ def message_id(key: str, sender: str) -> str:
     return f"<{key}@{domain}>"
 
 
-def build_email(message: Message, smtp: SmtpSettings) -> EmailMessage:
-    """The MIME message: mixed > alternative(text, html) + attachments; UTF-8, quoted-printable."""
-    email = EmailMessage(policy=SMTP_POLICY)
-    _set_header(email, "From", smtp.sender_name, _addr_spec(smtp.sender))
-    _set_header(email, "To", message.recipient_name, _addr_spec(message.recipient))
-    _set_header(email, "Subject", message.subject)
-    email["Date"] = formatdate(localtime=True)
-    email["Message-ID"] = message_id(message.key, smtp.sender)
+def build_email(message: Message, smtp: SmtpSettings) -> MimeMessage:
+    """The MIME message: mixed > alternative(text, html) + attachments; UTF-8, quoted-printable.
+
+    Built with the `email.mime` classes (the compat32 policy): with the header registry of
+    the newer `EmailMessage` API, building and flattening one reminder took ~5 ms, the
+    slowest step of dispatch.
+    """
+    body: MimeMessage = _text(message.text, "plain")
+    if message.html is not None:
+        body = MIMEMultipart("alternative", _subparts=[body, _text(message.html, "html")], policy=POLICY)
+    if message.attachments:
+        body = MIMEMultipart("mixed", _subparts=[body, *map(_attachment, message.attachments)], policy=POLICY)
+    mime_headers = [(name, body[name]) for name in ("Content-Type", "MIME-Version") if name in body]
+    for name, _ in mime_headers:
+        del body[name]  # re-added after the addressing headers, where readers expect them
+    body["From"] = _header("From", smtp.sender_name, _addr_spec(smtp.sender))
+    body["To"] = _header("To", message.recipient_name, _addr_spec(message.recipient))
+    body["Subject"] = _header("Subject", message.subject)
+    body["Date"] = formatdate(localtime=True)
+    body["Message-ID"] = message_id(message.key, smtp.sender)
     if message.thread:
         earlier = [message_id(key, smtp.sender) for key in message.thread]
-        email["In-Reply-To"] = earlier[-1]
-        email["References"] = " ".join(earlier)
-    email["Auto-Submitted"] = "auto-generated"
-    email["X-Nhacviec-Key"] = message.key
-
-    email.set_content(message.text, cte="quoted-printable")
-    if message.html is not None:
-        email.add_alternative(message.html, subtype="html", cte="quoted-printable")
-    for attachment in message.attachments:
-        maintype, subtype, params = _content_type(attachment.content_type)
-        email.add_attachment(
-            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
-        )
-    return email
+        body["In-Reply-To"] = earlier[-1]
+        body["References"] = " ".join(earlier)
+    body["Auto-Submitted"] = "auto-generated"
+    body["X-Nhacviec-Key"] = message.key
+    for name, value in mime_headers:
+        body[name] = value
+    return body
 
 
-def _set_header(email: EmailMessage, name: str, text: str, addr_spec: str | None = None) -> None:
-    """Set Subject, or From/To with a display name, where the text may be Vietnamese.
+def _text(content: str, subtype: str) -> MIMEText:
+    if not content.endswith("\n"):
+        content += "\n"
+    return MIMEText(content, subtype, UTF8_QP, policy=POLICY)
 
-    Python 3.11's header folder drops the space at a fold between two encoded words
-    (CPython gh-92081: "thực hiện" arrives as "thựchiện"), so non-ASCII text is encoded
-    with the older `email.header.Header`, which keeps spaces inside the encoded words, and
-    stored as is: its lines are short enough that the generator does not refold them.
+
+def _attachment(attachment: Attachment) -> MIMEBase:
+    maintype, subtype, params = _content_type(attachment.content_type)
+    part = MIMEBase(maintype, subtype, policy=POLICY, **params)
+    part.set_payload(attachment.data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part
+
+
+def _header(name: str, text: str, addr_spec: str | None = None) -> str | Header:
+    """Subject, or From/To with a display name, where the text may be Vietnamese.
+
+    Python 3.11's folder for the newer email API drops the space at a fold between two
+    encoded words (CPython gh-92081: "thực hiện" arrives as "thựchiện"); the classic
+    `email.header.Header` keeps the spaces inside the encoded words.
     """
     if text.isascii():
-        email[name] = formataddr((text, addr_spec)) if addr_spec else text
-        return
+        return formataddr((text, addr_spec)) if addr_spec else text
     header = Header(text, "utf-8", header_name=name)
     if addr_spec:
         header.append(f"<{addr_spec}>", "us-ascii")
-    email.set_raw(name, header.encode())
+    return header
 
 
 def _addr_spec(address: str) -> str:
