@@ -43,4 +43,17 @@ def make_dispatcher(engine: Engine, config_dir: Path, settings: Settings, sink: 
 def sync_and_dispatch(engine: Engine, dispatcher: Dispatcher, settings: Settings, today: date) -> int:
     deployment: Deployment = dispatcher.builder.deployment
     sync(engine, deployment, settings, today)
-    return asyncio.run(dispatcher.run())
+    return run(dispatcher)
+
+
+def run(dispatcher: Dispatcher) -> int:
+    """One dispatch in a fresh event loop, closing the notifiers' connections after it, as the daemon does."""
+
+    async def once() -> int:
+        try:
+            return await dispatcher.run()
+        finally:
+            for notifier in set(dispatcher.notifiers.values()):
+                await notifier.aclose()
+
+    return asyncio.run(once())

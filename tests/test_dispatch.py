@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from scheduler.store import DeliveryAttempt, Reminder, Status, open_store
 from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher, sync_and_dispatch
+from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.smtp_sink import SmtpSink, free_port
 from tests.test_dispatch_year import one_agency_plan
 
@@ -83,9 +82,9 @@ def test_a_4xx_is_retried_with_backoff_then_delivered(setup, smtp_sink):
         row = reminders(engine, rung="0d", contact_key=A_LUOI)[0]
         assert row.status == Status.PENDING and row.attempts == 1 and "451" in row.last_error
         assert row.next_attempt_at > datetime.now(settings.timezone) + timedelta(seconds=20)
-        assert asyncio.run(dispatcher.run()) == 0  # not before the backoff
+        assert run(dispatcher) == 0  # not before the backoff
     with time_machine.travel(at(settings, date(2026, 12, 10), 9), tick=False):
-        asyncio.run(dispatcher.run())
+        run(dispatcher)
     row = reminders(engine, id=row.id)[0]
     assert row.status == Status.SENT and row.attempts == 2
     assert [a.outcome for a in attempts(engine, row.id)] == ["retry", "sent"]
@@ -117,7 +116,7 @@ def test_a_server_that_is_down_loses_nothing(tmp_path, config_dir, database_url)
     controller.start()
     try:
         with time_machine.travel(at(settings, date(2026, 12, 10), 12), tick=False):
-            asyncio.run(dispatcher.run())
+            run(dispatcher)
     finally:
         controller.stop()
     assert reminders(engine, id=row.id)[0].status == Status.SENT

@@ -73,6 +73,7 @@ def send(notifier: EmailNotifier, message: Message = MESSAGE):
         try:
             return await notifier.send(message)
         finally:
+            await notifier.aclose()  # the notifier keeps its connection for the next send
             # A closed TLS connection finishes its shutdown a few loop turns later; without this pause
             # asyncio.run closes the loop first and the socket is reported as unclosed (ResourceWarning).
             await asyncio.sleep(0.05)
@@ -432,3 +433,29 @@ def test_security_none_never_upgrades(start_server, certificate: Certificate):
 def test_channel_and_concurrency():
     assert EmailNotifier.channel == "email"
     assert EmailNotifier.concurrency == 10
+
+
+def test_connections_are_reused_between_sends():
+    class Peers:
+        def __init__(self) -> None:
+            self.seen: list[tuple] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.seen.append(session.peer)
+            return "250 OK"
+
+    handler, port = Peers(), free_port()
+    controller = Controller(handler, hostname=HOST, port=port)
+    controller.start()
+    try:
+        notifier = EmailNotifier(settings(port))
+
+        async def three():
+            for n in range(3):
+                await notifier.send(replace(MESSAGE, key=f"{n:032d}"))
+            await notifier.aclose()
+
+        asyncio.run(three())
+    finally:
+        controller.stop()
+    assert len(handler.seen) == 3 and len(set(handler.seen)) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, datetime
 
@@ -18,7 +17,7 @@ from scheduler.digest import enqueue_digests
 from scheduler.logs import JsonFormatter
 from scheduler.store import Reminder, Status, open_store, utcnow
 from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher, sync_and_dispatch
+from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.test_dispatch_year import one_agency_plan
 
 OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
@@ -80,7 +79,7 @@ def test_dead_letters_are_listed_and_retried(cli, tmp_path, config_dir, smtp_sin
     smtp_sink.reply = lambda: "250 OK"
     with time_machine.travel(at(settings, date(2026, 12, 10), 10), tick=False):
         assert "Đã đưa 1 nhắc việc" in cli("retry", str(dead[0])).stdout
-        asyncio.run(dispatcher.run())
+        run(dispatcher)
     with engine.connect() as conn:
         assert conn.execute(select(Reminder.status).where(Reminder.id == dead[0])).scalar() == Status.SENT
     assert len(smtp_sink.received) == 1
@@ -123,7 +122,7 @@ def test_the_digest_goes_once_a_day_to_the_focal_agency(tmp_path, config_dir, sm
         second = enqueue_digests(engine, deployment, utcnow(), settings.timezone)
         with engine.connect() as conn:
             digests = conn.execute(select(Reminder.__table__).where(Reminder.kind == "digest")).all()
-        asyncio.run(dispatcher.run())
+        run(dispatcher)
     assert (first, second) == (1, 0)
     assert [d.contact_key for d in digests] == ["tth-so-ldtbxh/focal"]
     digest = next(r for r in smtp_sink.received if r.key == digests[0].key)
