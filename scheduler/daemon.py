@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ log = logging.getLogger("nhacviec.daemon")
 GRACE_SECONDS = 20.0
 SAFETY_TICK = 300  # seconds; the dispatcher is woken at due times anyway
 CONFIG_POLL = 10  # seconds
+DEPTH_CACHE_SECONDS = 60
 
 
 class AlreadyRunning(Exception):
@@ -115,6 +117,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=settings.timezone)
         self._dispatch_lock = asyncio.Lock()
         self._stop = asyncio.Event()
+        self._depth: tuple[float, float] = (0.0, float("-inf"))  # (pending count, when counted)
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -252,10 +255,15 @@ class Daemon:
             self.wake()
 
     def _outbox_depth(self) -> float:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.count()).select_from(Reminder).where(Reminder.status == Status.PENDING)
-            ).scalar_one()
+        """Pending reminders, counted at most once a minute: a count reads the whole index."""
+        now = time.monotonic()
+        if now - self._depth[1] > DEPTH_CACHE_SECONDS:
+            with self.engine.connect() as conn:
+                count = conn.execute(
+                    select(func.count()).select_from(Reminder).where(Reminder.status == Status.PENDING)
+                ).scalar_one()
+            self._depth = (count, now)
+        return self._depth[0]
 
 
 def run_daemon(settings: Settings) -> int:

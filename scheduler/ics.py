@@ -20,8 +20,8 @@ def summary(event: Event) -> str:
 def description(deployment: Deployment, event: Event) -> str:
     plan = next(p for p in deployment.plans if p.id == event.plan_id)
     lines = [f"Kế hoạch: {plan.title}" + (f" ({plan.number})" if plan.number else "")]
-    if event.who:
-        lines.append("Đơn vị thực hiện: " + ", ".join(deployment.name_of(a) for a in event.who))
+    if event.refs:  # as the plan names them ("UBND các xã"), not every agency of the group
+        lines.append("Đơn vị thực hiện: " + "; ".join(deployment.name_of(ref) for ref in event.refs))
     if event.to:
         via = f" (qua {deployment.name_of(event.via)})" if event.via else ""
         lines.append(f"Gửi: {deployment.name_of(event.to)}{via}")

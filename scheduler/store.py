@@ -60,7 +60,10 @@ class Occurrence(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """One message to send: occurrence × contact × channel × rung."""
 
-    __table_args__ = (Index("ix_reminder_status_send_at", "status", "send_at"),)
+    __table_args__ = (
+        Index("ix_reminder_status_send_at", "status", "send_at"),
+        Index("ix_reminder_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=32)  # idempotency key

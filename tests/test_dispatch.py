@@ -82,6 +82,8 @@ def test_a_4xx_is_retried_with_backoff_then_delivered(setup, smtp_sink):
         row = reminders(engine, rung="0d", contact_key=A_LUOI)[0]
         assert row.status == Status.PENDING and row.attempts == 1 and "451" in row.last_error
         assert row.next_attempt_at > datetime.now(settings.timezone) + timedelta(seconds=20)
+        # The wake-up is the retry, not the rows due later (the next one is −14d … +3wd away).
+        assert dispatcher.next_wake(datetime.now(settings.timezone)) == row.next_attempt_at
         assert run(dispatcher) == 0  # not before the backoff
     with time_machine.travel(at(settings, date(2026, 12, 10), 9), tick=False):
         run(dispatcher)
