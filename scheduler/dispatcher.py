@@ -101,7 +101,8 @@ class Dispatcher:
             batch = self.claim(now)
             if not batch:
                 break
-            tasks = [asyncio.create_task(self._send(row)) for row in batch]
+            occurrences, threads = self._batch_context(batch)
+            tasks = [asyncio.create_task(self._send(row, occurrences, threads)) for row in batch]
             self._in_flight.update(tasks)
             for task in tasks:
                 task.add_done_callback(self._in_flight.discard)
@@ -249,10 +250,31 @@ class Dispatcher:
 
     # --- one reminder -----------------------------------------------------------
 
-    async def _send(self, row: Any) -> None:
+    def _batch_context(self, batch: list[Any]) -> tuple[dict[str, Any], dict[tuple, tuple[str, ...]]]:
+        """The batch's occurrences, and the keys of reminders already sent about them (for threading),
+        read in two queries rather than two per message."""
+        keys = list({row.occurrence_key for row in batch if row.kind != DIGEST})
+        threads: dict[tuple, tuple[str, ...]] = {}
+        if not keys:
+            return {}, threads
+        occ, rem = Occurrence.__table__, self.table
+        with self.engine.connect() as conn:
+            occurrences = {o.key: o for o in conn.execute(select(occ).where(occ.c.key.in_(keys)))}
+            for sent in conn.execute(
+                select(rem.c.occurrence_key, rem.c.contact_key, rem.c.channel, rem.c.key)
+                .where(rem.c.occurrence_key.in_(keys), rem.c.status == Status.SENT)
+                .order_by(rem.c.sent_at)
+            ):
+                thread = (sent.occurrence_key, sent.contact_key, sent.channel)
+                threads[thread] = (*threads.get(thread, ()), sent.key)
+        return occurrences, threads
+
+    async def _send(
+        self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
+    ) -> None:
         async with self._limits[row.channel]:
             try:
-                message = self._message(row)
+                message = self._message(row, occurrences, threads)
                 delivery = await self.notifiers[row.channel].send(message)
             except NotifierError as exc:
                 self._failed(row, str(exc), exc.permanent, exc.retry_after)
@@ -264,7 +286,9 @@ class Dispatcher:
             else:
                 self._sent(row, delivery)
 
-    def _message(self, row: Any) -> Message:
+    def _message(
+        self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
+    ) -> Message:
         now = utcnow()
         if row.kind == DIGEST:
             plan_id = row.occurrence_key.split("/")[1]
@@ -273,23 +297,8 @@ class Dispatcher:
                 self.engine, self.builder.deployment, plan_id, today, self.settings.timezone
             )
             return self.builder.digest(row, context)
-        with self.engine.connect() as conn:
-            occurrence = conn.execute(
-                select(Occurrence.__table__).where(Occurrence.key == row.occurrence_key)
-            ).one()
-            thread = tuple(
-                conn.execute(
-                    select(Reminder.key)
-                    .where(
-                        Reminder.occurrence_key == row.occurrence_key,
-                        Reminder.contact_key == row.contact_key,
-                        Reminder.channel == row.channel,
-                        Reminder.status == Status.SENT,
-                    )
-                    .order_by(Reminder.sent_at)
-                ).scalars()
-            )
-        return self.builder.reminder(row, occurrence, thread, now)
+        thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())
+        return self.builder.reminder(row, occurrences[row.occurrence_key], thread, now)
 
     def _sent(self, row: Any, delivery: Delivery) -> None:
         now = utcnow()

@@ -77,5 +77,14 @@ def test_the_smtp_server_receives_exactly_the_expected_messages_on_the_expected_
     workdays = WorkCalendar()
     assert all(workdays.is_working_day(day) for day, _ in received)
     assert len({key for _, key in received}) == len(received)  # never twice
+    # Later reminders about one deadline thread under the earlier ones.
+    by_thread: dict[tuple, list] = {}
+    for message in smtp_sink.received:
+        row = rows[message.key]
+        by_thread.setdefault((row.occurrence_key, row.contact_key), []).append(message)
+    for messages in by_thread.values():
+        for n, message in enumerate(messages):
+            references = str(message.message.get("References", "")).split()
+            assert references == [str(m.message["Message-ID"]) for m in messages[:n]]
     subjects = [r.subject for r in smtp_sink.received]
     assert all(subjects) and any("quá hạn" in s.lower() for s in subjects)
