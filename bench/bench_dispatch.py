@@ -99,13 +99,15 @@ from scheduler.store import Occurrence, Reminder, Status, bulk_insert, open_stor
 from scheduler.sync import sync
 from scheduler.templates import Templates
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' synthetic configuration
+from tests.test_daemon_process import OBLIGATIONS, write_config
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SENDER = "nhacviec@ldtbxh.example.org"
 SENDER_NAME = "Nhắc việc báo cáo"  # the daemon's default NHACVIEC_SMTP_FROM_NAME
 BENCH_SECRET = "khoa-bench-khong-bi-mat"  # a fixed link-signing key for throwaway databases
 CONCURRENCY = EmailNotifier.concurrency  # 10, the daemon's per-channel limit
 
-OBLIGATIONS = 5
 THROUGHPUT_REMINDERS = 10_000  # 2,000 agencies × 5 obligations
 LATENESS_RATE = 50  # reminders per second
 LATENESS_SECONDS = 60
@@ -242,40 +244,6 @@ def proc_status_mb(pid: int, name: str) -> float:
 
 def today_local() -> date:
     return datetime.now(TZ).date()
-
-
-def write_config(root: Path, agencies: int, day: date) -> Path:
-    """One plan with OBLIGATIONS obligations on `day` for `agencies` agencies, one contact each.
-
-    Adapted from tests/test_daemon_process.py: a policy with one rung on the day at 00:00,
-    so with `day` = today every reminder is due as soon as the daemon starts.
-    """
-    config = root / "config"
-    (config / "agencies").mkdir(parents=True)
-    (config / "plans").mkdir()
-    lines = ["groups:", "  - {id: xa, name: Các xã}", "agencies:"]
-    for n in range(agencies):
-        lines.append(
-            f"  - {{id: xa-{n:05d}, name: UBND xã số {n}, groups: [xa], "
-            f"contacts: [{{name: Đầu mối xã {n}, email: xa{n:05d}@example.org}}]}}"
-        )
-    (config / "agencies" / "xa.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (config / "policies.yaml").write_text(
-        "default: ngay\npolicies:\n  - id: ngay\n    send_time: '00:00'\n    non_working_day: keep\n"
-        "    deadline:\n      - {offset: 0d}\n",
-        encoding="utf-8",
-    )
-    obligations = "\n".join(
-        f"  - {{id: bao-cao-{k}, title: Báo cáo số {k} về kết quả thực hiện kế hoạch, "
-        f"on: '{day:%d/%m/%Y}', who: [xa]}}"
-        for k in range(OBLIGATIONS)
-    )
-    (config / "plans" / "thu.yaml").write_text(
-        f"id: thu\nnumber: 72/KH-UBND\ntitle: Kế hoạch thực hiện công tác bình đẳng giới năm {day.year}\n"
-        f"issuer: UBND tỉnh\nyear: {day.year}\nfocal_agency: xa-00000\nobligations:\n{obligations}\n",
-        encoding="utf-8",
-    )
-    return config
 
 
 class DaemonProcess:

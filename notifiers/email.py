@@ -17,7 +17,6 @@ from email.charset import QP, Charset
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.message import Message as MimeMessage
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -112,9 +111,10 @@ def _addr_spec(address: str) -> str:
 
 def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
     """Split e.g. "text/calendar; method=PUBLISH" into ("text", "calendar", {"method": "PUBLISH"})."""
-    holder = EmailMessage()
+    holder = MimeMessage(policy=POLICY)
     holder["Content-Type"] = value
-    return holder.get_content_maintype(), holder.get_content_subtype(), dict(holder["Content-Type"].params)
+    params = dict(holder.get_params(header="Content-Type")[1:])
+    return holder.get_content_maintype(), holder.get_content_subtype(), params
 
 
 class EmailNotifier(Notifier):

@@ -40,7 +40,7 @@ from notifiers.email import EmailNotifier
 from scheduler.digest import enqueue_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.links import Links, secret_key
-from scheduler.loader import load_config
+from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
 from scheduler.settings import Settings
@@ -98,6 +98,15 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     return notifiers
 
 
+def channels_in_use(deployment: Deployment) -> set[str]:
+    """The channels contacts and policy rungs name."""
+    used = {ch for contacts in deployment.contacts.values() for c in contacts for ch in c.channels}
+    for policy in deployment.policies.values():
+        for rung in (*policy.deadline, *policy.window, *policy.observance):
+            used.update(rung.channels or ())
+    return used
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:  # the daemon handles signals itself
@@ -135,7 +144,7 @@ class Daemon:
             released = self.dispatcher.release_claims()  # we hold the lock: every claim is orphaned
             if released:
                 log.info("released claims of a stopped process", extra={"count": released})
-        unserved = sorted(set(CHANNELS) - set(self.notifiers) - {"console", "webhook"})
+        unserved = sorted(channels_in_use(self.deployment) - set(self.notifiers))
         if unserved:
             log.warning("channels without a notifier stay pending", extra={"channels": unserved})
         self._snapshot = config_snapshot(s.config_dir)

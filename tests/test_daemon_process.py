@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,16 +22,18 @@ AGENCIES, OBLIGATIONS = 400, 5  # 2,000 reminders, all due at once
 CONCURRENCY = 10  # the e-mail notifier's: the most sends in flight at a kill
 
 
-def write_config(root: Path) -> Path:
-    """One plan whose five obligations are all due today, for 400 agencies with one contact each."""
+def write_config(root: Path, agencies: int = AGENCIES, day: date | None = None) -> Path:
+    """One plan whose obligations are all due on `day` (today) at 00:00, for `agencies` agencies
+    with one contact each: every reminder is due as soon as the daemon starts."""
+    day = day or datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     config = root / "config"
     (config / "agencies").mkdir(parents=True)
     (config / "plans").mkdir()
     lines = ["groups:", "  - {id: xa, name: Các xã}", "agencies:"]
-    for n in range(AGENCIES):
+    for n in range(agencies):
         lines.append(
-            f"  - {{id: xa-{n:03d}, name: UBND xã số {n}, groups: [xa], "
-            f"contacts: [{{name: Đầu mối xã {n}, email: xa{n:03d}@example.org}}]}}"
+            f"  - {{id: xa-{n:05d}, name: UBND xã số {n}, groups: [xa], "
+            f"contacts: [{{name: Đầu mối xã {n}, email: xa{n:05d}@example.org}}]}}"
         )
     (config / "agencies" / "xa.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (config / "policies.yaml").write_text(
@@ -39,14 +41,14 @@ def write_config(root: Path) -> Path:
         "    deadline:\n      - {offset: 0d}\n",
         encoding="utf-8",
     )
-    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     obligations = "\n".join(
-        f"  - {{id: bao-cao-{k}, title: Báo cáo số {k}, yearly: '{today.day}/{today.month}', who: [xa]}}"
+        f"  - {{id: bao-cao-{k}, title: Báo cáo số {k} về kết quả thực hiện kế hoạch, "
+        f"on: '{day:%d/%m/%Y}', who: [xa]}}"
         for k in range(OBLIGATIONS)
     )
     (config / "plans" / "thu.yaml").write_text(
-        f"id: thu\ntitle: Kế hoạch thử\nissuer: UBND tỉnh\nyear: {today.year}\nfocal_agency: xa-000\n"
-        f"obligations:\n{obligations}\n",
+        f"id: thu\nnumber: 72/KH-UBND\ntitle: Kế hoạch thực hiện công tác bình đẳng giới năm {day.year}\n"
+        f"issuer: UBND tỉnh\nyear: {day.year}\nfocal_agency: xa-00000\nobligations:\n{obligations}\n",
         encoding="utf-8",
     )
     return config
@@ -183,11 +185,11 @@ def test_configuration_changes_are_applied_and_a_bad_file_is_refused(daemon, smt
     agencies = daemon.root / "config" / "agencies" / "xa.yaml"
     good = agencies.read_text(encoding="utf-8")
     agencies.write_text(
-        good.replace("email: xa000@example.org", "email: xa000@@example.org"), encoding="utf-8"
+        good.replace("email: xa00000@example.org", "email: xa00000@@example.org"), encoding="utf-8"
     )
     daemon.process.send_signal(signal.SIGHUP)
     wait_for(lambda: "configuration not reloaded" in daemon.log(), 20, "the refusal", daemon)
-    assert "xa000@@example.org" in daemon.log()  # the error names what is wrong
+    assert "xa00000@@example.org" in daemon.log()  # the error names what is wrong
     assert daemon.process.poll() is None
     assert len(outbox(daemon)[1]) == AGENCIES * OBLIGATIONS
 
