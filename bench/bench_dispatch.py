@@ -980,6 +980,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (default 1.0)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--only", default="", help="comma-separated step numbers to run, e.g. 1,2 (default: all)"
+    )
     args = parser.parse_args()
     scale = args.scale
 
@@ -1038,7 +1041,10 @@ def main() -> int:
                 ),
             ),
         ]
+        only = {part.strip() for part in args.only.split(",") if part.strip()}
         for name, step in steps:
+            if only and name.split(".")[0] not in only:
+                continue
             step_start = time.perf_counter()
             try:
                 step()

@@ -29,7 +29,8 @@ class ConsoleNotifier(Notifier):
             f"Kênh: {message.channel} → {message.recipient_name} <{message.recipient}>",
             f"Tiêu đề: {message.subject}",
             "",
-            message.text.rstrip("\n"),
+            # Short channels (Zalo, SMS) carry only the short text.
+            (message.text or message.short or "").rstrip("\n"),
         ]
         if message.attachments:
             lines += ["", "Tệp đính kèm: " + ", ".join(a.filename for a in message.attachments)]

@@ -27,7 +27,7 @@ from scheduler.planner import Planner
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
-from scheduler.templates import TemplateInvalid, Templates
+from scheduler.templates import OUTPUTS, TemplateInvalid, Templates
 from scheduler.yamlfile import ConfigInvalid
 
 app = typer.Typer(
@@ -311,7 +311,7 @@ def preview(
         err.print("[red]Cho biết số id của nhắc việc, hoặc --plan và --agency.[/red]")
         raise typer.Exit(2)
     # Rendered as on the day it goes out, so that "còn N ngày" reads as the recipient will read it.
-    message = builder.reminder(reminder, occurrence, (), reminder.send_at)
+    message = builder.reminder(reminder, occurrence, (), reminder.send_at, OUTPUTS)
     out.print(f"[bold]Tiêu đề:[/bold] {message.subject}\n", highlight=False)
     out.print(message.text, highlight=False)
     out.print(f"\n[bold]Zalo:[/bold] {message.short}", highlight=False)

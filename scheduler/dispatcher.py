@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
@@ -65,6 +65,43 @@ def quiet_hours_end(moment: datetime, end: time, tz: Any) -> datetime:
     return candidate.astimezone(UTC)
 
 
+class GroupCommit:
+    """Commits the outcomes of sends that finish in the same turn of the event loop together.
+
+    A send's task waits for its outcome to be committed before it frees its slot on the
+    channel, so the sends whose outcome is not yet stored never exceed the channel's
+    concurrency: a crash repeats at most the sends in flight, as with one commit per
+    outcome, but a busy dispatcher commits a few outcomes at a time.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queued: list[tuple[Callable[[Connection], None], asyncio.Future[None]]] = []
+
+    async def write(self, write: Callable[[Connection], None]) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._queued.append((write, done))
+        if len(self._queued) == 1:
+            loop.call_soon(self._commit)
+        await done
+
+    def _commit(self) -> None:
+        queued, self._queued = self._queued, []
+        try:
+            with self.engine.begin() as conn:
+                for write, _ in queued:
+                    write(conn)
+        except Exception as exc:
+            for _, done in queued:
+                if not done.done():
+                    done.set_exception(exc)
+        else:
+            for _, done in queued:
+                if not done.done():
+                    done.set_result(None)
+
+
 class Dispatcher:
     """Sends what is due through the notifiers, one channel's concurrency at a time."""
 
@@ -87,18 +124,30 @@ class Dispatcher:
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self.table = Reminder.__table__
+        # Built once: constructing a statement with literal values costs more than running it.
+        t = self.table
+        self._mark_sent = (
+            update(t)
+            .where(t.c.id == bindparam("row_id"))
+            .values(
+                status=Status.SENT, sent_at=bindparam("now"), provider_id=bindparam("provider"),
+                attempts=bindparam("new_attempts"), lease_until=None, claimed_by=None, last_error=None,
+                updated_at=bindparam("now"),
+            )
+        )  # fmt: skip
+        self._record_attempt = insert(DeliveryAttempt.__table__)
+        self._outcomes = GroupCommit(engine)
 
     # --- the loop -------------------------------------------------------------
 
     async def run(self) -> int:
-        """Send everything due now, batch after batch; return how many were attempted."""
+        """Send everything due now, batch after batch; return how many were attempted.
+        During the quiet hours only reminders whose policy ignores them go out."""
         attempted = 0
         while not self._stopping:
             now = utcnow()
-            if self.quiet(now):
-                break
             self.catch_up(now)
-            batch = self.claim(now)
+            batch = self.claim(now, quiet=self.quiet(now))
             if not batch:
                 break
             occurrences, threads = self._batch_context(batch)
@@ -116,8 +165,20 @@ class Dispatcher:
 
     def next_wake(self, now: datetime) -> datetime | None:
         """When something will next be due (None: nothing pending on a served channel)."""
+        wake = self._first_due()
+        if wake is None:
+            return None
+        wake = max(wake, now)
+        if self.quiet(wake):
+            end = quiet_hours_end(wake, self.settings.quiet_end, self.settings.timezone)
+            exempt = self._first_due(self.table.c.ignore_quiet_hours.is_(True))
+            wake = max(exempt, now) if exempt is not None and exempt < end else end
+        return wake
+
+    def _first_due(self, *conditions: Any) -> datetime | None:
+        """The earliest send or retry time of a pending row on a served channel."""
         t = self.table
-        pending = (t.c.status == Status.PENDING, t.c.channel.in_(self.notifiers))
+        pending = (t.c.status == Status.PENDING, t.c.channel.in_(self.notifiers), *conditions)
         # Two index walks (status, send_at) and (status, next_attempt_at) rather than one
         # min() over an expression, which reads every pending row (343 ms at 1M rows).
         with self.engine.connect() as conn:
@@ -134,12 +195,7 @@ class Dispatcher:
                 .limit(1)
             ).scalar()
         candidates = [moment for moment in (first_new, first_retry) if moment is not None]
-        if not candidates:
-            return None
-        wake = max(min(candidates), now)
-        if self.quiet(wake):
-            wake = quiet_hours_end(wake, self.settings.quiet_end, self.settings.timezone)
-        return wake
+        return min(candidates) if candidates else None
 
     async def drain(self, grace: float) -> None:
         """Stop claiming, let in-flight sends finish within `grace` seconds, release the rest."""
@@ -223,19 +279,18 @@ class Dispatcher:
                     )
                 )
 
-    def claim(self, now: datetime) -> list[Any]:
+    def claim(self, now: datetime, quiet: bool = False) -> list[Any]:
+        """Lease a batch of due rows to this worker (in the quiet hours, only the exempt ones)."""
         t = self.table
-        due = (
-            select(t.c.id)
-            .where(
-                t.c.status == Status.PENDING,
-                t.c.send_at <= now,
-                or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
-                t.c.channel.in_(self.notifiers),
-            )
-            .order_by(t.c.send_at, t.c.id)
-            .limit(BATCH)
-        )
+        conditions = [
+            t.c.status == Status.PENDING,
+            t.c.send_at <= now,
+            or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+            t.c.channel.in_(self.notifiers),
+        ]
+        if quiet:
+            conditions.append(t.c.ignore_quiet_hours.is_(True))
+        due = select(t.c.id).where(*conditions).order_by(t.c.send_at, t.c.id).limit(BATCH)
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
@@ -277,14 +332,14 @@ class Dispatcher:
                 message = self._message(row, occurrences, threads)
                 delivery = await self.notifiers[row.channel].send(message)
             except NotifierError as exc:
-                self._failed(row, str(exc), exc.permanent, exc.retry_after)
+                await self._failed(row, str(exc), exc.permanent, exc.retry_after)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
                 log.exception("unexpected error sending reminder %s", row.id)
-                self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
+                await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
             else:
-                self._sent(row, delivery)
+                await self._sent(row, delivery)
 
     def _message(
         self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
@@ -300,23 +355,26 @@ class Dispatcher:
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())
         return self.builder.reminder(row, occurrences[row.occurrence_key], thread, now)
 
-    def _sent(self, row: Any, delivery: Delivery) -> None:
+    async def _sent(self, row: Any, delivery: Delivery) -> None:
         now = utcnow()
-        t = self.table
-        with self.engine.begin() as conn:
+
+        def write(conn: Connection) -> None:
             conn.execute(
-                update(t)
-                .where(t.c.id == row.id)
-                .values(
-                    status=Status.SENT, sent_at=now, provider_id=delivery.provider_id, attempts=row.attempts + 1,
-                    lease_until=None, claimed_by=None, last_error=None, updated_at=now,
-                )
-            )  # fmt: skip
+                self._mark_sent,
+                {
+                    "row_id": row.id,
+                    "now": now,
+                    "provider": delivery.provider_id,
+                    "new_attempts": row.attempts + 1,
+                },
+            )
             self._attempt(conn, row, now, "sent", delivery.provider_id, None)
+
+        await self._outcomes.write(write)
         if self.metrics:
             self.metrics.sent(row.channel, (now - row.send_at).total_seconds())
 
-    def _failed(self, row: Any, error: str, permanent: bool, retry_after: float | None) -> None:
+    async def _failed(self, row: Any, error: str, permanent: bool, retry_after: float | None) -> None:
         now = utcnow()
         attempts = row.attempts + 1
         dead = permanent or attempts >= MAX_ATTEMPTS
@@ -333,22 +391,25 @@ class Dispatcher:
             if retry_after:
                 delay = max(delay, timedelta(seconds=retry_after))
             values.update(status=Status.PENDING, next_attempt_at=now + delay)
-        with self.engine.begin() as conn:
+
+        def write(conn: Connection) -> None:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
+
+        await self._outcomes.write(write)
         log.warning(
             "send failed", extra={"reminder": row.id, "channel": row.channel, "dead": dead, "error": error}
         )
         if self.metrics:
             self.metrics.failed(row.channel, permanent=permanent, dead=dead)
 
-    @staticmethod
     def _attempt(
-        conn: Any, row: Any, now: datetime, outcome: str, provider_id: str | None, error: str | None
-    ):
+        self, conn: Any, row: Any, now: datetime, outcome: str, provider_id: str | None, error: str | None
+    ) -> None:
         conn.execute(
-            insert(DeliveryAttempt.__table__).values(
-                reminder_id=row.id, attempted_at=now, channel=row.channel, outcome=outcome,
-                provider_id=provider_id, error=error,
-            )
+            self._record_attempt,
+            {
+                "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": outcome,
+                "provider_id": provider_id, "error": error,
+            },
         )  # fmt: skip

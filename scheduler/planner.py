@@ -43,10 +43,11 @@ class PlannedReminder:
     recipient: str
     send_at: datetime  # aware, UTC
     due_date: date
+    ignore_quiet_hours: bool  # the policy lets it go out during the quiet hours
 
     def changes(self) -> tuple:
         """The fields a re-sync may update on a pending row."""
-        return (self.kind, self.recipient, self.send_at, self.due_date)
+        return (self.kind, self.recipient, self.send_at, self.due_date, self.ignore_quiet_hours)
 
 
 def send_day(anchor: date, offset: Offset, rule: str, workdays: WorkCalendar) -> date:
@@ -164,6 +165,7 @@ class Planner:
                             address,
                             send_at,
                             event.start,
+                            policy.ignore_quiet_hours,
                         )
                     )
         return result

@@ -122,6 +122,7 @@ class PolicySpec(Strict):
     name: str | None = None
     send_time: Clock | None = None
     non_working_day: Literal["previous", "next", "keep"] = "previous"
+    ignore_quiet_hours: bool = False  # true: send even within NHACVIEC_QUIET_HOURS
     deadline: list[RungSpec] = []
     window: list[RungSpec] = []
     observance: list[RungSpec] = []

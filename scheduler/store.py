@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Index, Table, event, insert
+from sqlalchemy import Connection, Engine, Index, Table, event, false, insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -75,6 +75,7 @@ class Reminder(SQLModel, table=True):
     recipient: str
     due_date: date
     send_at: datetime  # UTC
+    ignore_quiet_hours: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     status: str = Status.PENDING
     attempts: int = 0
     next_attempt_at: datetime | None = None  # set while a transient failure waits for its retry

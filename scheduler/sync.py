@@ -171,6 +171,7 @@ def _apply(
                 Reminder.recipient,
                 Reminder.send_at,
                 Reminder.due_date,
+                Reminder.ignore_quiet_hours,
                 Reminder.occurrence_key,
             ).where(Reminder.occurrence_key.in_(keys))
         ):
@@ -206,13 +207,14 @@ def _reconcile(
                     "recipient": rem.recipient,
                     "due_date": rem.due_date,
                     "send_at": rem.send_at,
+                    "ignore_quiet_hours": rem.ignore_quiet_hours,
                     "status": Status.PENDING.value,
                     "attempts": 0,
                 }
             )
         elif (
             row.status == Status.PENDING
-            and (row.kind, row.recipient, row.send_at, row.due_date) != rem.changes()
+            and (row.kind, row.recipient, row.send_at, row.due_date, row.ignore_quiet_hours) != rem.changes()
         ):
             updates.append(_changes(rem, now))
         elif row.status == Status.CANCELLED and rem.send_at >= cutoff:
@@ -252,6 +254,7 @@ def _changes(rem: PlannedReminder, now: datetime) -> dict:
         "recipient": rem.recipient,
         "send_at": rem.send_at,
         "due_date": rem.due_date,
+        "ignore_quiet_hours": rem.ignore_quiet_hours,
         "updated_at": now,
     }
 

@@ -75,7 +75,7 @@ import copy
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -171,12 +171,15 @@ def _one_line(text: str) -> str:
 
 
 def _finish(out: Mapping[str, str]) -> Rendered:
-    """The rendered outputs, whitespace tidied: one-line subject and short text, tidy body."""
-    short = _EXTRA_DOTS.sub("...", _one_line(out["short.txt"]))  # "vi..." + "." from a truncated title
+    """The rendered outputs, whitespace tidied: one-line subject and short text, tidy body.
+    Outputs that were not rendered stay empty."""
+    short = _EXTRA_DOTS.sub(
+        "...", _one_line(out.get("short.txt", ""))
+    )  # "vi..." + "." from a truncated title
     return Rendered(
-        subject=_one_line(out["subject.txt"]),
-        text=_tidy_text(out["email.txt"]),
-        html=out["email.html"].strip(),
+        subject=_one_line(out.get("subject.txt", "")),
+        text=_tidy_text(out.get("email.txt", "")),
+        html=out.get("email.html", "").strip(),
         short=short,
         short_ascii=unaccent(short),
     )
@@ -459,13 +462,14 @@ class Templates:
 
     # --- rendering ---------------------------------------------------------------
 
-    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
-        """Render the four outputs for `kind`; raises TemplateRenderError (`file:line: …`) on failure."""
+    def render(self, kind: str, context: Mapping[str, Any], outputs: Collection[str] = OUTPUTS) -> Rendered:
+        """Render `outputs` (by default all four) for `kind`; the others stay empty.
+        Raises TemplateRenderError (`file:line: …`) on failure."""
         if kind not in KINDS:
             raise ValueError(f"loại nhắc việc không hợp lệ: {kind!r}; các loại: {', '.join(KINDS)}")
         values = dict(context)
         try:
-            return _finish({output: self._chosen[kind, output].render(values) for output in OUTPUTS})
+            return _finish({output: self._chosen[kind, output].render(values) for output in outputs})
         except Exception as exc:
             where, message = self._describe(exc, values)
             raise TemplateRenderError(f"{where}: {message}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -99,3 +100,10 @@ def test_default_is_the_current_stdout(capsys: pytest.CaptureFixture[str]):
 def test_channel_and_concurrency():
     assert ConsoleNotifier.channel == "console"
     assert ConsoleNotifier.concurrency == 1
+
+
+def test_a_short_channel_prints_its_short_text():
+    out = io.StringIO()
+    sms = replace(MESSAGE, channel="sms", text="", html=None, attachments=(), short="Nhắc hạn báo cáo 15/12")
+    asyncio.run(ConsoleNotifier(out).send(sms))
+    assert out.getvalue().splitlines()[-1] == "Nhắc hạn báo cáo 15/12"

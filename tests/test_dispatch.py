@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from scheduler.store import DeliveryAttempt, Reminder, Status, open_store
+from scheduler.dispatcher import GroupCommit
+from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
+from scheduler.sync import sync
 from tests.conftest import make_settings
 from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.smtp_sink import SmtpSink, free_port
@@ -132,3 +136,79 @@ def test_nothing_is_sent_in_quiet_hours(setup, smtp_sink):
         assert smtp_sink.received == []
         wake = dispatcher.next_wake(datetime.now(settings.timezone))
     assert wake.astimezone(settings.timezone) == at(settings, date(2026, 12, 11), 7)
+
+
+def test_a_policy_may_send_in_the_quiet_hours(tmp_path, config_dir, smtp_sink, database_url):
+    one_agency_plan(config_dir)
+    policies = config_dir / "policies.yaml"
+    policies.write_text(
+        policies.read_text(encoding="utf-8").replace(
+            'send_time: "08:00"', 'send_time: "22:00"\n    ignore_quiet_hours: true'
+        ),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(settings.database_url)
+    dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)
+    with time_machine.travel(at(settings, date(2026, 12, 10), 21, 40), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 10))
+        assert smtp_sink.received == []  # quiet hours, but nothing is due yet
+        wake = dispatcher.next_wake(datetime.now(settings.timezone))
+    assert wake.astimezone(settings.timezone) == at(settings, date(2026, 12, 10), 22)
+    with time_machine.travel(at(settings, date(2026, 12, 10), 22), tick=False):
+        sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 10))
+    sent = [reminders(engine, key=m.key)[0] for m in smtp_sink.received]
+    assert {(r.contact_key, r.rung) for r in sent} == {(A_LUOI, "0d")}
+    engine.dispose()
+
+
+def test_outcomes_finishing_together_commit_together_or_not_at_all(engine):
+    """GroupCommit: one transaction for the writes queued in one turn of the loop; if it
+    fails, every waiting send sees the error and none of the writes is stored."""
+    table = DeliveryAttempt.__table__
+    commits = GroupCommit(engine)
+
+    def attempt(reminder_id: int, fail: bool = False):
+        def write(conn):
+            conn.execute(
+                insert(table).values(
+                    reminder_id=reminder_id, attempted_at=datetime.now(UTC), channel="email", outcome="sent"
+                )
+            )
+            if fail:
+                raise RuntimeError("đĩa đầy")
+
+        return write
+
+    async def scenario():
+        ok = await asyncio.gather(commits.write(attempt(1)), commits.write(attempt(2)))
+        failed = await asyncio.gather(
+            commits.write(attempt(3)), commits.write(attempt(4, fail=True)), return_exceptions=True
+        )
+        return ok, failed
+
+    ok, failed = asyncio.run(scenario())
+    assert ok == [None, None]
+    assert [str(result) for result in failed] == ["đĩa đầy", "đĩa đầy"]
+    with engine.connect() as conn:
+        stored = conn.execute(select(table.c.reminder_id).order_by(table.c.reminder_id)).scalars().all()
+    assert stored == [1, 2]
+
+
+def test_each_channel_renders_only_what_it_sends(setup):
+    settings, engine, dispatcher = setup
+    with time_machine.travel(at(settings, date(2026, 12, 1)), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, date(2026, 12, 1))
+    row = reminders(engine, contact_key=A_LUOI, status=Status.PENDING)[0]
+    with engine.connect() as conn:
+        occurrence = conn.execute(
+            select(Occurrence.__table__).where(Occurrence.key == row.occurrence_key)
+        ).one()
+    now = row.send_at
+    email = dispatcher.builder.reminder(row, occurrence, (), now)
+    sms = dispatcher.builder.reminder(
+        SimpleNamespace(**{**row._mapping, "channel": "sms"}), occurrence, (), now
+    )
+    assert email.subject and email.text and email.html and not email.short
+    assert sms.subject and sms.short and sms.short_ascii and not sms.text and not sms.html
+    assert "Kính gửi" in email.text and "đ" not in sms.short_ascii

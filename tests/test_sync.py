@@ -155,3 +155,19 @@ def test_rungs_already_past_are_not_added(engine, tmp_path, config_dir):
         earliest = conn.execute(select(Reminder.send_at).order_by(Reminder.send_at)).scalars().first()
     assert earliest >= datetime(2026, 12, 4, 17, 0, tzinfo=UTC)  # 00:00 on 5/12 in Vietnam
     assert report.already_past > 0
+
+
+def test_a_policy_that_ignores_the_quiet_hours_marks_its_pending_rows(engine, tmp_path, config_dir):
+    run_sync(engine, tmp_path, config_dir)
+    edit(
+        config_dir / "policies.yaml", 'send_time: "08:00"', 'send_time: "08:00"\n    ignore_quiet_hours: true'
+    )
+    report = run_sync(engine, tmp_path, config_dir)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Reminder.__table__.c.ignore_quiet_hours).where(Reminder.status == Status.PENDING)
+        ).scalars()
+        flags = list(rows)
+    # Every plan uses the default policy except the monthly reports, which use "hang-thang".
+    assert report.updated == sum(flags) > 100
+    assert False in flags
