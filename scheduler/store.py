@@ -146,6 +146,17 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sq
     """
     if not rows:
         return
+    # Columns the rows leave out get their constant Python-side default, as with the plain form.
+    defaults = {
+        column.name: column.default.arg  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.name not in rows[0]
+        and column.name not in sql_values
+        and column.default is not None
+        and column.default.is_scalar
+    }
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
     columns = list(rows[0])
     compiled = insert(table).values(**sql_values).compile(dialect=conn.dialect, column_keys=columns)
     order = compiled.positiontup if compiled.positional else columns
