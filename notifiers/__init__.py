@@ -1,9 +1,5 @@
-"""Notifier adapters: one module per channel behind one small interface.
+"""Notifier adapters: one module per channel behind one small interface (`base`).
 
-The configuration may name these channels today; the adapters that send through
-them are added channel by channel (console and e-mail first, then Zalo, SMS and
-the signed webhook), and later discovered through the `nhacviec.notifiers`
-entry-point group.
+Channels are discovered through the `nhacviec.notifiers` entry-point group
+(`registry`); the built-in ones are declared in pyproject.toml like any plug-in.
 """
-
-CHANNELS: tuple[str, ...] = ("email", "zalo", "sms", "webhook", "console")

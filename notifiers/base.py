@@ -1,16 +1,23 @@
-"""The one small interface every channel implements.
+"""The one small interface every channel implements, built-in or plug-in.
 
 A notifier turns a rendered `Message` into one attempt at delivery: it returns a
-`Delivery` or raises `NotifierError`, whose `permanent` flag tells the dispatcher
-whether to retry. The notifier never touches the database: the dispatcher
-records every attempt and decides about retries, dead letters and fallbacks.
+`Delivery` or raises `NotifierError`, whose flags tell the dispatcher what to do
+next (retry, dead letter, fall back to another channel, alert the operator). The
+notifier never records outcomes: the dispatcher records every attempt and decides
+about retries, dead letters and fallbacks.
+
+Notifiers are found through the `nhacviec.notifiers` entry-point group; the entry
+point's name is the channel's name (see `notifiers.registry` and the README).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass(frozen=True)
@@ -47,22 +54,89 @@ class Delivery:
 
 
 class NotifierError(Exception):
-    """A failed attempt. `permanent` errors are not retried; `retry_after` (seconds) is a hint."""
+    """A failed attempt.
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    - `permanent`: retrying the same message on this channel cannot succeed (dead letter);
+    - `retry_after`: seconds to wait at least before the next attempt (rate limits, quotas,
+      a provider's night-time ban);
+    - `unreachable`: this recipient cannot be reached on this channel (no Zalo account,
+      a number that cannot take SMS); the dispatcher falls back to the contact's next
+      channel, or makes the reminder dead when there is none. Implies `permanent`;
+    - `alert`: a configuration problem only the operator can fix (a template not
+      approved, a bad API key); logged as an error and counted in the metrics.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        alert: bool = False,
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
         self.retry_after = retry_after
+        self.unreachable = unreachable
+        self.alert = alert
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""
 
 
+class NotConfigured(Exception):
+    """`from_setup` lacks a setting; the message names the variable or option to set."""
+
+
+class NoOptions(BaseModel):
+    """A channel without options of its own in config/channels.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a notifier is built from (`Notifier.from_setup`)."""
+
+    options: Any  # its validated `options:` block of config/channels.yaml, an instance of its `Options`
+    secrets: Mapping[str, str]  # the values of the NHACVIEC_<name> variables listed in its `secrets`
+    settings: Any  # scheduler.settings.Settings: timezone, quiet hours, SMTP, public URL …
+    engine: Any = None  # the database (sqlalchemy Engine), for state that outlives the process
+
+
 class Notifier(ABC):
-    """One channel. Subclasses set `channel` and implement `send`."""
+    """One channel. Subclasses set `channel` and implement `send`.
+
+    A plug-in may also set:
+    - `address`: the contact field it sends to: "email", "mobile", "zalo" (the Zalo
+      number, else the mobile one), "webhook", or any other name, read from the
+      contact's `addresses:` mapping;
+    - `Options`: a pydantic model for its `options:` block in config/channels.yaml,
+      validated when the configuration is loaded;
+    - `secrets`: names of environment variables it needs, without the `NHACVIEC_`
+      prefix (e.g. "ESMS_API_KEY"); they are accepted in the environment, readable
+      from `NHACVIEC_<name>_FILE`, and never logged;
+    - `from_setup`: how to build it (by default, without arguments).
+    """
 
     channel: ClassVar[str]
     concurrency: ClassVar[int] = 10  # how many sends the dispatcher runs at once on this channel
+    address: ClassVar[str] = "email"
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    secrets: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_setup(cls, setup: Setup) -> Notifier:
+        """Build the notifier for the daemon (and for `nhacviec send-test`)."""
+        return cls()
+
+    @classmethod
+    def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems only the whole configuration shows (`deployment`: scheduler.loader.Deployment),
+        e.g. an agency name too long for a provider's template field. Each is (path inside
+        `options`, message in Vietnamese); they are reported at load time with file:line."""
+        return []
 
     @abstractmethod
     async def send(self, message: Message) -> Delivery:

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import aiosmtplib
 
-from notifiers.base import Attachment, Delivery, Message, Notifier, NotifierError
+from notifiers.base import Attachment, Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from scheduler.settings import SmtpSettings
 
 IDLE_SECONDS = 20.0
@@ -126,6 +126,12 @@ class EmailNotifier(Notifier):
         self.tls_context = tls_context
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # connections kept between sends
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_setup(cls, setup: Setup) -> EmailNotifier:
+        if setup.settings.smtp is None:
+            raise NotConfigured("đặt NHACVIEC_SMTP_HOST (và các biến NHACVIEC_SMTP_*) để gửi e-mail")
+        return cls(setup.settings.smtp)
 
     async def send(self, message: Message) -> Delivery:
         email = build_email(message, self.smtp)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,10 +33,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from notifiers import CHANNELS
-from notifiers.base import Notifier
+from notifiers.base import NotConfigured, Notifier, Setup
 from notifiers.console import ConsoleNotifier
-from notifiers.email import EmailNotifier
+from notifiers.registry import channel_names, notifier_class
 from scheduler.digest import enqueue_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.links import Links, secret_key
@@ -87,23 +86,34 @@ def single_instance(database_url: str) -> Iterator[None]:
         handle.close()
 
 
-def build_notifiers(settings: Settings) -> dict[str, Notifier]:
-    """Console mode prints every channel; live mode sends through the configured channels."""
+def build_notifiers(settings: Settings, deployment: Deployment, engine: Any) -> dict[str, Notifier]:
+    """Console mode prints every channel. Live mode builds each channel in use through its
+    plug-in; one that lacks a setting is left out with a warning, and its reminders wait."""
     if settings.delivery == "console":
-        console = ConsoleNotifier()
-        return dict.fromkeys(CHANNELS, console)
+        return dict.fromkeys(channel_names(), ConsoleNotifier())
     notifiers: dict[str, Notifier] = {}
-    if settings.smtp:
-        notifiers["email"] = EmailNotifier(settings.smtp)
+    for name in sorted(channels_in_use(deployment)):
+        cls = notifier_class(name)
+        secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
+        try:
+            notifiers[name] = cls.from_setup(
+                Setup(deployment.channel(name).options, secrets, settings, engine)
+            )
+        except NotConfigured as exc:
+            log.warning("channel not configured", extra={"channel": name, "reason": str(exc)})
     return notifiers
 
 
 def channels_in_use(deployment: Deployment) -> set[str]:
-    """The channels contacts and policy rungs name."""
-    used = {ch for contacts in deployment.contacts.values() for c in contacts for ch in c.channels}
+    """The channels contacts, their fallbacks and policy rungs name."""
+    used = {
+        ch for contacts in deployment.contacts.values() for c in contacts for ch in (*c.channels, *c.fallback)
+    }
     for policy in deployment.policies.values():
         for rung in (*policy.deadline, *policy.window, *policy.observance):
             used.update(rung.channels or ())
+    for name in list(used):
+        used.update(deployment.channel(name).spec.fallback)
     return used
 
 
@@ -136,7 +146,7 @@ class Daemon:
         self.deployment = load_config(s.config_dir)
         self.templates = Templates(s.config_dir / "templates")
         self.links = Links(secret_key(s), s.public_url, s.link_days)
-        self.notifiers = build_notifiers(s)
+        self.notifiers = build_notifiers(s, self.deployment, self.engine)
         self.metrics = Metrics(self._outbox_depth)
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
         self.dispatcher = Dispatcher(self.engine, self.builder, self.notifiers, s, self.worker, self.metrics)

@@ -19,10 +19,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from notifiers.registry import PluginError, notifier_class
 from scheduler.dates import DayOfYear
 from scheduler.schema import (
     AgenciesFile,
     AgencySpec,
+    ChannelsFile,
+    ChannelSpec,
     ContactSpec,
     GroupSpec,
     ObligationSpec,
@@ -47,8 +50,31 @@ _MESSAGES = {
     "dict_type": "cần một bảng 'khóa: giá trị'",
 }
 
-# Which address each channel needs from a contact.
-CHANNEL_ADDRESS = {"email": "email", "zalo": "zalo", "sms": "mobile"}
+# The contact fields a channel's `address` may name; any other name is looked up in the
+# contact's `addresses:` mapping under the channel's name.
+ADDRESS_FIELDS = ("email", "mobile", "zalo", "webhook")
+
+
+def address_kind(channel: str) -> str:
+    """The contact field `channel` sends to (see Notifier.address)."""
+    return notifier_class(channel).address
+
+
+def contact_address(spec: ContactSpec, channel: str) -> str:
+    kind = address_kind(channel)
+    if kind == "zalo":
+        return spec.zalo or spec.mobile or ""
+    if kind in ADDRESS_FIELDS:
+        return getattr(spec, kind) or ""
+    return spec.addresses.get(channel, "")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A channel's block of config/channels.yaml, its options validated by its notifier."""
+
+    spec: ChannelSpec
+    options: BaseModel
 
 
 @dataclass
@@ -60,13 +86,10 @@ class Contact:
     spec: ContactSpec
     channels: tuple[str, ...]
 
+    fallback: tuple[str, ...] = ()  # the contact's own chain; empty: the channels' chains
+
     def address(self, channel: str) -> str:
-        kind = CHANNEL_ADDRESS.get(channel)
-        if kind == "zalo":
-            return self.spec.zalo or self.spec.mobile or ""
-        if kind:
-            return getattr(self.spec, kind) or ""
-        return self.spec.email or self.spec.mobile or self.spec.name
+        return contact_address(self.spec, channel)
 
 
 @dataclass
@@ -81,6 +104,7 @@ class Deployment:
     default_policy: str
     plans: list[PlanSpec]
     workdays: WorkCalendar
+    channels: dict[str, ChannelConfig] = field(default_factory=dict)  # config/channels.yaml
     warnings: list[ConfigError] = field(default_factory=list)
     where: dict[tuple[str, ...], str] = field(default_factory=dict)  # (plan, item) -> file:line
 
@@ -99,6 +123,19 @@ class Deployment:
             agency = self.agencies[ref]
             return agency.short_name or agency.name
         return self.groups[ref].name if ref in self.groups else ref
+
+    def channel(self, name: str) -> ChannelConfig:
+        """A channel's configuration (the defaults when channels.yaml does not mention it)."""
+        if name not in self.channels:
+            self.channels[name] = ChannelConfig(ChannelSpec(), notifier_class(name).Options())
+        return self.channels[name]
+
+    def fallback(self, contact: Contact, channel: str) -> list[str]:
+        """The channels to try after `channel` for this contact, in order, each with an address."""
+        chain = contact.fallback or tuple(self.channel(channel).spec.fallback)
+        if channel in chain:
+            chain = chain[chain.index(channel) + 1 :]
+        return [c for c in chain if c != channel and contact.address(c)]
 
     def policy(self, plan: PlanSpec, item_policy: str | None) -> PolicySpec:
         return self.policies[item_policy or plan.policy or self.default_policy]
@@ -229,19 +266,58 @@ def _contacts(doc: YamlDocument, path: Path_, agency: AgencySpec, check: _Checke
             channels = tuple(spec.channels)
             for m, channel in enumerate(channels):
                 if not _reachable(spec, channel):
-                    need = "zalo hoặc mobile" if channel == "zalo" else CHANNEL_ADDRESS[channel]
                     check.errors.append(
-                        doc.error((*cpath, "channels", m), f"kênh '{channel}' cần trường {need} của đầu mối")
+                        doc.error(
+                            (*cpath, "channels", m), f"kênh '{channel}' cần {_need(channel)} của đầu mối"
+                        )
                     )
-        result.append(Contact(f"{agency.id}/{contact_id}", agency.id, spec, channels))
+        for m, channel in enumerate(spec.fallback or []):
+            if not _reachable(spec, channel):
+                check.errors.append(
+                    doc.error(
+                        (*cpath, "fallback", m), f"kênh dự phòng '{channel}' cần {_need(channel)} của đầu mối"
+                    )
+                )
+        result.append(
+            Contact(f"{agency.id}/{contact_id}", agency.id, spec, channels, tuple(spec.fallback or ()))
+        )
     return result
 
 
 def _reachable(spec: ContactSpec, channel: str) -> bool:
-    if channel == "zalo":
-        return bool(spec.zalo or spec.mobile)
-    kind = CHANNEL_ADDRESS.get(channel)
-    return kind is None or bool(getattr(spec, kind))
+    return bool(contact_address(spec, channel))
+
+
+def _need(channel: str) -> str:
+    kind = address_kind(channel)
+    if kind == "zalo":
+        return "trường zalo hoặc mobile"
+    return f"trường {kind}" if kind in ADDRESS_FIELDS else f"addresses.{channel}"
+
+
+def _load_channels(
+    doc: YamlDocument, parsed: ChannelsFile, errors: list[ConfigError]
+) -> dict[str, ChannelConfig]:
+    """Each channel's block, its `options` validated against the notifier's own model."""
+    channels: dict[str, ChannelConfig] = {}
+    for name, spec in parsed.channels.items():
+        try:
+            model = notifier_class(name).Options
+        except PluginError as exc:
+            errors.append(doc.error(("channels", name), str(exc)))
+            continue
+        options = _validate(model, doc, errors, spec.options, ("channels", name, "options"))
+        if options is not None:
+            channels[name] = ChannelConfig(spec, options)
+    return channels
+
+
+def _check_channels(doc: YamlDocument | None, deployment: Deployment, errors: list[ConfigError]) -> None:
+    """What a notifier can only check against the whole configuration (e.g. value lengths)."""
+    for name, config in deployment.channels.items():
+        for path, message in notifier_class(name).check(config.options, deployment):
+            if doc is not None:
+                errors.append(doc.error(("channels", name, "options", *path), message))
 
 
 def _check_cycles(agencies: dict[str, AgencySpec], where, check: _Checker) -> None:
@@ -425,6 +501,13 @@ def load_config(config_dir: Path) -> Deployment:
                 {d.date: d.name for d in parsed.days_off}, {d.date: d.name for d in parsed.working_days}
             )
 
+    channels: dict[str, ChannelConfig] = {}
+    channels_file = config_dir / "channels.yaml"
+    channels_doc = None
+    for channels_doc in _read_all([channels_file] if channels_file.is_file() else [], errors):
+        if (parsed := _validate(ChannelsFile, channels_doc, errors)) is not None:
+            channels = _load_channels(channels_doc, parsed, errors)
+
     plans: list[PlanSpec] = []
     where: dict[tuple[str, ...], str] = {}
     plan_ids: dict[str, str] = {}
@@ -449,7 +532,7 @@ def load_config(config_dir: Path) -> Deployment:
         _warn_unreachable(plans, members, contacts, where, check)
     if errors:
         raise ConfigInvalid(errors)
-    return Deployment(
+    deployment = Deployment(
         agencies=agencies,
         groups=groups,
         members=members,
@@ -460,4 +543,9 @@ def load_config(config_dir: Path) -> Deployment:
         workdays=WorkCalendar(overrides),
         warnings=check.warnings,
         where=where,
+        channels=channels,
     )
+    _check_channels(channels_doc, deployment, errors)
+    if errors:
+        raise ConfigInvalid(errors)
+    return deployment

@@ -23,6 +23,59 @@ CHANNEL_OUTPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Flat text fields of a reminder, for channels that fill a provider's template (Zalo
+# ZNS `template_data`, webhooks) rather than send rendered text. Dates read dd/mm/yyyy.
+FIELDS = (
+    "kind", "agency", "contact", "plan", "plan_number", "item", "deadline", "effective_due", "end",
+    "days_left", "to_agency", "via_agency", "focal_agency", "confirm_url",
+)  # fmt: skip
+
+
+def reminder_fields(context: dict[str, Any]) -> dict[str, str]:
+    """The FIELDS of a reminder, from its template context."""
+    return {
+        "kind": context["kind"],
+        "agency": context["agency"]["name"],
+        "contact": context["contact"]["name"],
+        "plan": context["plan"]["title"],
+        "plan_number": context["plan"]["number"] or "",
+        "item": context["item"]["title"],
+        "deadline": f"{context['start']:%d/%m/%Y}",
+        "effective_due": f"{context['effective_due']:%d/%m/%Y}",
+        "end": f"{context['end']:%d/%m/%Y}",
+        "days_left": str(context["days_left"]),
+        "to_agency": context["to_agency"] or "",
+        "via_agency": context["via_agency"] or "",
+        "focal_agency": context["focal_agency"] or "",
+        "confirm_url": context["confirm_url"] or "",
+    }
+
+
+def field_values(deployment: Deployment) -> dict[str, set[str]]:
+    """Every value a configuration-derived field can take, for load-time length checks.
+    Dates are 10 characters, `days_left` at most 4, `kind` at most 10; `confirm_url`
+    depends on NHACVIEC_PUBLIC_URL (about 60 characters plus its length)."""
+    agencies = {deployment.name_of(a) for a in deployment.agencies} | {
+        g.name for g in deployment.groups.values()
+    }
+    items = {
+        item.title
+        for plan in deployment.plans
+        for section in (plan.obligations, plan.windows, plan.observances)
+        for item in section
+    }
+    return {
+        "agency": {deployment.name_of(a) for a in deployment.agencies},
+        "contact": {c.spec.name for contacts in deployment.contacts.values() for c in contacts},
+        "plan": {plan.title for plan in deployment.plans},
+        "plan_number": {plan.number or "" for plan in deployment.plans},
+        "item": items,
+        "to_agency": agencies,
+        "via_agency": agencies,
+        "focal_agency": agencies,
+    }
+
+
 class MessageBuilder:
     """Renders reminders with the current configuration and templates."""
 
@@ -113,17 +166,15 @@ class MessageBuilder:
         """The reminder rendered for its channel (`outputs`: all of them, for a preview)."""
         today = now.astimezone(self.timezone).date()
         event = self._event(occurrence)
-        rendered = self.templates.render(
-            reminder.kind,
-            self.reminder_context(reminder, occurrence, event, today),
-            outputs or self._outputs(reminder),
-        )
+        context = self.reminder_context(reminder, occurrence, event, today)
+        rendered = self.templates.render(reminder.kind, context, outputs or self._outputs(reminder))
         attachments: tuple[Attachment, ...] = ()
         if event is not None and reminder.channel == "email":
             attachments = (
                 Attachment("han-bao-cao.ics", "text/calendar; method=PUBLISH", self._ics(event, now)),
             )
-        return self._message(reminder, rendered, thread, attachments)
+        fields = reminder_fields(context) if reminder.channel != "email" else {}
+        return self._message(reminder, rendered, thread, attachments, fields)
 
     def digest(self, reminder: Any, context: dict[str, Any]) -> Message:
         return self._message(
@@ -140,6 +191,7 @@ class MessageBuilder:
         rendered: Rendered,
         thread: tuple[str, ...],
         attachments: tuple[Attachment, ...],
+        fields: dict[str, str] | None = None,
     ) -> Message:
         return Message(
             key=reminder.key,
@@ -153,4 +205,5 @@ class MessageBuilder:
             short_ascii=rendered.short_ascii,
             thread=thread,
             attachments=attachments,
+            fields=fields or {},
         )

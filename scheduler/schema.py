@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from notifiers import CHANNELS
+from notifiers.registry import channel_names
 from scheduler.contacts import normalise_email, normalise_mobile
 from scheduler.dates import DayOfYear, parse_date, parse_date_or_day, parse_day_of_year
 from scheduler.settings import parse_clock
@@ -29,9 +29,23 @@ def _slug(text: str) -> str:
 
 
 def _channel(text: str) -> str:
-    if text not in CHANNELS:
-        raise ValueError(f"kênh '{text}' không có; các kênh đã cài: {', '.join(CHANNELS)}")
+    if text not in channel_names():
+        raise ValueError(f"kênh '{text}' không có; các kênh đã cài: {', '.join(channel_names())}")
     return text
+
+
+def _url(text: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", str(text).strip()):
+        raise ValueError(f"địa chỉ '{text}' không hợp lệ: cần một URL http:// hoặc https://")
+    return str(text).strip()
+
+
+def _rate(text: str) -> tuple[int, float]:
+    m = re.fullmatch(r"(\d+)\s*/\s*(\d*)\s*(s|min|h)", str(text).strip())
+    if not m or int(m[1]) == 0:
+        raise ValueError(f"giới hạn '{text}' không hợp lệ: cần dạng 60/min, 10/s, 2/5s hoặc 1000/h")
+    seconds = {"s": 1, "min": 60, "h": 3600}[m[3]] * int(m[2] or 1)
+    return int(m[1]), float(seconds)
 
 
 @dataclass(frozen=True, order=True)
@@ -57,6 +71,8 @@ def _offset(text: str) -> Offset:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 Channel = Annotated[str, AfterValidator(_channel)]
+Url = Annotated[str, AfterValidator(_url)]
+Rate = Annotated[tuple[int, float], BeforeValidator(_rate)]
 Email = Annotated[str, AfterValidator(normalise_email)]
 Mobile = Annotated[str, AfterValidator(normalise_mobile)]
 FullDate = Annotated[date, BeforeValidator(parse_date)]
@@ -82,7 +98,10 @@ class ContactSpec(Strict):
     email: Email | None = None
     mobile: Mobile | None = None
     zalo: Mobile | None = None
+    webhook: Url | None = None
+    addresses: dict[str, str] = {}  # for plug-in channels: channel → address
     channels: list[Channel] | None = None
+    fallback: list[Channel] | None = None  # overrides the channels' own fallback chain
 
 
 class GroupSpec(Strict):
@@ -131,6 +150,26 @@ class PolicySpec(Strict):
 class PoliciesFile(Strict):
     default: Slug
     policies: list[PolicySpec]
+
+
+# --- channels -----------------------------------------------------------------
+
+
+class CircuitSpec(Strict):
+    failures: int = Field(5, ge=1)  # consecutive provider failures that open the circuit
+    pause: float = Field(60.0, gt=0)  # seconds it stays open before one trial send
+
+
+class ChannelSpec(Strict):
+    rate: Rate | None = None  # "60/min": at most 60 sends in any 60 s
+    daily_quota: int | None = Field(None, ge=1)  # sends per day (Asia/Ho_Chi_Minh), all replicas
+    circuit: CircuitSpec = CircuitSpec()
+    fallback: list[Channel] = []  # tried in order when a recipient cannot be reached here
+    options: dict[str, Any] = {}  # the notifier's own options, checked against its `Options`
+
+
+class ChannelsFile(Strict):
+    channels: dict[Channel, ChannelSpec] = {}
 
 
 # --- working-day overrides --------------------------------------------------

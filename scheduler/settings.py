@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
+from notifiers.registry import channel_names
+
 PREFIX = "NHACVIEC_"
 
 
@@ -55,6 +57,9 @@ class Settings:
     digest_time: time = time(7, 30)
     max_lateness_hours: int = 72
     smtp: SmtpSettings | None = None
+    # NHACVIEC_<CHANNEL>_* variables of the installed channels (keys without the prefix),
+    # e.g. ZALO_APP_SECRET; all treated as secrets.
+    channel_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def database_url_redacted(self) -> str:
@@ -66,6 +71,7 @@ class Settings:
         found = [self.secret_key, urlparse(self.database_url).password or ""]
         if self.smtp:
             found.append(self.smtp.password)
+        found += self.channel_env.values()
         return [value for value in found if value]
 
 
@@ -128,10 +134,14 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
             load_dotenv(Path.cwd() / ".env", override=False)
         env = dict(os.environ)
     known = {PREFIX + k for k in DEFAULTS} | {PREFIX + k + "_FILE" for k in SECRETS}
-    unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known)
+    channel_prefixes = tuple(f"{PREFIX}{name.upper().replace('-', '_')}_" for name in channel_names())
+    unknown = sorted(
+        k for k in env if k.startswith(PREFIX) and k not in known and not k.startswith(channel_prefixes)
+    )
     if unknown:
         raise SettingsError(
-            f"biến cấu hình không có: {', '.join(unknown)}; các biến hợp lệ: {', '.join(sorted(known))}"
+            f"biến cấu hình không có: {', '.join(unknown)}; các biến hợp lệ: {', '.join(sorted(known))}, "
+            f"và biến riêng của từng kênh: {', '.join(p + '…' for p in channel_prefixes)}"
         )
 
     database_url = _raw(env, "DATABASE_URL")
@@ -169,7 +179,25 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         smtp=_smtp(env),
+        channel_env=_channel_env(env, channel_prefixes),
     )
+
+
+def _channel_env(env: dict[str, str], prefixes: tuple[str, ...]) -> dict[str, str]:
+    """The channels' own variables; `NAME_FILE=/path` reads NAME from a file."""
+    found: dict[str, str] = {}
+    for name, value in env.items():
+        if not name.startswith(prefixes):
+            continue
+        key = name[len(PREFIX) :]
+        if key.endswith("_FILE"):
+            try:
+                found[key[: -len("_FILE")]] = Path(value).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(f"{name}: không đọc được {value}: {exc.strerror}") from None
+        else:
+            found.setdefault(key, value)
+    return found
 
 
 def _smtp(env: dict[str, str]) -> SmtpSettings | None:

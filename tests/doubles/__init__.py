@@ -1,0 +1,1 @@
+"""Local doubles of the providers' HTTP APIs, served by uvicorn in a subprocess (see serve.py)."""
