@@ -23,11 +23,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.digest import digest_context
+from scheduler.guards import ChannelGuard, DailyQuota
 from scheduler.messages import DIGEST, MessageBuilder
 from scheduler.metrics import Metrics
 from scheduler.settings import Settings
@@ -41,6 +42,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 PASSED_KINDS = ("upcoming", "due")
+RATE_WAIT = 30.0  # seconds a send may wait for its rate slot; beyond, the row is postponed
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
@@ -121,6 +123,7 @@ class Dispatcher:
         self.worker = worker
         self.metrics = metrics
         self._limits = {ch: asyncio.Semaphore(n.concurrency) for ch, n in self.notifiers.items()}
+        self.guards = {ch: ChannelGuard(builder.deployment.channel(ch).spec) for ch in self.notifiers}
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self.table = Reminder.__table__
@@ -328,18 +331,137 @@ class Dispatcher:
         self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
     ) -> None:
         async with self._limits[row.channel]:
+            guard = self.guards[row.channel]
+            if await self._held_back(row, guard):
+                return
             try:
                 message = self._message(row, occurrences, threads)
                 delivery = await self.notifiers[row.channel].send(message)
             except NotifierError as exc:
-                await self._failed(row, str(exc), exc.permanent, exc.retry_after)
+                self._provider_failed(row.channel, guard, exc)
+                if exc.unreachable:
+                    await self._fall_back(row, str(exc))
+                else:
+                    await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
                 log.exception("unexpected error sending reminder %s", row.id)
                 await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
             else:
+                guard.circuit.succeeded()
+                if guard.quota:
+                    guard.quota.used += 1
                 await self._sent(row, delivery)
+
+    # --- guards: circuit, quota, rate -------------------------------------------------
+
+    async def _held_back(self, row: Any, guard: ChannelGuard) -> bool:
+        """Postpone the row if its channel's circuit is open, its quota spent or its rate
+        full for longer than RATE_WAIT; otherwise wait for its rate slot. True: postponed."""
+        paused = guard.circuit.blocked_for()
+        if paused:
+            await self._postpone(
+                row, paused, f"tạm dừng kênh {row.channel} sau nhiều lỗi liên tiếp của nhà cung cấp"
+            )
+            return True
+        if guard.quota:
+            now = utcnow()
+            self._start_quota_day(row.channel, guard.quota, now)
+            if guard.quota.exhausted():
+                tomorrow = quiet_hours_end(now, time(0, 0), self.settings.timezone)
+                await self._postpone(
+                    row,
+                    (tomorrow - now).total_seconds(),
+                    f"hết hạn mức {guard.quota.limit} tin/ngày của kênh {row.channel}",
+                )
+                return True
+        if guard.rate:
+            slot = guard.rate.next_slot()
+            wait = slot - guard.rate.clock()
+            if wait > RATE_WAIT:
+                await self._postpone(row, wait, f"giới hạn tốc độ gửi của kênh {row.channel}")
+                return True
+            guard.rate.take(slot)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return False
+
+    def _start_quota_day(self, channel: str, quota: DailyQuota, now: datetime) -> None:
+        """On the first send of a local day, count what this channel already sent today."""
+        today = now.astimezone(self.settings.timezone).date()
+        if quota.day == today:
+            return
+        midnight = datetime.combine(today, time(0, 0), self.settings.timezone).astimezone(UTC)
+        attempts = DeliveryAttempt.__table__
+        with self.engine.connect() as conn:
+            used = conn.execute(
+                select(func.count())
+                .select_from(attempts)
+                .where(
+                    attempts.c.channel == channel,
+                    attempts.c.outcome == "sent",
+                    attempts.c.attempted_at >= midnight,
+                )
+            ).scalar_one()
+        quota.start_day(today, used)
+
+    def _provider_failed(self, channel: str, guard: ChannelGuard, exc: NotifierError) -> None:
+        """Transient failures without a hint from the provider (5xx, timeouts) feed the circuit."""
+        if exc.permanent or exc.retry_after is not None:
+            return
+        if guard.circuit.failed():
+            log.warning(
+                "circuit opened: channel paused", extra={"channel": channel, "seconds": guard.circuit.pause}
+            )
+
+    async def _postpone(self, row: Any, seconds: float, reason: str) -> None:
+        """Give the row back for later without counting an attempt: nothing was sent."""
+        now = utcnow()
+        values = {
+            "status": Status.PENDING, "next_attempt_at": now + timedelta(seconds=seconds), "lease_until": None,
+            "claimed_by": None, "last_error": reason, "updated_at": now,
+        }  # fmt: skip
+
+        def write(conn: Connection) -> None:
+            conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
+
+        await self._outcomes.write(write)
+
+    # --- outcomes ----------------------------------------------------------------------
+
+    async def _fall_back(self, row: Any, error: str) -> None:
+        """The recipient cannot be reached on this channel: move the reminder to the next channel
+        of the contact's fallback chain (one it is not already reached on), or make it dead."""
+        deployment = self.builder.deployment
+        contact = deployment.contact(row.contact_key)
+        chain = (
+            []
+            if contact is None
+            else [c for c in deployment.fallback(contact, row.channel) if c not in contact.channels]
+        )
+        if contact is None or not chain:
+            await self._failed(row, f"{error}; không còn kênh dự phòng", permanent=True, retry_after=None)
+            return
+        target = next((c for c in chain if c in self.notifiers), chain[0])
+        now = utcnow()
+        note = f"{error}; chuyển sang kênh {target}"[:1000]
+        values = {
+            "channel": target, "recipient": contact.address(target), "status": Status.PENDING,
+            "next_attempt_at": None, "attempts": row.attempts + 1, "lease_until": None, "claimed_by": None,
+            "last_error": note, "updated_at": now,
+        }  # fmt: skip
+
+        def write(conn: Connection) -> None:
+            conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
+            self._attempt(conn, row, now, "fallback", None, note)
+
+        await self._outcomes.write(write)
+        log.info(
+            "fell back to another channel", extra={"reminder": row.id, "from": row.channel, "to": target}
+        )
+        if self.metrics:
+            self.metrics.failed(row.channel, permanent=True, dead=False)
 
     def _message(
         self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
@@ -374,7 +496,9 @@ class Dispatcher:
         if self.metrics:
             self.metrics.sent(row.channel, (now - row.send_at).total_seconds())
 
-    async def _failed(self, row: Any, error: str, permanent: bool, retry_after: float | None) -> None:
+    async def _failed(
+        self, row: Any, error: str, permanent: bool, retry_after: float | None, alert: bool = False
+    ) -> None:
         now = utcnow()
         attempts = row.attempts + 1
         dead = permanent or attempts >= MAX_ATTEMPTS
@@ -397,11 +521,13 @@ class Dispatcher:
             self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
 
         await self._outcomes.write(write)
-        log.warning(
-            "send failed", extra={"reminder": row.id, "channel": row.channel, "dead": dead, "error": error}
-        )
+        extra = {"reminder": row.id, "channel": row.channel, "dead": dead, "error": error}
+        if alert:  # only the operator can fix it: a key, a template, a balance
+            log.error("channel needs the operator: check its configuration", extra=extra)
+        else:
+            log.warning("send failed", extra=extra)
         if self.metrics:
-            self.metrics.failed(row.channel, permanent=permanent, dead=dead)
+            self.metrics.failed(row.channel, permanent=permanent, dead=dead, alert=alert)
 
     def _attempt(
         self, conn: Any, row: Any, now: datetime, outcome: str, provider_id: str | None, error: str | None

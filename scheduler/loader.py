@@ -124,6 +124,11 @@ class Deployment:
             return agency.short_name or agency.name
         return self.groups[ref].name if ref in self.groups else ref
 
+    def contact(self, key: str) -> Contact | None:
+        """The contact `<agency>/<contact id>`, if still configured."""
+        agency_id = key.split("/", 1)[0]
+        return next((c for c in self.contacts.get(agency_id, []) if c.key == key), None)
+
     def channel(self, name: str) -> ChannelConfig:
         """A channel's configuration (the defaults when channels.yaml does not mention it)."""
         if name not in self.channels:

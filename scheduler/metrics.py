@@ -30,6 +30,12 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self._alerts = Counter(
+            "nhacviec_channel_alerts_total",
+            "Failures only the operator can fix (keys, templates, balance, tokens).",
+            ["channel"],
+            registry=self.registry,
+        )
         self._lateness = Histogram(
             "nhacviec_send_lateness_seconds",
             "Time from a reminder's planned send time to its delivery.",
@@ -43,7 +49,9 @@ class Metrics:
         self._sent.labels(channel).inc()
         self._lateness.observe(max(0.0, lateness_seconds))
 
-    def failed(self, channel: str, permanent: bool, dead: bool) -> None:
+    def failed(self, channel: str, permanent: bool, dead: bool, alert: bool = False) -> None:
         self._failed.labels(channel, str(permanent).lower()).inc()
         if dead:
             self._dead.labels(channel).inc()
+        if alert:
+            self._alerts.labels(channel).inc()

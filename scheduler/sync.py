@@ -167,6 +167,7 @@ def _apply(
             select(
                 Reminder.key,
                 Reminder.status,
+                Reminder.channel,
                 Reminder.kind,
                 Reminder.recipient,
                 Reminder.send_at,
@@ -214,6 +215,7 @@ def _reconcile(
             )
         elif (
             row.status == Status.PENDING
+            and row.channel == rem.channel  # else it fell back to another channel: keep its address
             and (row.kind, row.recipient, row.send_at, row.due_date, row.ignore_quiet_hours) != rem.changes()
         ):
             updates.append(_changes(rem, now))
