@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,8 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
 
+from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
 from scheduler.daemon import run_daemon
 from scheduler.dates import format_date, parse_date
@@ -24,6 +27,7 @@ from scheduler.loader import Deployment, load_config
 from scheduler.logs import setup_logging
 from scheduler.messages import MessageBuilder
 from scheduler.planner import Planner
+from scheduler.send_test import parse_recipient, sample_message
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
@@ -357,6 +361,60 @@ def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, 
         f"[red]Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
     )
     raise typer.Exit(1)
+
+
+@app.command("send-test")
+def send_test(
+    channel: Annotated[str, typer.Option(help="Kênh: email, zalo, sms, webhook …")],
+    to: Annotated[str, typer.Option(help="Người nhận: e-mail, số di động, URL webhook …")],
+    kind: Annotated[str, typer.Option(help="Loại lời nhắc dùng làm mẫu.")] = "upcoming",
+    config: ConfigOption = None,
+) -> None:
+    """Gửi thật một tin thử qua một kênh với cấu hình đang dùng và in câu trả lời của nhà cung cấp."""
+    settings = _settings()
+    deployment = _deployment(settings, config)
+    templates = _templates(settings, config)
+    try:
+        cls = notifier_class(channel)
+    except KeyError:
+        err.print(f"[red]Kênh '{channel}' không có; các kênh đã cài: {', '.join(channel_names())}.[/red]")
+        raise typer.Exit(2) from None
+    try:
+        recipient = parse_recipient(cls.address, to)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
+    try:
+        notifier = cls.from_setup(
+            Setup(deployment.channel(channel).options, secrets, settings, open_store(settings.database_url))
+        )
+    except NotConfigured as exc:
+        err.print(f"[red]Kênh {channel} chưa được cấu hình:[/red] {exc}")
+        raise typer.Exit(1) from None
+    message = sample_message(templates, channel, recipient, kind)
+    try:
+        delivery = asyncio.run(_send_once(notifier, message))
+    except NotifierError as exc:
+        what = "không gửi được tới người nhận này qua kênh" if exc.unreachable else "lỗi"
+        err.print(f"[red]{what}:[/red] {exc}", highlight=False)
+        if exc.alert:
+            err.print("Lỗi cấu hình: kiểm tra khóa, mẫu tin hoặc số dư với nhà cung cấp.")
+        elif not exc.permanent:
+            err.print(
+                "Lỗi tạm thời: thử lại sau" + (f" {exc.retry_after:.0f} giây." if exc.retry_after else ".")
+            )
+        raise typer.Exit(1) from None
+    out.print(f"Đã gửi qua {channel} tới {recipient}: mã của nhà cung cấp {delivery.provider_id or '—'}")
+    if delivery.detail:
+        out.print(delivery.detail, highlight=False)
+
+
+async def _send_once(notifier: Notifier, message: Message) -> Delivery:
+    try:
+        return await notifier.send(message)
+    finally:
+        await notifier.aclose()
 
 
 def _templates(settings: Settings, config: Path | None) -> Templates:

@@ -98,3 +98,25 @@ def test_a_bad_setting_stops_with_its_name(cli, monkeypatch):
     result = cli("check")
     assert result.exit_code == 2
     assert "NHACVIEC_HORIZON_DAYS 'nửa năm' phải là số nguyên" in result.stderr
+
+
+def test_send_test_sends_one_marked_message_and_prints_the_answer(cli, smtp_sink, monkeypatch):
+    monkeypatch.setenv("NHACVIEC_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NHACVIEC_SMTP_PORT", str(smtp_sink.port))
+    result = cli("send-test", "--channel", "email", "--to", "Dau.Moi@Example.org")
+    assert result.exit_code == 0, result.output
+    [received] = smtp_sink.received
+    assert received.subject.startswith("[Thử nghiệm] ")
+    assert "Đã gửi qua email tới Dau.Moi@example.org" in result.stdout
+
+
+def test_send_test_explains_what_is_missing(cli):
+    result = cli("send-test", "--channel", "email", "--to", "a@example.org")
+    assert result.exit_code == 1
+    assert "NHACVIEC_SMTP_HOST" in result.output
+    result = cli("send-test", "--channel", "fax", "--to", "a")
+    assert result.exit_code == 2
+    assert "các kênh đã cài: console, email" in result.output
+    result = cli("send-test", "--channel", "sms", "--to", "024 3826 4567")
+    assert result.exit_code == 2
+    assert "số di động '024 3826 4567' không hợp lệ" in result.output
