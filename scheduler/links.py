@@ -3,11 +3,19 @@
 The occurrence key already names the agency, so the token carries just that key,
 signed with the deployment's secret. Anyone holding the link may confirm for that
 agency and occurrence, and for nothing else.
+
+Zalo and SMS get a short form, `/x/<reminder id>.<expiry day>.<signature>` (about 25
+characters after the host instead of 150), so that an SMS with its link fits in one
+part; it names a reminder row, which names the occurrence.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
+import time
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -15,6 +23,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from scheduler.settings import Settings
 
 SALT = "nhacviec.confirm"
+SHORT_SIGNATURE_BYTES = 9  # 72 bits, 12 characters
+DAY = 86400
 SECRET_FILE = Path("var/secret.key")
 
 
@@ -40,8 +50,33 @@ def secret_key(settings: Settings) -> str:
 class Links:
     def __init__(self, secret: str, public_url: str, max_age_days: int) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
+        self._short_key = hashlib.sha256(f"{SALT}.short:{secret}".encode()).digest()
         self.public_url = public_url.rstrip("/")
         self.max_age = max_age_days * 86400
+
+    def short_url(self, reminder_id: int, now: float | None = None) -> str:
+        """The short link for a reminder row; valid as long as the long form."""
+        expires = (int(now if now is not None else time.time()) + self.max_age) // DAY + 1
+        body = f"{_base36(reminder_id)}.{_base36(expires)}"
+        return f"{self.public_url}/x/{body}.{self._short_signature(body)}"
+
+    def reminder_id(self, code: str, now: float | None = None) -> int:
+        """The reminder row a short code was made for; raises LinkInvalid."""
+        body, _, signature = code.rpartition(".")
+        ident, _, expires = body.partition(".")
+        if not (ident and expires) or not hmac.compare_digest(signature, self._short_signature(body)):
+            raise LinkInvalid(expired=False)
+        try:
+            reminder_id, expiry_day = int(ident, 36), int(expires, 36)
+        except ValueError:
+            raise LinkInvalid(expired=False) from None
+        if expiry_day * DAY <= (now if now is not None else time.time()):
+            raise LinkInvalid(expired=True)
+        return reminder_id
+
+    def _short_signature(self, body: str) -> str:
+        digest = hmac.new(self._short_key, body.encode(), hashlib.sha256).digest()[:SHORT_SIGNATURE_BYTES]
+        return base64.urlsafe_b64encode(digest).decode()
 
     def token(self, occurrence_key: str) -> str:
         return self._serializer.dumps(occurrence_key)
@@ -60,3 +95,13 @@ class Links:
         if not isinstance(key, str):
             raise LinkInvalid(expired=False)
         return key
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if number == 0:
+            return text

@@ -127,9 +127,15 @@ class MessageBuilder:
             "to_agency": self.deployment.name_of(event.to) if event and event.to else None,
             "via_agency": self.deployment.name_of(event.via) if event and event.via else None,
             "focal_agency": self.deployment.name_of(plan["focal_agency"]) if plan["focal_agency"] else "",
-            "confirm_url": self.links.url(occurrence.key) if is_deadline else None,
+            "confirm_url": self._confirm_url(reminder, occurrence) if is_deadline else None,
             "today": today,
         }
+
+    def _confirm_url(self, reminder: Any, occurrence: Any) -> str:
+        """Short channels (Zalo, SMS) get the short link of the reminder row, e-mail the long one."""
+        if "short.txt" in CHANNEL_OUTPUTS.get(reminder.channel, ()) and getattr(reminder, "id", None):
+            return self.links.short_url(reminder.id)
+        return self.links.url(occurrence.key)
 
     def _event(self, occurrence: Any) -> Event | None:
         """The occurrence's event in the current configuration (None if it was removed)."""

@@ -22,7 +22,7 @@ from scheduler.acks import UnknownOccurrence, acknowledge
 from scheduler.links import LinkInvalid, Links
 from scheduler.loader import Deployment
 from scheduler.metrics import Metrics
-from scheduler.store import Occurrence, utcnow
+from scheduler.store import Occurrence, Reminder, utcnow
 
 PAGES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
@@ -80,31 +80,42 @@ def create_app(
             "confirmed_by": row.confirmed_by,
         }
 
+    def occurrence_key(request: Request) -> str | None:
+        """The occurrence a link names (long token or short code); raises LinkInvalid."""
+        if "token" in request.path_params:
+            return links.occurrence(request.path_params["token"])
+        reminder_id = links.reminder_id(request.path_params["code"])
+        with engine.connect() as conn:
+            return conn.execute(
+                select(Reminder.occurrence_key).where(Reminder.id == reminder_id)
+            ).scalar_one_or_none()
+
+    def not_found() -> HTMLResponse:
+        return page("Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch.")
+
     async def show(request: Request) -> Response:
         try:
-            key = links.occurrence(request.path_params["token"])
+            key = occurrence_key(request)
         except LinkInvalid as error:
             return refused(error)
-        values = details(key)
+        values = details(key) if key is not None else None
         if values is None:
-            return page(
-                "Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch."
-            )
+            return not_found()
         return page("Xác nhận đã gửi báo cáo", template="confirm.html", **values)
 
     async def confirm(request: Request) -> Response:
         try:
-            key = links.occurrence(request.path_params["token"])
+            key = occurrence_key(request)
         except LinkInvalid as error:
             return refused(error)
         form = await request.form()
         by = str(form.get("by") or "").strip()[:120] or "đầu mối (qua liên kết)"
+        if key is None:
+            return not_found()
         try:
             done = acknowledge(engine, key, by, utcnow())
         except UnknownOccurrence:
-            return page(
-                "Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch."
-            )
+            return not_found()
         when = local(done.confirmed_at, tz)
         if done.already:
             return page(
@@ -138,6 +149,8 @@ def create_app(
         routes=[
             Route("/xac-nhan/{token}", show, methods=["GET"]),
             Route("/xac-nhan/{token}", confirm, methods=["POST"]),
+            Route("/x/{code}", show, methods=["GET"]),
+            Route("/x/{code}", confirm, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_page),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -102,3 +103,62 @@ def test_health_readiness_and_metrics(site):
     assert client.get("/healthz").text == "ok"
     assert client.get("/readyz").status_code == 200
     assert "nhacviec_outbox_pending" in client.get("/metrics").text
+
+
+def short_code(signer, engine, occurrence_key, now=None) -> str:
+    with engine.connect() as conn:
+        reminder_id = conn.execute(
+            select(Reminder.id).where(Reminder.occurrence_key == occurrence_key).limit(1)
+        ).scalar_one()
+    return signer.short_url(reminder_id, now).rsplit("/", 1)[1]
+
+
+def test_the_short_link_of_zalo_and_sms_shows_and_confirms_like_the_long_one(site):
+    client, engine, signer = site
+    code = short_code(signer, engine, OCCURRENCE)
+    assert len(signer.short_url(1)) - len(signer.public_url) <= 30
+    before = state(engine)
+    page = client.get(f"/x/{code}")
+    assert page.status_code == 200 and "UBND huyện A Lưới" in page.text
+    assert state(engine) == before
+    response = client.post(f"/x/{code}", data={"by": "Lê Văn Tám"})
+    assert "Đã ghi nhận" in response.text
+    assert statuses(engine, OCCURRENCE) == {Status.CANCELLED}
+    assert statuses(engine, OTHER) == {Status.PENDING}
+
+
+def test_forged_tampered_and_expired_short_links_change_nothing(site):
+    client, engine, signer = site
+    code = short_code(signer, engine, OCCURRENCE)
+    ident, expires, signature = code.split(".")
+    other_row = f"{int(ident, 36) + 1:x}"  # another reminder with the same signature
+    forged = type(signer)("khoa-khac", "http://x", 60).short_url(int(ident, 36)).rsplit("/", 1)[1]
+    expired = short_code(signer, engine, OCCURRENCE, now=datetime.now(UTC).timestamp() - 61 * 86400)
+    before = state(engine)
+    for bad in (f"{other_row}.{expires}.{signature}", forged, f"{ident}.zz.{signature}", "x", expired):
+        response = client.post(f"/x/{bad}")
+        expected = 410 if bad == expired else 400
+        assert response.status_code == expected, bad
+    assert state(engine) == before
+
+
+def test_a_reminder_to_zalo_or_sms_carries_the_short_link(site, tmp_path, config_dir):
+    from scheduler.messages import MessageBuilder
+    from scheduler.templates import Templates
+
+    client, engine, signer = site
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Reminder.__table__).where(Reminder.occurrence_key == OCCURRENCE, Reminder.rung == "-3d")
+        ).first()
+        occurrence = conn.execute(select(Occurrence.__table__).where(Occurrence.key == OCCURRENCE)).one()
+    builder = MessageBuilder(
+        load_config(config_dir), Templates(None), signer, make_settings(tmp_path, config_dir).timezone
+    )
+    sms = builder.reminder(SimpleNamespace(**{**row._mapping, "channel": "sms"}), occurrence, (), row.send_at)
+    email = builder.reminder(
+        SimpleNamespace(**{**row._mapping, "channel": "email"}), occurrence, (), row.send_at
+    )
+    assert sms.short_ascii.split()[-1].startswith(f"{signer.public_url}/x/")
+    assert len(sms.short_ascii) <= 160
+    assert "/xac-nhan/" in email.text
