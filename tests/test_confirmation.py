@@ -11,9 +11,11 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from scheduler.loader import load_config
+from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
 from scheduler.store import Occurrence, Reminder, Status, open_store
 from scheduler.sync import sync
+from scheduler.templates import Templates
 from scheduler.web import create_app
 from tests.conftest import make_settings
 from tests.dispatch_kit import links
@@ -143,10 +145,7 @@ def test_forged_tampered_and_expired_short_links_change_nothing(site):
 
 
 def test_a_reminder_to_zalo_or_sms_carries_the_short_link(site, tmp_path, config_dir):
-    from scheduler.messages import MessageBuilder
-    from scheduler.templates import Templates
-
-    client, engine, signer = site
+    _, engine, signer = site
     with engine.connect() as conn:
         row = conn.execute(
             select(Reminder.__table__).where(Reminder.occurrence_key == OCCURRENCE, Reminder.rung == "-3d")
