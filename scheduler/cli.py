@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
-from scheduler.daemon import run_daemon
+from scheduler.daemon import channel_options, run_daemon
 from scheduler.dates import format_date, parse_date
 from scheduler.events import calendar_events
 from scheduler.ics import SUMMARY_PREFIX, to_ics
@@ -386,9 +386,8 @@ def send_test(
         raise typer.Exit(2) from None
     secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
     try:
-        notifier = cls.from_setup(
-            Setup(deployment.channel(channel).options, secrets, settings, open_store(settings.database_url))
-        )
+        options = channel_options(deployment, channel)
+        notifier = cls.from_setup(Setup(options, secrets, settings, open_store(settings.database_url)))
     except NotConfigured as exc:
         err.print(f"[red]Kênh {channel} chưa được cấu hình:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -97,11 +97,19 @@ def build_notifiers(settings: Settings, deployment: Deployment, engine: Any) -> 
         secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
         try:
             notifiers[name] = cls.from_setup(
-                Setup(deployment.channel(name).options, secrets, settings, engine)
+                Setup(channel_options(deployment, name), secrets, settings, engine)
             )
         except NotConfigured as exc:
             log.warning("channel not configured", extra={"channel": name, "reason": str(exc)})
     return notifiers
+
+
+def channel_options(deployment: Deployment, name: str) -> Any:
+    """The channel's validated options; NotConfigured when its notifier needs some and has none."""
+    options = deployment.channel(name).options
+    if options is None:
+        raise NotConfigured(f"khai báo channels.{name}.options trong config/channels.yaml")
+    return options
 
 
 def channels_in_use(deployment: Deployment) -> set[str]:

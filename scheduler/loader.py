@@ -74,7 +74,7 @@ class ChannelConfig:
     """A channel's block of config/channels.yaml, its options validated by its notifier."""
 
     spec: ChannelSpec
-    options: BaseModel
+    options: BaseModel | None  # None: the notifier needs options that channels.yaml does not give
 
 
 @dataclass
@@ -132,7 +132,11 @@ class Deployment:
     def channel(self, name: str) -> ChannelConfig:
         """A channel's configuration (the defaults when channels.yaml does not mention it)."""
         if name not in self.channels:
-            self.channels[name] = ChannelConfig(ChannelSpec(), notifier_class(name).Options())
+            try:
+                options = notifier_class(name).Options()
+            except ValidationError:  # required options: the channel is not configured
+                options = None
+            self.channels[name] = ChannelConfig(ChannelSpec(), options)
         return self.channels[name]
 
     def fallback(self, contact: Contact, channel: str) -> list[str]:
