@@ -1,15 +1,211 @@
-"""Signed JSON webhooks. Being written."""
+"""Signed JSON webhooks: one POST per reminder to the contact's `webhook:` URL.
+
+The body is the rendered message as UTF-8 JSON. Every request carries:
+
+- `X-Nhacviec-Key`: the reminder's idempotency key, the same on every retry, so a
+  receiver can drop duplicates;
+- `X-Nhacviec-Timestamp`: when it was signed, in unix seconds;
+- `X-Nhacviec-Signature`: `sha256=<hex>`, the HMAC-SHA256 with NHACVIEC_WEBHOOK_SECRET
+  of `"<timestamp>." + body`. Receivers check it with `verify` (README, "Webhooks").
+
+Answers are classified for the dispatcher: 2xx delivered; 410 Gone means the
+receiver is gone (unreachable: fall back to the contact's next channel); 408, 429,
+5xx, timeouts and network failures are retried, after `Retry-After` when given;
+any other answer is permanent, and 401/403 also alert the operator (the secret or
+the receiver's configuration is wrong).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
 
-from notifiers.base import Delivery, Message, Notifier, NotifierError
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+
+SECRET = "WEBHOOK_SECRET"
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+DETAIL_CHARS = 200  # how much of a refusing answer an error quotes
+
+
+class WebhookOptions(BaseModel):
+    """The `options:` block of the webhook channel in config/channels.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: float = Field(default=10, gt=0, le=300)  # seconds for the whole request
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The `X-Nhacviec-Signature` value for `body` signed at `timestamp`."""
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def verify(
+    secret: str,
+    timestamp: int | str,
+    body: bytes,
+    signature: str,
+    tolerance: float = 300,
+    now: float | None = None,
+) -> bool:
+    """For receivers: True when `signature` is ours for this exact `body` and `timestamp`,
+    and `timestamp` is within `tolerance` seconds of `now` (default: the current time).
+
+    Pass the raw request body (bytes as received, before any JSON parsing) and the
+    `X-Nhacviec-Timestamp` and `X-Nhacviec-Signature` header values.
+    """
+    try:
+        signed_at = int(str(timestamp).strip())
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - signed_at) > tolerance:
+        return False  # stale or from the future: a replayed request
+    expected = sign(secret, signed_at, body)
+    return hmac.compare_digest(expected.encode(), str(signature).strip().encode())
+
+
+def payload(message: Message) -> bytes:
+    """The request body: the rendered message as UTF-8 JSON, Vietnamese kept as is."""
+    document = {
+        "key": message.key,
+        "channel": message.channel,
+        "recipient_name": message.recipient_name,
+        "subject": message.subject,
+        "text": message.text,
+        "short": message.short,
+        "fields": dict(message.fields),
+        "thread": list(message.thread),
+    }
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds or as an HTTP date; None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    with contextlib.suppress(ValueError):
+        return max(0.0, float(value))
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    return None
 
 
 class WebhookNotifier(Notifier):
     channel: ClassVar[str] = "webhook"
     address: ClassVar[str] = "webhook"
+    concurrency: ClassVar[int] = 10
+    Options: ClassVar[type[BaseModel]] = WebhookOptions
+    secrets: ClassVar[tuple[str, ...]] = (SECRET,)
+
+    def __init__(
+        self, options: WebhookOptions, secret: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.options = options
+        self._secret = secret
+        self._clock = clock
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_setup(cls, setup: Setup) -> WebhookNotifier:
+        secret = setup.secrets.get(SECRET, "")
+        if not secret:
+            raise NotConfigured(f"đặt NHACVIEC_{SECRET} (khóa ký HMAC) để gửi webhook")
+        options = setup.options if isinstance(setup.options, WebhookOptions) else WebhookOptions()
+        return cls(options, secret)
+
+    def request_headers(self, message: Message, body: bytes) -> dict[str, str]:
+        timestamp = int(self._clock())
+        return {
+            "Content-Type": "application/json",
+            "X-Nhacviec-Key": message.key,
+            "X-Nhacviec-Timestamp": str(timestamp),
+            "X-Nhacviec-Signature": sign(self._secret, timestamp, body),
+        }
 
     async def send(self, message: Message) -> Delivery:
-        raise NotifierError("kênh webhook chưa được cấu hình", permanent=False)
+        body = payload(message)
+        url = message.recipient
+        try:
+            response = await self._http().post(url, content=body, headers=self.request_headers(message, body))
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise NotifierError(
+                self._hide(f"địa chỉ webhook không hợp lệ: {url!r} ({exc})"), permanent=True
+            ) from None
+        except httpx.TimeoutException:
+            raise self._transient(f"webhook {url}: quá thời gian chờ {self.options.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise self._transient(f"webhook {url}: lỗi kết nối ({type(exc).__name__}): {exc}") from None
+        if response.is_success:
+            return Delivery(provider_id=_answer_id(response), detail=f"HTTP {response.status_code}")
+        raise self._refusal(url, response)
+
+    def _refusal(self, url: str, response: httpx.Response) -> NotifierError:
+        status = response.status_code
+        text = self._hide(f"webhook {url} trả lời HTTP {status}{_excerpt(response)}")
+        if status == 410:
+            return NotifierError(f"{text}: địa chỉ webhook không còn dùng", permanent=True, unreachable=True)
+        if status in TRANSIENT_STATUSES or status >= 500:
+            return NotifierError(text, permanent=False, retry_after=retry_after(response))
+        if status in (401, 403):
+            return NotifierError(
+                f"{text}: bên nhận từ chối chữ ký, kiểm tra NHACVIEC_{SECRET} ở hai phía",
+                permanent=True,
+                alert=True,
+            )
+        if response.is_redirect:
+            text += f" (chuyển hướng tới {response.headers.get('Location', '?')}: sửa địa chỉ webhook của đầu mối)"
+        return NotifierError(text, permanent=True)
+
+    def _transient(self, text: str) -> NotifierError:
+        return NotifierError(self._hide(text), permanent=False)
+
+    def _hide(self, text: str) -> str:
+        return text.replace(self._secret, "***")
+
+    def _http(self) -> httpx.AsyncClient:
+        """The shared client, opened in the running loop (a client's connections belong to one)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or loop is not self._loop:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.options.timeout),
+                headers={"User-Agent": "nhacviec"},
+                follow_redirects=False,  # a redirect would re-send the signed body elsewhere
+            )
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(RuntimeError):  # opened in a loop that is closed already
+                await client.aclose()
+
+
+def _answer_id(response: httpx.Response) -> str | None:
+    """The receiver's `id` for the message, when it answers a JSON object with one."""
+    try:
+        answer: Any = response.json()
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and isinstance(answer.get("id"), str | int) and answer["id"] != "":
+        return str(answer["id"])
+    return None
+
+
+def _excerpt(response: httpx.Response) -> str:
+    text = " ".join(response.text.split())[:DETAIL_CHARS]
+    return f": {text}" if text else ""

@@ -266,11 +266,13 @@ def _contacts(doc: YamlDocument, path: Path_, agency: AgencySpec, check: _Checke
             )
             continue
         seen.add(contact_id)
-        if not (spec.email or spec.mobile or spec.zalo):
-            check.errors.append(doc.error(cpath, "đầu mối cần ít nhất một trong email, mobile, zalo"))
+        if not (spec.email or spec.mobile or spec.zalo or spec.webhook or spec.addresses):
+            check.errors.append(
+                doc.error(cpath, "đầu mối cần ít nhất một trong email, mobile, zalo, webhook, addresses")
+            )
             continue
         if spec.channels is None:
-            channels = tuple(c for c in ("email", "zalo", "sms") if _reachable(spec, c))[:1]
+            channels = tuple(c for c in ("email", "zalo", "sms", "webhook") if _reachable(spec, c))[:1]
         else:
             channels = tuple(spec.channels)
             for m, channel in enumerate(channels):

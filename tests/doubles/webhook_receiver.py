@@ -1,0 +1,118 @@
+"""A webhook receiver double: takes signed JSON POSTs on any path and records them.
+
+The signing secret comes from the environment variable WEBHOOK_RECEIVER_SECRET, read
+when the process starts (pass it with `serve(..., env=...)`). The signature is checked
+here independently of `notifiers.webhook` (HMAC-SHA256 of "<timestamp>." + raw body);
+a request with a wrong or missing signature is recorded and answered 401.
+
+Every request is recorded as {"path", "headers" (the X-Nhacviec-* and Content-Type
+ones), "body" (the raw body decoded as UTF-8), "json", "signature_ok"}.
+
+`POST /_double/script` replaces the scripted answer; keys:
+- `status`: the HTTP status to answer instead of 200 {"id": "wh-<n>"};
+- `times`: how many requests get it, then answers are normal again (default: all);
+- `retry_after`: a `Retry-After` header value to add to the scripted answers (alone,
+  without `status`: answers 429);
+- `delay`: seconds to wait before answering (to make a client time out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+SECRET_ENV = "WEBHOOK_RECEIVER_SECRET"
+RECORDED_HEADERS = ("content-type", "x-nhacviec-key", "x-nhacviec-timestamp", "x-nhacviec-signature")
+
+
+class State:
+    def __init__(self) -> None:
+        self.secret = os.environ.get(SECRET_ENV, "")
+        self.requests: list[dict[str, Any]] = []
+        self.script: dict[str, Any] = {}
+
+    def next_answer(self) -> dict[str, Any]:
+        """The scripted answer for this request ({} when normal), counting down `times`."""
+        script = self.script
+        if not script:
+            return {}
+        if "times" in script:
+            script["times"] -= 1
+            if script["times"] <= 0:
+                self.script = {}
+        return script
+
+
+state = State()
+
+
+def signature_ok(timestamp: str, body: bytes, signature: str) -> bool:
+    if not state.secret or not timestamp or not signature:
+        return False
+    expected = hmac.new(state.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"sha256={expected}", signature)
+
+
+async def receive(request: Request) -> Response:
+    body = await request.body()
+    headers = {name: request.headers[name] for name in RECORDED_HEADERS if name in request.headers}
+    ok = signature_ok(headers.get("x-nhacviec-timestamp", ""), body, headers.get("x-nhacviec-signature", ""))
+    record: dict[str, Any] = {
+        "path": request.url.path,
+        "headers": headers,
+        "body": body.decode("utf-8", errors="replace"),
+        "json": _json(body),
+        "signature_ok": ok,
+    }
+    state.requests.append(record)
+    scripted = state.next_answer()
+    if scripted.get("delay"):
+        await asyncio.sleep(float(scripted["delay"]))
+    if "status" in scripted or "retry_after" in scripted:
+        extra = {"Retry-After": str(scripted["retry_after"])} if "retry_after" in scripted else {}
+        status = int(scripted.get("status", 429))
+        return JSONResponse({"error": "scripted"}, status_code=status, headers=extra)
+    if not ok:
+        return JSONResponse({"error": "invalid signature"}, status_code=401)
+    return JSONResponse({"id": f"wh-{len(state.requests)}"})
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+async def recorded(request: Request) -> JSONResponse:
+    return JSONResponse(state.requests)
+
+
+async def reset(request: Request) -> JSONResponse:
+    state.requests.clear()
+    state.script = {}
+    return JSONResponse({"ok": True})
+
+
+async def script(request: Request) -> JSONResponse:
+    state.script = dict(await request.json())
+    return JSONResponse({"ok": True})
+
+
+app = Starlette(
+    routes=[
+        Route("/_double/requests", recorded, methods=["GET"]),
+        Route("/_double/reset", reset, methods=["POST"]),
+        Route("/_double/script", script, methods=["POST"]),
+        Route("/{path:path}", receive, methods=["POST"]),
+    ]
+)
