@@ -33,6 +33,7 @@ from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_d
 from scheduler.sync import sync as run_sync
 from scheduler.templates import OUTPUTS, TemplateInvalid, Templates
 from scheduler.yamlfile import ConfigInvalid
+from scheduler.zalo_cli import zalo_app
 
 app = typer.Typer(
     help="nhacviec: nhắc hạn báo cáo của các kế hoạch (Kế hoạch) cho đầu mối các đơn vị.",
@@ -423,6 +424,11 @@ def _templates(settings: Settings, config: Path | None) -> Templates:
         for error in exc.errors:
             err.print(f"[red]lỗi mẫu[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+
+
+app.add_typer(
+    zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
+)
 
 
 def main() -> None:

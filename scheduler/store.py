@@ -172,3 +172,18 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
+
+
+class ZaloToken(SQLModel, table=True):
+    """The Zalo OA token pair of one app (scheduler/zalo_tokens.py); rotated on every refresh."""
+
+    __tablename__ = "zalo_token"
+
+    app_id: str = Field(primary_key=True)
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_issued_at: datetime  # the refresh token lives about 3 months from here
+    version: int = 0  # incremented by every refresh
+    last_error: str | None = None  # why the last refresh failed; cleared by the next success
+    updated_at: datetime = Field(default_factory=utcnow)
