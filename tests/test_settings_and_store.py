@@ -69,7 +69,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
 def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
     from datetime import UTC, date, datetime
 
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import String, func, insert, select
 
     from scheduler.store import Reminder, bulk_insert
 
@@ -88,6 +88,9 @@ def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
     columns = [c.name for c in table.columns if c.name not in ("id", "key", "created_at", "updated_at")]
     assert [getattr(rows["bulk"], c) for c in columns] == [getattr(rows["plain"], c) for c in columns]
     assert rows["bulk"].send_at == datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    with engine.connect() as conn:  # the same stored text too: SQLite compares dates as text
+        stored = dict(conn.execute(select(table.c.key, func.cast(table.c.send_at, String))).all())
+    assert stored["bulk"] == stored["plain"]
     assert abs(rows["bulk"].created_at - datetime.now(UTC)).total_seconds() < 60
 
 
@@ -100,3 +103,31 @@ def test_env_example_documents_every_setting_with_valid_values():
     example = dotenv_values(ROOT / ".env.example")
     assert set(example) == {PREFIX + key for key in DEFAULTS}
     load_settings(env={k: v or "" for k, v in example.items()})
+
+
+def test_upgrading_rewrites_send_at_stored_in_the_old_sqlite_form(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from scheduler.store import MIGRATIONS, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        conn.execute(
+            text(
+                "INSERT INTO reminder (key, occurrence_key, contact_key, channel, rung, kind, recipient, due_date,"
+                " send_at, status, attempts, created_at, updated_at) VALUES"
+                " ('k1', 'o', 'c', 'email', '0d', 'due', 'a@example.org', '2026-12-10',"
+                " '2026-12-10 01:00:00+00:00', 'pending', 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00'),"
+                " ('k2', 'o', 'c', 'email', '-3d', 'upcoming', 'a@example.org', '2026-12-10',"
+                " '2026-12-07 01:00:00.250000+00:00', 'pending', 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+    open_store(str(engine.url))
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT key, send_at FROM reminder")).all())
+    assert stored == {"k1": "2026-12-10 01:00:00.000000", "k2": "2026-12-07 01:00:00.250000"}

@@ -1,0 +1,266 @@
+"""Routing across channels, end to end: the dispatcher, the real Zalo and SMS notifiers, and
+the provider doubles over HTTP (fallback, the night ban, rate limits, a 5xx storm)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from scheduler.daemon import build_notifiers
+from scheduler.dispatcher import Dispatcher
+from scheduler.loader import load_config
+from scheduler.messages import MessageBuilder
+from scheduler.store import DeliveryAttempt, Reminder, Status, open_store
+from scheduler.sync import sync
+from scheduler.templates import Templates
+from scheduler.zalo_tokens import TokenPair, TokenStore
+from tests.conftest import make_settings
+from tests.dispatch_kit import links
+from tests.doubles.serve import requests, reset, script, serve
+from tests.test_dispatch_year import one_agency_plan
+
+APP_ID = "1234567890"
+ZALO_SECRET = "s3cr3t"
+ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+SPEEDSMS_PATH = "/index.php/sms/send"
+A_LUOI_ZNS = "84900000208"
+DAY = date(2026, 12, 10)  # A Lưới's annual report is due: its "due" rung goes out at 08:00
+
+ZALO_TEMPLATE = "{template_id: '%s', data: {don_vi: {field: agency, max: 60}, noi_dung: item, han: deadline}}"
+
+
+@pytest.fixture(scope="module")
+def doubles() -> Iterator[dict[str, str]]:
+    with (
+        serve("tests.doubles.zalo:app") as zalo,
+        serve("tests.doubles.esms:app") as esms,
+        serve("tests.doubles.speedsms:app") as speedsms,
+    ):
+        yield {"zalo": zalo, "esms": esms, "speedsms": speedsms}
+
+
+@pytest.fixture
+def urls(doubles: dict[str, str]) -> dict[str, str]:
+    for url in doubles.values():
+        reset(url)
+    return doubles
+
+
+def configure(config_dir: Path, urls: dict[str, str], sms_gateway: str = "esms", sms_extra: str = "") -> None:
+    """A Lưới's focal point on Zalo, falling back to SMS; both providers are the doubles."""
+    one_agency_plan(config_dir)
+    agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
+    agencies.write_text(
+        agencies.read_text(encoding="utf-8").replace(
+            'mobile: "0900 000 208"}', 'mobile: "0900 000 208", channels: [zalo]}'
+        ),
+        encoding="utf-8",
+    )
+    templates = "\n".join(
+        f"        {kind}: " + ZALO_TEMPLATE % (1000 + n)
+        for n, kind in enumerate(("upcoming", "due", "overdue", "escalation", "prepare", "start", "closing"))
+    )
+    sms_url = urls["esms"] + ESMS_PATH if sms_gateway == "esms" else urls["speedsms"] + SPEEDSMS_PATH
+    (config_dir / "channels.yaml").write_text(
+        f"""channels:
+  zalo:
+    fallback: [sms]
+    options:
+      api_url: {urls["zalo"]}
+      oauth_url: {urls["zalo"]}
+      app_id: "{APP_ID}"
+      templates:
+{templates}
+  sms:
+{sms_extra}    options: {{gateway: {sms_gateway}, url: "{sms_url}"}}
+""",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def setup(tmp_path, config_dir, database_url, urls):
+    def build(**kwargs) -> tuple:
+        configure(config_dir, urls, **kwargs)
+        settings = make_settings(
+            tmp_path, config_dir, database_url,
+            NHACVIEC_DELIVERY="live", NHACVIEC_QUIET_HOURS="23:00-05:00",
+            NHACVIEC_ZALO_APP_SECRET=ZALO_SECRET, NHACVIEC_SMS_ESMS_API_KEY="esms-api-key",
+            NHACVIEC_SMS_ESMS_SECRET_KEY="esms-secret-key", NHACVIEC_SMS_SPEEDSMS_TOKEN="speedsms-token",
+        )  # fmt: skip
+        engine = open_store(settings.database_url)
+        script(urls["zalo"], tokens={"access_token": "at-1", "refresh_token": "rt-1"})
+        TokenStore(engine, APP_ID, None).store(TokenPair("at-1", "rt-1", 90000))
+        deployment = load_config(config_dir)
+        builder = MessageBuilder(deployment, Templates(None), links(settings), settings.timezone)
+        notifiers = build_notifiers(settings, deployment, engine)
+        assert set(notifiers) == {"zalo", "sms"}
+        built.append(engine)
+        return settings, engine, Dispatcher(engine, builder, notifiers, settings, "test-worker")
+
+    built: list = []
+    yield build
+    for engine in built:
+        engine.dispose()
+
+
+def at(settings, day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=settings.timezone)
+
+
+def dispatch(dispatcher: Dispatcher, one_at_a_time: str | None = None) -> int:
+    """One dispatch in a fresh event loop; `one_at_a_time`: a channel sent one message at a time."""
+
+    async def once() -> int:
+        if one_at_a_time:
+            dispatcher._limits[one_at_a_time] = asyncio.Semaphore(1)
+        try:
+            return await dispatcher.run()
+        finally:
+            for notifier in set(dispatcher.notifiers.values()):
+                await notifier.aclose()
+
+    return asyncio.run(once())
+
+
+def rows(engine, *channels: str, rung: str = "0d"):
+    """The reminders on `channels` of one rung of the 10/12 deadline (the others are not the point)."""
+    table = Reminder.__table__
+    with engine.connect() as conn:
+        return conn.execute(
+            select(table)
+            .where(table.c.channel.in_(channels), table.c.due_date == DAY, table.c.rung == rung)
+            .order_by(table.c.id)
+        ).all()
+
+
+def attempts(engine, reminder_id: int) -> list[tuple[str, str]]:
+    table = DeliveryAttempt.__table__
+    with engine.connect() as conn:
+        return [
+            (a.channel, a.outcome)
+            for a in conn.execute(
+                select(table).where(table.c.reminder_id == reminder_id).order_by(table.c.id)
+            )
+        ]
+
+
+def api_calls(url: str, path: str) -> list[dict]:
+    return [r for r in requests(url) if r["path"] == path]
+
+
+def test_a_recipient_not_on_zalo_gets_the_reminder_by_sms(setup, urls):
+    settings, engine, dispatcher = setup()
+    script(urls["zalo"], now=at(settings, DAY, 8).isoformat(), no_zalo=[A_LUOI_ZNS])
+    with time_machine.travel(at(settings, DAY, 8), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, DAY)
+        dispatch(dispatcher)
+    [row] = rows(engine, "zalo", "sms")
+    assert (row.channel, row.recipient, row.status) == ("sms", "+84900000208", Status.SENT)
+    assert attempts(engine, row.id) == [("zalo", "fallback"), ("sms", "sent")]
+    [zns] = api_calls(urls["zalo"], "/message/template")
+    [sms] = api_calls(urls["esms"], ESMS_PATH)
+    assert zns["json"]["tracking_id"] == sms["body"]["RequestId"] == row.key
+    assert sms["body"]["Phone"] == "0900000208" and sms["body"]["IsUnicode"] == "0"
+    assert "/x/" in sms["body"]["Content"] and len(sms["body"]["Content"]) <= 160
+    # A later sync keeps the reminder on SMS rather than putting it back on Zalo.
+    with time_machine.travel(at(settings, DAY, 9), tick=False):
+        assert sync(engine, dispatcher.builder.deployment, settings, DAY).writes == 0
+
+
+def test_zalos_night_ban_reschedules_to_the_morning_and_loses_nothing(setup, urls):
+    settings, engine, dispatcher = setup()
+    policies = dispatcher.builder.deployment.policies
+    for policy in list(policies):  # a 22:00 send, outside this deployment's quiet hours
+        policies[policy] = policies[policy].model_copy(update={"send_time": datetime(1, 1, 1, 22).time()})
+    monday, tuesday = DAY - timedelta(days=3), DAY - timedelta(days=2)  # the "-3d" rung: Monday 7/12
+    script(urls["zalo"], now=at(settings, monday, 22).isoformat())
+    with time_machine.travel(at(settings, monday, 22), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, monday)
+        dispatch(dispatcher)
+        [row] = rows(engine, "zalo", rung="-3d")
+        assert row.status == Status.PENDING
+        assert row.next_attempt_at.astimezone(settings.timezone) == at(settings, tuesday, 7)
+        assert dispatcher.next_wake(datetime.now(settings.timezone)) == row.next_attempt_at
+    script(urls["zalo"], now=at(settings, tuesday, 7).isoformat())
+    with time_machine.travel(at(settings, tuesday, 7), tick=False):
+        dispatch(dispatcher)
+    [row] = rows(engine, "zalo", rung="-3d")
+    assert row.status == Status.SENT
+    assert attempts(engine, row.id) == [("zalo", "retry"), ("zalo", "sent")]
+
+
+def many_sms_reminders(settings, engine, dispatcher, count: int) -> None:
+    """`count` due SMS reminders for A Lưới (copies of its one reminder with other keys)."""
+    with time_machine.travel(at(settings, DAY, 8), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, DAY)
+    table = Reminder.__table__
+    with engine.begin() as conn:
+        [row] = conn.execute(
+            select(table).where(table.c.channel == "zalo", table.c.due_date <= DAY, table.c.rung == "0d")
+        ).all()
+        conn.execute(
+            table.update().where(table.c.id == row.id).values(channel="sms", recipient="+84900000208")
+        )
+        template = {k: v for k, v in row._mapping.items() if k != "id"}
+        conn.execute(
+            table.insert(),
+            [
+                {**template, "channel": "sms", "recipient": "+84900000208", "key": f"{n:032x}"}
+                for n in range(1, count)
+            ],
+        )
+
+
+def test_speedsms_429_waits_for_the_reset_and_loses_nothing(setup, urls):
+    settings, engine, dispatcher = setup(sms_gateway="speedsms")
+    many_sms_reminders(settings, engine, dispatcher, 8)
+    script(urls["speedsms"], rate_limit=5, window=60)
+    with time_machine.travel(at(settings, DAY, 8), tick=False):
+        dispatch(dispatcher)
+        waiting = [r for r in rows(engine, "sms") if r.status == Status.PENDING]
+        assert len(waiting) == 3 and len([r for r in rows(engine, "sms") if r.status == Status.SENT]) == 5
+        for row in waiting:  # not before the provider's reset, 60 s after the first request
+            assert row.next_attempt_at >= datetime.now(settings.timezone) + timedelta(seconds=50)
+    reset(urls["speedsms"])  # the provider's window has passed
+    with time_machine.travel(at(settings, DAY, 8, 5), tick=False):
+        dispatch(dispatcher)
+    assert {r.status for r in rows(engine, "sms")} == {Status.SENT}
+    accepted = [r for r in api_calls(urls["speedsms"], SPEEDSMS_PATH) if r["status"] == 200]
+    assert len(accepted) == 3  # after the reset: the three that waited, each once
+
+
+def test_a_5xx_storm_opens_the_circuit_and_everything_is_delivered_after_it(setup, urls):
+    settings, engine, dispatcher = setup(sms_extra="    circuit: {failures: 3, pause: 60}\n")
+    many_sms_reminders(settings, engine, dispatcher, 10)
+    circuit = dispatcher.guards["sms"].circuit
+    clock = [1000.0]
+    circuit.clock = lambda: clock[0]
+    script(urls["esms"], fail_next=4, status=503)
+
+    with time_machine.travel(at(settings, DAY, 8), tick=False):
+        dispatch(dispatcher, one_at_a_time="sms")  # one at a time makes the order exact
+    assert circuit.is_open
+    sent_or_not = rows(engine, "sms")
+    assert sorted(r.attempts for r in sent_or_not) == [0] * 7 + [1] * 3  # the rest postponed, not attempted
+    assert all(r.status == Status.PENDING for r in sent_or_not)
+
+    clock[0] += 61  # the pause is over: one trial, which fails (the 4th 503), and the circuit reopens
+    with time_machine.travel(at(settings, DAY, 8, 2), tick=False):
+        dispatch(dispatcher, one_at_a_time="sms")
+    assert circuit.is_open
+
+    clock[0] += 61  # the storm is over: the trial succeeds, the circuit closes, everything goes
+    with time_machine.travel(at(settings, DAY, 9), tick=False):
+        dispatch(dispatcher, one_at_a_time="sms")
+    assert not circuit.is_open
+    final = rows(engine, "sms")
+    assert {r.status for r in final} == {Status.SENT}
+    delivered = [r["body"]["RequestId"] for r in api_calls(urls["esms"], ESMS_PATH) if r["status"] == 200]
+    assert sorted(delivered) == sorted(r.key for r in final)  # 100 %, each once
