@@ -100,8 +100,13 @@ def test_env_example_documents_every_setting_with_valid_values():
     from scheduler.settings import DEFAULTS, PREFIX
     from tests.conftest import ROOT
 
+    from notifiers.registry import channel_names, notifier_class
+
     example = dotenv_values(ROOT / ".env.example")
-    assert set(example) == {PREFIX + key for key in DEFAULTS}
+    channel_secrets = {
+        PREFIX + name for channel in channel_names() for name in notifier_class(channel).secrets
+    }
+    assert set(example) == {PREFIX + key for key in DEFAULTS} | channel_secrets
     load_settings(env={k: v or "" for k, v in example.items()})
 
 
