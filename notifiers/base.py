@@ -132,6 +132,12 @@ class Notifier(ABC):
         return cls()
 
     @classmethod
+    def alerts(cls, options: Any, engine: Any) -> list[str]:
+        """Standing problems only the operator can fix (an authorization about to lapse …),
+        one Vietnamese line each; shown in the daily digest and counted on /metrics."""
+        return []
+
+    @classmethod
     def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Problems only the whole configuration shows (`deployment`: scheduler.loader.Deployment),
         e.g. an agency name too long for a provider's template field. Each is (path inside

@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from scheduler.zalo_tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
+from scheduler.zalo_tokens import alerts as token_alerts
 
 Kind = Literal[
     "upcoming", "due", "overdue", "escalation", "prepare", "start", "closing", "announce", "digest"
@@ -155,6 +156,13 @@ class ZaloNotifier(Notifier):
         if setup.engine is None:
             raise NotConfigured("kênh Zalo cần cơ sở dữ liệu để lưu token")
         return cls(options, secret, token_store(setup.engine, options, secret), setup.settings.timezone)
+
+    @classmethod
+    def alerts(cls, options: Any, engine: Any) -> list[str]:
+        """A failed token refresh, or a refresh token close to its three months."""
+        if not options.app_id:
+            return []
+        return token_alerts(engine, options.refresh_alert_days, app_id=options.app_id)
 
     @classmethod
     def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:

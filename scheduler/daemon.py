@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from notifiers.base import NotConfigured, Notifier, Setup
 from notifiers.console import ConsoleNotifier
 from notifiers.registry import channel_names, notifier_class
-from scheduler.digest import enqueue_digests
+from scheduler.digest import enqueue_digests, operator_alerts
 from scheduler.dispatcher import Dispatcher
 from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
@@ -155,7 +155,7 @@ class Daemon:
         self.templates = Templates(s.config_dir / "templates")
         self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.notifiers = build_notifiers(s, self.deployment, self.engine)
-        self.metrics = Metrics(self._outbox_depth)
+        self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
         self.dispatcher = Dispatcher(self.engine, self.builder, self.notifiers, s, self.worker, self.metrics)
         if make_url(s.database_url).get_backend_name() == "sqlite":

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from notifiers.registry import notifier_class
 from scheduler.loader import Deployment
 from scheduler.planner import idempotency_key
 from scheduler.store import Occurrence, Reminder, Status
@@ -76,7 +77,17 @@ def digest_context(
         "today": today,
         "rows": rows,
         "counts": counts,
+        "alerts": operator_alerts(engine, deployment),
     }
+
+
+def operator_alerts(engine: Engine, deployment: Deployment) -> list[str]:
+    """What the configured channels say only the operator can fix (e.g. the Zalo token)."""
+    found: list[str] = []
+    for name, config in sorted(deployment.channels.items()):
+        if config.options is not None:
+            found += [f"{name}: {line}" for line in notifier_class(name).alerts(config.options, engine)]
+    return found
 
 
 def enqueue_digests(engine: Engine, deployment: Deployment, now: datetime, tz: tzinfo) -> int:

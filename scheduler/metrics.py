@@ -10,7 +10,9 @@ LATENESS_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 72 * 3600
 
 
 class Metrics:
-    def __init__(self, outbox_depth: Callable[[], float]) -> None:
+    def __init__(
+        self, outbox_depth: Callable[[], float], operator_alerts: Callable[[], float] = lambda: 0.0
+    ) -> None:
         self.registry = CollectorRegistry()
         self._sent = Counter(
             "nhacviec_reminders_sent_total",
@@ -44,6 +46,12 @@ class Metrics:
         )
         depth = Gauge("nhacviec_outbox_pending", "Reminders waiting to be sent.", registry=self.registry)
         depth.set_function(outbox_depth)
+        alerts = Gauge(
+            "nhacviec_operator_alerts",
+            "Standing channel problems only the operator can fix (e.g. the Zalo token), as in the digest.",
+            registry=self.registry,
+        )
+        alerts.set_function(operator_alerts)
 
     def sent(self, channel: str, lateness_seconds: float) -> None:
         self._sent.labels(channel).inc()

@@ -160,7 +160,9 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sq
     columns = list(rows[0])
     compiled = insert(table).values(**sql_values).compile(dialect=conn.dialect, column_keys=columns)
     order = compiled.positiontup if compiled.positional else columns
-    processors = [(name, table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for name in order]
+    processors = [
+        (name, table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for name in order
+    ]
     if compiled.positional:
         params: list[Any] = [tuple(p(row[n]) if p else row[n] for n, p in processors) for row in rows]
     else:

@@ -59,6 +59,8 @@ Context of the digest (`scheduler.digest.digest_context`)
   "overdue" | "open", `confirmed_by`: str or None, `confirmed_at`: str or None,
   `failures`: list of str}
 - `counts`: {`confirmed`: int, `overdue`: int, `open`: int}
+- `alerts`: list of str: problems of the channels only the operator can fix (a Zalo
+  token to authorize again …), each "channel: what to do"; usually empty
 
 Validation at load time
 -----------------------
@@ -118,7 +120,7 @@ REMINDER_KEYS = frozenset(
         "to_agency", "via_agency", "focal_agency", "confirm_url", "today",
     }
 )  # fmt: skip
-DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts"})
+DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts", "alerts"})
 
 
 # --- text helpers -------------------------------------------------------------------
@@ -344,6 +346,9 @@ SAMPLE_DIGEST: dict[str, Any] = {
         },
     ],
     "counts": {"confirmed": 2, "overdue": 2, "open": 1},
+    "alerts": [
+        "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
+    ],
 }
 
 
@@ -366,6 +371,7 @@ def _variants(kind: str) -> Iterator[dict[str, Any]]:
             "plan": {**base["plan"], "number": None, "issuer": ""},
             "rows": [],
             "counts": {"confirmed": 0, "overdue": 0, "open": 0},
+            "alerts": [],
         }
         return
     yield {

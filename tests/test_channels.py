@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from scheduler.daemon import build_notifiers
+from scheduler.digest import digest_context, operator_alerts
 from scheduler.dispatcher import Dispatcher
 from scheduler.loader import load_config
 from scheduler.messages import MessageBuilder
-from scheduler.store import DeliveryAttempt, Reminder, Status, open_store
+from scheduler.metrics import Metrics
+from scheduler.store import DeliveryAttempt, Reminder, Status, ZaloToken, open_store
 from scheduler.sync import sync
 from scheduler.templates import Templates
 from scheduler.zalo_tokens import TokenPair, TokenStore
@@ -264,3 +266,22 @@ def test_a_5xx_storm_opens_the_circuit_and_everything_is_delivered_after_it(setu
     assert {r.status for r in final} == {Status.SENT}
     delivered = [r["body"]["RequestId"] for r in api_calls(urls["esms"], ESMS_PATH) if r["status"] == 200]
     assert sorted(delivered) == sorted(r.key for r in final)  # 100 %, each once
+
+
+def test_an_ageing_zalo_token_reaches_the_digest_and_the_metrics(setup):
+    settings, engine, dispatcher = setup()
+    deployment = dispatcher.builder.deployment
+    assert operator_alerts(engine, deployment) == []
+    with engine.begin() as conn:
+        conn.execute(
+            update(ZaloToken).values(refresh_issued_at=datetime.now(settings.timezone) - timedelta(days=81))
+        )
+    [alert] = operator_alerts(engine, deployment)
+    assert alert.startswith("zalo: ") and "nhacviec zalo authorize" in alert
+    context = digest_context(engine, deployment, "tth-2020-bdg", DAY, settings.timezone)
+    assert context["alerts"] == [alert]
+    rendered = dispatcher.builder.templates.render("digest", context)
+    assert "CẢNH BÁO VẬN HÀNH" in rendered.text and alert in rendered.text
+    assert "Cảnh báo vận hành" in rendered.html
+    metrics = Metrics(lambda: 0, lambda: len(operator_alerts(engine, deployment)))
+    assert metrics.registry.get_sample_value("nhacviec_operator_alerts") == 1

@@ -97,10 +97,9 @@ def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
 def test_env_example_documents_every_setting_with_valid_values():
     from dotenv import dotenv_values
 
+    from notifiers.registry import channel_names, notifier_class
     from scheduler.settings import DEFAULTS, PREFIX
     from tests.conftest import ROOT
-
-    from notifiers.registry import channel_names, notifier_class
 
     example = dotenv_values(ROOT / ".env.example")
     channel_secrets = {
