@@ -338,44 +338,35 @@ class Dispatcher:
                 message = self._message(row, occurrences, threads)
                 delivery = await self.notifiers[row.channel].send(message)
             except NotifierError as exc:
+                guard.release_quota()
                 self._provider_failed(row.channel, guard, exc)
                 if exc.unreachable:
                     await self._fall_back(row, str(exc))
                 else:
                     await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
             except asyncio.CancelledError:
+                guard.release_quota()
                 raise
             except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
+                guard.release_quota()
                 log.exception("unexpected error sending reminder %s", row.id)
                 await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
             else:
                 guard.circuit.succeeded()
-                if guard.quota:
-                    guard.quota.used += 1
                 await self._sent(row, delivery)
 
     # --- guards: circuit, quota, rate -------------------------------------------------
 
     async def _held_back(self, row: Any, guard: ChannelGuard) -> bool:
-        """Postpone the row if its channel's circuit is open, its quota spent or its rate
-        full for longer than RATE_WAIT; otherwise wait for its rate slot. True: postponed."""
+        """Postpone the row if its channel's circuit is open, its rate full for longer than
+        RATE_WAIT or its daily quota spent; otherwise wait for its rate slot and take its
+        place in the quota. True: postponed."""
         paused = guard.circuit.blocked_for()
         if paused:
             await self._postpone(
                 row, paused, f"tạm dừng kênh {row.channel} sau nhiều lỗi liên tiếp của nhà cung cấp"
             )
             return True
-        if guard.quota:
-            now = utcnow()
-            self._start_quota_day(row.channel, guard.quota, now)
-            if guard.quota.exhausted():
-                tomorrow = quiet_hours_end(now, time(0, 0), self.settings.timezone)
-                await self._postpone(
-                    row,
-                    (tomorrow - now).total_seconds(),
-                    f"hết hạn mức {guard.quota.limit} tin/ngày của kênh {row.channel}",
-                )
-                return True
         if guard.rate:
             slot = guard.rate.next_slot()
             wait = slot - guard.rate.clock()
@@ -385,6 +376,15 @@ class Dispatcher:
             guard.rate.take(slot)
             if wait > 0:
                 await asyncio.sleep(wait)
+        if guard.quota:
+            now = utcnow()
+            self._start_quota_day(row.channel, guard.quota, now)
+            if guard.quota.exhausted():
+                midnight = quiet_hours_end(now, time(0, 0), self.settings.timezone)  # the next 00:00
+                reason = f"hết hạn mức {guard.quota.limit} tin/ngày của kênh {row.channel}"
+                await self._postpone(row, (midnight - now).total_seconds(), reason)
+                return True
+            guard.quota.used += 1  # taken now, so that concurrent sends cannot overshoot
         return False
 
     def _start_quota_day(self, channel: str, quota: DailyQuota, now: datetime) -> None:

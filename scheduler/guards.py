@@ -108,3 +108,8 @@ class ChannelGuard:
         self.rate = RateLimit(*spec.rate, clock=clock) if spec.rate else None
         self.quota = DailyQuota(spec.daily_quota) if spec.daily_quota else None
         self.circuit = Circuit(spec.circuit.failures, spec.circuit.pause, clock=clock)
+
+    def release_quota(self) -> None:
+        """Give back the place a send took in today's quota when it did not go out."""
+        if self.quota:
+            self.quota.used = max(0, self.quota.used - 1)

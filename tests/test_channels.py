@@ -55,15 +55,17 @@ def urls(doubles: dict[str, str]) -> dict[str, str]:
 
 
 def configure(config_dir: Path, urls: dict[str, str], sms_gateway: str = "esms", sms_extra: str = "") -> None:
-    """A Lưới's focal point on Zalo, falling back to SMS; both providers are the doubles."""
-    one_agency_plan(config_dir)
-    agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
-    agencies.write_text(
-        agencies.read_text(encoding="utf-8").replace(
-            'mobile: "0900 000 208"}', 'mobile: "0900 000 208", channels: [zalo]}'
-        ),
-        encoding="utf-8",
-    )
+    """A Lưới's focal point on Zalo, falling back to SMS; both providers are the doubles.
+    Called again (a restart), it only rewrites channels.yaml."""
+    if not (config_dir / "channels.yaml").exists():
+        one_agency_plan(config_dir)
+        agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
+        agencies.write_text(
+            agencies.read_text(encoding="utf-8").replace(
+                'mobile: "0900 000 208"}', 'mobile: "0900 000 208", channels: [zalo]}'
+            ),
+            encoding="utf-8",
+        )
     templates = "\n".join(
         f"        {kind}: " + ZALO_TEMPLATE % (1000 + n)
         for n, kind in enumerate(("upcoming", "due", "overdue", "escalation", "prepare", "start", "closing"))
@@ -198,14 +200,14 @@ def test_zalos_night_ban_reschedules_to_the_morning_and_loses_nothing(setup, url
     assert attempts(engine, row.id) == [("zalo", "retry"), ("zalo", "sent")]
 
 
-def many_sms_reminders(settings, engine, dispatcher, count: int) -> None:
-    """`count` due SMS reminders for A Lưới (copies of its one reminder with other keys)."""
-    with time_machine.travel(at(settings, DAY, 8), tick=False):
-        sync(engine, dispatcher.builder.deployment, settings, DAY)
+def many_sms_reminders(settings, engine, dispatcher, count: int, rung: str = "0d", day: date = DAY) -> None:
+    """`count` SMS reminders for A Lưới due on `day` (copies of its `rung` reminder with other keys)."""
+    with time_machine.travel(at(settings, day, 8), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, day)
     table = Reminder.__table__
     with engine.begin() as conn:
         [row] = conn.execute(
-            select(table).where(table.c.channel == "zalo", table.c.due_date <= DAY, table.c.rung == "0d")
+            select(table).where(table.c.channel == "zalo", table.c.due_date == DAY, table.c.rung == rung)
         ).all()
         conn.execute(
             table.update().where(table.c.id == row.id).values(channel="sms", recipient="+84900000208")
@@ -285,3 +287,28 @@ def test_an_ageing_zalo_token_reaches_the_digest_and_the_metrics(setup):
     assert "Cảnh báo vận hành" in rendered.html
     metrics = Metrics(lambda: 0, lambda: len(operator_alerts(engine, deployment)))
     assert metrics.registry.get_sample_value("nhacviec_operator_alerts") == 1
+
+
+def test_a_daily_quota_holds_the_rest_until_midnight_counting_what_was_already_sent(setup, urls):
+    settings, engine, dispatcher = setup(sms_extra="    daily_quota: 3\n")
+    monday, tuesday = DAY - timedelta(days=3), DAY - timedelta(days=2)  # the "-3d" rung
+    many_sms_reminders(settings, engine, dispatcher, 5, rung="-3d", day=monday)
+    with time_machine.travel(at(settings, monday, 8), tick=False):
+        dispatch(dispatcher)
+    statuses = [r.status for r in rows(engine, "sms", rung="-3d")]
+    held = [r for r in rows(engine, "sms", rung="-3d") if r.status == Status.PENDING]
+    assert sorted(statuses) == [Status.PENDING] * 2 + [Status.SENT] * 3
+    assert {r.next_attempt_at for r in held} == {at(settings, tuesday, 0)}
+    assert {r.attempts for r in held} == {0}  # postponed, not attempted
+    # A restarted daemon counts today's sends from the database: still nothing before midnight,
+    # even for reminders due again at once (as if the operator had retried them).
+    _, _, restarted = setup(sms_extra="    daily_quota: 3\n")
+    with engine.begin() as conn:
+        conn.execute(update(Reminder).where(Reminder.status == Status.PENDING).values(next_attempt_at=None))
+    with time_machine.travel(at(settings, monday, 20), tick=False):
+        dispatch(restarted)
+    assert sorted(r.status for r in rows(engine, "sms", rung="-3d")) == sorted(statuses)
+    with time_machine.travel(at(settings, tuesday, 7), tick=False):
+        dispatch(restarted)
+    assert {r.status for r in rows(engine, "sms", rung="-3d")} == {Status.SENT}
+    assert len([r for r in api_calls(urls["esms"], ESMS_PATH) if r["status"] == 200]) == 5
