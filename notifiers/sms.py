@@ -28,20 +28,18 @@ SMS is `unreachable`, configuration problems (keys, brandname, balance, IP white
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.http import LoopClient, retry_after
 from scheduler.templates import unaccent
 
 ESMS_URL = "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
@@ -485,18 +483,6 @@ def reset_seconds(value: str | None) -> float | None:
     return max(0.0, number - time.time()) if number > 1e9 else max(0.0, number)
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds or as an HTTP date; None when absent or unreadable."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    with contextlib.suppress(ValueError):
-        return max(0.0, float(value))
-    with contextlib.suppress(TypeError, ValueError, IndexError):
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    return None
-
-
 GATEWAYS: dict[str, type[Gateway]] = {"esms": EsmsGateway, "speedsms": SpeedSmsGateway, "http": HttpGateway}
 
 
@@ -519,8 +505,7 @@ class SmsNotifier(Notifier):
         self.options = options
         self.gateway = GATEWAYS[options.gateway](options, secrets)
         self._hidden = sorted((v for v in secrets.values() if v), key=len, reverse=True)
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http = LoopClient(timeout=httpx.Timeout(options.timeout))
 
     @classmethod
     def from_setup(cls, setup: Setup) -> SmsNotifier:
@@ -543,7 +528,7 @@ class SmsNotifier(Notifier):
         for number, text in enumerate(parts, start=1):
             sms = Sms(phone, text, request_id(message.key, number))
             try:
-                provider_id, detail = await self.gateway.send(self._http(), sms)
+                provider_id, detail = await self.gateway.send(self._http.get(), sms)
             except NotifierError as exc:
                 raise self._hide(exc, number, len(parts)) from exc
             ids += [provider_id] if provider_id else []
@@ -557,21 +542,8 @@ class SmsNotifier(Notifier):
             return message.short or message.text
         return gsm_text(message.short_ascii or message.short or message.text)
 
-    def _http(self) -> httpx.AsyncClient:
-        """The shared client, opened in the running loop (a client's connections belong to one)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or loop is not self._loop:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.options.timeout), headers={"User-Agent": "nhacviec"}
-            )
-            self._loop = loop
-        return self._client
-
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(RuntimeError):  # opened in a loop that is closed already
-                await client.aclose()
+        await self._http.aclose()
 
     def _hide(self, exc: NotifierError, number: int, total: int) -> NotifierError:
         """The error with any key or token masked, and which SMS of a split it was."""

@@ -17,20 +17,18 @@ the receiver's configuration is wrong).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.http import LoopClient, retry_after
 
 SECRET = "WEBHOOK_SECRET"
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -91,18 +89,6 @@ def payload(message: Message) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds or as an HTTP date; None when absent or unreadable."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    with contextlib.suppress(ValueError):
-        return max(0.0, float(value))
-    with contextlib.suppress(TypeError, ValueError, IndexError):
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    return None
-
-
 class WebhookNotifier(Notifier):
     channel: ClassVar[str] = "webhook"
     address: ClassVar[str] = "webhook"
@@ -116,8 +102,8 @@ class WebhookNotifier(Notifier):
         self.options = options
         self._secret = secret
         self._clock = clock
-        self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # No redirects: following one would send the signed body somewhere else.
+        self._http = LoopClient(timeout=httpx.Timeout(options.timeout), follow_redirects=False)
 
     @classmethod
     def from_setup(cls, setup: Setup) -> WebhookNotifier:
@@ -140,7 +126,9 @@ class WebhookNotifier(Notifier):
         body = payload(message)
         url = message.recipient
         try:
-            response = await self._http().post(url, content=body, headers=self.request_headers(message, body))
+            response = await self._http.get().post(
+                url, content=body, headers=self.request_headers(message, body)
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise NotifierError(
                 self._hide(f"địa chỉ webhook không hợp lệ: {url!r} ({exc})"), permanent=True
@@ -176,23 +164,8 @@ class WebhookNotifier(Notifier):
     def _hide(self, text: str) -> str:
         return text.replace(self._secret, "***")
 
-    def _http(self) -> httpx.AsyncClient:
-        """The shared client, opened in the running loop (a client's connections belong to one)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or loop is not self._loop:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.options.timeout),
-                headers={"User-Agent": "nhacviec"},
-                follow_redirects=False,  # a redirect would re-send the signed body elsewhere
-            )
-            self._loop = loop
-        return self._client
-
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(RuntimeError):  # opened in a loop that is closed already
-                await client.aclose()
+        await self._http.aclose()
 
 
 def _answer_id(response: httpx.Response) -> str | None:

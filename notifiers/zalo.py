@@ -12,7 +12,6 @@ the next morning, midnight or month; configuration errors alert the operator.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
@@ -23,6 +22,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.http import LoopClient
 from scheduler.zalo_tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
 from scheduler.zalo_tokens import alerts as token_alerts
 
@@ -142,8 +142,7 @@ class ZaloNotifier(Notifier):
         self.tokens = tokens
         self.timezone = timezone
         self.morning = time.fromisoformat(options.morning)
-        self._http: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http = LoopClient(timeout=options.timeout)
 
     @classmethod
     def from_setup(cls, setup: Setup) -> ZaloNotifier:
@@ -192,9 +191,7 @@ class ZaloNotifier(Notifier):
         return self._outcome(answer)
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.aclose()
 
     # --- request ----------------------------------------------------------
 
@@ -246,7 +243,7 @@ class ZaloNotifier(Notifier):
             headers["appsecret_proof"] = appsecret_proof(self._secret, token)
         url = self.options.api_url.rstrip("/") + "/message/template"
         try:
-            response = await self._client().post(url, json=body, headers=headers)
+            response = await self._http.get().post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise NotifierError(f"lỗi kết nối Zalo ZNS ({type(exc).__name__})", permanent=False) from None
         if response.status_code != 200:
@@ -269,12 +266,6 @@ class ZaloNotifier(Notifier):
             return Delivery(provider_id=str(data.get("msg_id") or "") or None, detail=detail)
         now = datetime.now(self.timezone)
         raise classify(code, self._redact(str(answer.get("message") or "")), now, self.morning)
-
-    def _client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._http is None or loop is not self._loop:  # a client belongs to the loop that made it
-            self._http, self._loop = httpx.AsyncClient(timeout=self.options.timeout), loop
-        return self._http
 
     def _redact(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text

@@ -122,7 +122,7 @@ class Dispatcher:
         self.settings = settings
         self.worker = worker
         self.metrics = metrics
-        self._limits = {ch: asyncio.Semaphore(n.concurrency) for ch, n in self.notifiers.items()}
+        self._limits: dict[str, asyncio.Semaphore] = {}  # per channel, made in the loop that runs
         self.guards = {ch: ChannelGuard(builder.deployment.channel(ch).spec) for ch in self.notifiers}
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
@@ -147,6 +147,7 @@ class Dispatcher:
         """Send everything due now, batch after batch; return how many were attempted.
         During the quiet hours only reminders whose policy ignores them go out."""
         attempted = 0
+        self._limits = {ch: asyncio.Semaphore(n.concurrency) for ch, n in self.notifiers.items()}
         while not self._stopping:
             now = utcnow()
             self.catch_up(now)

@@ -3,7 +3,6 @@ the provider doubles over HTTP (fallback, the night ban, rate limits, a 5xx stor
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from scheduler.templates import Templates
 from scheduler.zalo_tokens import TokenPair, TokenStore
 from tests.conftest import make_settings
 from tests.dispatch_kit import links
+from tests.dispatch_kit import run as dispatch
 from tests.doubles.serve import requests, reset, script, serve
 from tests.test_dispatch_year import one_agency_plan
 
@@ -116,21 +116,6 @@ def setup(tmp_path, config_dir, database_url, urls):
 
 def at(settings, day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=settings.timezone)
-
-
-def dispatch(dispatcher: Dispatcher, one_at_a_time: str | None = None) -> int:
-    """One dispatch in a fresh event loop; `one_at_a_time`: a channel sent one message at a time."""
-
-    async def once() -> int:
-        if one_at_a_time:
-            dispatcher._limits[one_at_a_time] = asyncio.Semaphore(1)
-        try:
-            return await dispatcher.run()
-        finally:
-            for notifier in set(dispatcher.notifiers.values()):
-                await notifier.aclose()
-
-    return asyncio.run(once())
 
 
 def rows(engine, *channels: str, rung: str = "0d"):
@@ -243,13 +228,14 @@ def test_speedsms_429_waits_for_the_reset_and_loses_nothing(setup, urls):
 def test_a_5xx_storm_opens_the_circuit_and_everything_is_delivered_after_it(setup, urls):
     settings, engine, dispatcher = setup(sms_extra="    circuit: {failures: 3, pause: 60}\n")
     many_sms_reminders(settings, engine, dispatcher, 10)
+    dispatcher.notifiers["sms"].concurrency = 1  # one send at a time makes the order exact
     circuit = dispatcher.guards["sms"].circuit
     clock = [1000.0]
     circuit.clock = lambda: clock[0]
     script(urls["esms"], fail_next=4, status=503)
 
     with time_machine.travel(at(settings, DAY, 8), tick=False):
-        dispatch(dispatcher, one_at_a_time="sms")  # one at a time makes the order exact
+        dispatch(dispatcher)
     assert circuit.is_open
     sent_or_not = rows(engine, "sms")
     assert sorted(r.attempts for r in sent_or_not) == [0] * 7 + [1] * 3  # the rest postponed, not attempted
@@ -257,12 +243,12 @@ def test_a_5xx_storm_opens_the_circuit_and_everything_is_delivered_after_it(setu
 
     clock[0] += 61  # the pause is over: one trial, which fails (the 4th 503), and the circuit reopens
     with time_machine.travel(at(settings, DAY, 8, 2), tick=False):
-        dispatch(dispatcher, one_at_a_time="sms")
+        dispatch(dispatcher)
     assert circuit.is_open
 
     clock[0] += 61  # the storm is over: the trial succeeds, the circuit closes, everything goes
     with time_machine.travel(at(settings, DAY, 9), tick=False):
-        dispatch(dispatcher, one_at_a_time="sms")
+        dispatch(dispatcher)
     assert not circuit.is_open
     final = rows(engine, "sms")
     assert {r.status for r in final} == {Status.SENT}

@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.doubles.control import control_routes
+
 TOKEN = os.environ.get("SPEEDSMS_DOUBLE_TOKEN", "speedsms-token")
 
 received: list[dict[str, Any]] = []
@@ -137,27 +139,15 @@ def _basic_auth(header: str) -> tuple[str | None, str | None]:
     return username, password
 
 
-async def requests(request: Request) -> Response:
-    return JSONResponse(received)
-
-
-async def reset(request: Request) -> Response:
+def _reset() -> None:
     received.clear()
     behaviour.clear()
     window.clear()
-    return JSONResponse({"ok": True})
-
-
-async def script(request: Request) -> Response:
-    behaviour.update(await request.json())
-    return JSONResponse(behaviour)
 
 
 app = Starlette(
     routes=[
         Route("/index.php/sms/send", send, methods=["POST"]),
-        Route("/_double/requests", requests, methods=["GET"]),
-        Route("/_double/reset", reset, methods=["POST"]),
-        Route("/_double/script", script, methods=["POST"]),
+        *control_routes(lambda: received, _reset, behaviour.update),
     ]
 )

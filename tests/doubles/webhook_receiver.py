@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.doubles.control import control_routes
+
 SECRET_ENV = "WEBHOOK_RECEIVER_SECRET"
 RECORDED_HEADERS = ("content-type", "x-nhacviec-key", "x-nhacviec-timestamp", "x-nhacviec-signature")
 
@@ -93,26 +95,18 @@ def _json(body: bytes) -> Any:
         return None
 
 
-async def recorded(request: Request) -> JSONResponse:
-    return JSONResponse(state.requests)
-
-
-async def reset(request: Request) -> JSONResponse:
+def _reset() -> None:
     state.requests.clear()
     state.script = {}
-    return JSONResponse({"ok": True})
 
 
-async def script(request: Request) -> JSONResponse:
-    state.script = dict(await request.json())
-    return JSONResponse({"ok": True})
+def _script(behaviour: dict[str, Any]) -> None:
+    state.script = dict(behaviour)
 
 
 app = Starlette(
     routes=[
-        Route("/_double/requests", recorded, methods=["GET"]),
-        Route("/_double/reset", reset, methods=["POST"]),
-        Route("/_double/script", script, methods=["POST"]),
+        *control_routes(lambda: state.requests, _reset, _script),
         Route("/{path:path}", receive, methods=["POST"]),
     ]
 )

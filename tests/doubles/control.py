@@ -1,0 +1,35 @@
+"""The control endpoints every double serves next to its provider's API (see serve.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+def control_routes(
+    received: Callable[[], list[dict[str, Any]]],
+    reset: Callable[[], None],
+    script: Callable[[dict[str, Any]], None],
+) -> list[Route]:
+    """`GET /_double/requests`, `POST /_double/reset`, `POST /_double/script` over the double's state."""
+
+    async def get_requests(request: Request) -> JSONResponse:
+        return JSONResponse(received())
+
+    async def do_reset(request: Request) -> JSONResponse:
+        reset()
+        return JSONResponse({"ok": True})
+
+    async def do_script(request: Request) -> JSONResponse:
+        script(await request.json())
+        return JSONResponse({"ok": True})
+
+    return [
+        Route("/_double/requests", get_requests, methods=["GET"]),
+        Route("/_double/reset", do_reset, methods=["POST"]),
+        Route("/_double/script", do_script, methods=["POST"]),
+    ]
