@@ -41,6 +41,7 @@ accepted_ids: dict[str, float] = {}  # RequestId → when accepted
 
 
 async def send(request: Request) -> Response:
+    at = time.time()  # arrival, before the body is read and any scripted delay
     if request.method == "GET":
         fields: Any = dict(request.query_params)
     else:
@@ -58,6 +59,7 @@ async def send(request: Request) -> Response:
             "headers": dict(request.headers),
             "status": response.status_code,
             "response": response.body.decode(),
+            "at": at,
         }
     )
     return response

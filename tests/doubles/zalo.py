@@ -88,7 +88,7 @@ def _error(code: int, message: str) -> JSONResponse:
 async def send_template(request: Request) -> JSONResponse:
     body = await request.json()
     headers = {k: request.headers[k] for k in ("access_token", "appsecret_proof") if k in request.headers}
-    state.requests.append({"path": "/message/template", "headers": headers, "json": body})
+    state.requests.append({"path": "/message/template", "headers": headers, "json": body, "at": time.time()})
     if state.behaviour["next"]:
         forced = state.behaviour["next"].pop(0)
         if "status" in forced:
