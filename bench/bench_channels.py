@@ -248,6 +248,9 @@ def seed_token(database_url: str) -> None:
 # --- 1/3. the raw client -----------------------------------------------------------------
 
 
+NOTIFIERS: dict[str, type[Any]] = {"zalo": ZaloNotifier, "sms": SmsNotifier}
+
+
 def sample_requests(root: Path, channel: str, double: Double, urls: dict[str, str]) -> list[dict[str, Any]]:
     """The five requests (body + headers) the daemon's notifier sends for the reminders of
     agency 0, rendered as the daemon renders them and captured at the double."""
@@ -268,7 +271,7 @@ def sample_requests(root: Path, channel: str, double: Double, urls: dict[str, st
             occurrence = conn.execute(
                 select(Occurrence.__table__).where(Occurrence.key == row.occurrence_key)
             ).one()
-            messages.append(builder.reminder(row, occurrence, (), utcnow()))
+            messages.append(builder.reminder(row, occurrence, (), utcnow(), NOTIFIERS[channel].renders))
     options = deployment.channel(channel).options
     if channel == "zalo":
         seed_token(url)

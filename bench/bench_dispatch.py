@@ -470,7 +470,7 @@ def render_samples(root: Path, agencies: int) -> list[Message]:
             occurrence = conn.execute(
                 select(Occurrence.__table__).where(Occurrence.key == row.occurrence_key)
             ).one()
-            messages.append(builder.reminder(row, occurrence, (), utcnow()))
+            messages.append(builder.reminder(row, occurrence, (), utcnow(), EmailNotifier.renders))
     engine.dispose()
     return messages
 

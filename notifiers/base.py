@@ -109,6 +109,7 @@ class Notifier(ABC):
     """One channel. Subclasses set `channel` and implement `send`.
 
     A plug-in may also set:
+    - `renders`: the template outputs it reads (by default all four);
     - `address`: the contact field it sends to: "email", "mobile", "zalo" (the Zalo
       number, else the mobile one), "webhook", or any other name, read from the
       contact's `addresses:` mapping;
@@ -123,6 +124,9 @@ class Notifier(ABC):
     channel: ClassVar[str]
     concurrency: ClassVar[int] = 10  # how many sends the dispatcher runs at once on this channel
     address: ClassVar[str] = "email"
+    # The template outputs it reads (scheduler/templates.py): "subject.txt", "email.txt",
+    # "email.html", "short.txt" (which also gives `short_ascii`); only these are rendered.
+    renders: ClassVar[tuple[str, ...]] = ("subject.txt", "email.txt", "email.html", "short.txt")
     Options: ClassVar[type[BaseModel]] = NoOptions
     secrets: ClassVar[tuple[str, ...]] = ()
 

@@ -119,6 +119,7 @@ def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
 
 class EmailNotifier(Notifier):
     channel: ClassVar[str] = "email"
+    renders: ClassVar[tuple[str, ...]] = ("subject.txt", "email.txt", "email.html")
     concurrency: ClassVar[int] = 10
 
     def __init__(self, smtp: SmtpSettings, *, tls_context: ssl.SSLContext | None = None) -> None:

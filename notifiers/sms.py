@@ -491,6 +491,7 @@ GATEWAYS: dict[str, type[Gateway]] = {"esms": EsmsGateway, "speedsms": SpeedSmsG
 
 class SmsNotifier(Notifier):
     channel: ClassVar[str] = "sms"
+    renders: ClassVar[tuple[str, ...]] = ("short.txt",)
     address: ClassVar[str] = "mobile"
     concurrency: ClassVar[int] = 10
     Options: ClassVar[type[BaseModel]] = SmsOptions

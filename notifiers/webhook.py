@@ -91,6 +91,7 @@ def payload(message: Message) -> bytes:
 
 class WebhookNotifier(Notifier):
     channel: ClassVar[str] = "webhook"
+    renders: ClassVar[tuple[str, ...]] = ("subject.txt", "email.txt", "short.txt")
     address: ClassVar[str] = "webhook"
     concurrency: ClassVar[int] = 10
     Options: ClassVar[type[BaseModel]] = WebhookOptions

@@ -131,6 +131,7 @@ def classify(code: int, text: str, now: datetime, morning: time) -> NotifierErro
 
 class ZaloNotifier(Notifier):
     channel: ClassVar[str] = "zalo"
+    renders: ClassVar[tuple[str, ...]] = ()  # ZNS fills an approved template from Message.fields
     address: ClassVar[str] = "zalo"
     concurrency: ClassVar[int] = 10
     Options: ClassVar[type[BaseModel]] = ZaloOptions

@@ -337,6 +337,8 @@ class Dispatcher:
                 return
             try:
                 message = self._message(row, occurrences, threads)
+                if guard.rate:  # after rendering: as close to the request as can be
+                    await guard.rate.acquire()
                 delivery = await self.notifiers[row.channel].send(message)
             except NotifierError as exc:
                 guard.release_quota()
@@ -360,23 +362,17 @@ class Dispatcher:
 
     async def _held_back(self, row: Any, guard: ChannelGuard) -> bool:
         """Postpone the row if its channel's circuit is open, its rate full for longer than
-        RATE_WAIT or its daily quota spent; otherwise wait for its rate slot and take its
-        place in the quota. True: postponed."""
+        RATE_WAIT or its daily quota spent; otherwise take its place in the quota. True:
+        postponed. (The rate's token is taken later, just before the request.)"""
         paused = guard.circuit.blocked_for()
         if paused:
             await self._postpone(
                 row, paused, f"tạm dừng kênh {row.channel} sau nhiều lỗi liên tiếp của nhà cung cấp"
             )
             return True
-        if guard.rate:
-            slot = guard.rate.next_slot()
-            wait = slot - guard.rate.clock()
-            if wait > RATE_WAIT:
-                await self._postpone(row, wait, f"giới hạn tốc độ gửi của kênh {row.channel}")
-                return True
-            guard.rate.take(slot)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        if guard.rate and (wait := guard.rate.wait()) > RATE_WAIT:
+            await self._postpone(row, wait, f"giới hạn tốc độ gửi của kênh {row.channel}")
+            return True
         if guard.quota:
             now = utcnow()
             self._start_quota_day(row.channel, guard.quota, now)
@@ -474,9 +470,10 @@ class Dispatcher:
             context = digest_context(
                 self.engine, self.builder.deployment, plan_id, today, self.settings.timezone
             )
-            return self.builder.digest(row, context)
+            return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())
-        return self.builder.reminder(row, occurrences[row.occurrence_key], thread, now)
+        occurrence = occurrences[row.occurrence_key]
+        return self.builder.reminder(row, occurrence, thread, now, self.notifiers[row.channel].renders)
 
     async def _sent(self, row: Any, delivery: Delivery) -> None:
         now = utcnow()

@@ -9,6 +9,7 @@ is postponed, never dropped: the dispatcher gives it back with a later
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,27 +24,37 @@ class RateLimit:
     Each send takes one of `limit` tokens, which comes back `per` seconds after that
     send: a token bucket that never lets a window hold more than `limit` sends, which
     a bucket refilled continuously would (up to twice the limit across a window).
+    Tokens are taken at the moment a send starts, and come back `MARGIN` later than
+    `per`, so that the variable delay before a request reaches the provider does not
+    put `limit` + 1 sends in one of its windows.
     """
+
+    MARGIN = 0.02
 
     def __init__(self, limit: int, per: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.per = per
         self.clock = clock
-        self._granted: deque[float] = deque()  # the last `limit` send times, in order
+        self._window = per * (1 + self.MARGIN)
+        self._taken: deque[float] = deque()  # when the last `limit` sends started, in order
 
-    def next_slot(self) -> float:
-        """The earliest clock time at which a send may go (now, or later when the window is full)."""
-        now = self.clock()
-        slot = now if not self._granted else max(now, self._granted[-1])
-        if len(self._granted) >= self.limit:
-            slot = max(slot, self._granted[-self.limit] + self.per)
-        return slot
+    def wait(self) -> float:
+        """Seconds before a send may start (0: now)."""
+        if len(self._taken) < self.limit:
+            return 0.0
+        return max(0.0, self._taken[-self.limit] + self._window - self.clock())
 
-    def take(self, slot: float) -> None:
-        """Reserve `slot` (from `next_slot`, in the same turn of the event loop)."""
-        self._granted.append(slot)
-        while len(self._granted) > self.limit:
-            self._granted.popleft()
+    def take(self) -> None:
+        """A send starts now (call only when `wait()` is 0, without awaiting in between)."""
+        self._taken.append(self.clock())
+        while len(self._taken) > self.limit:
+            self._taken.popleft()
+
+    async def acquire(self) -> None:
+        """Wait until a send may start, and start it."""
+        while (seconds := self.wait()) > 0:
+            await asyncio.sleep(seconds)
+        self.take()
 
 
 class DailyQuota:

@@ -39,5 +39,7 @@ def setup_logging(secrets: list[str], level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "uvicorn.access", "alembic"):
+    # httpx logs every request at INFO, URL and query included: one line per reminder sent,
+    # and a gateway that takes its key in the query string would put it in the log.
+    for noisy in ("apscheduler", "uvicorn.access", "alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

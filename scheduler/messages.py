@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -13,14 +14,6 @@ from scheduler.loader import Deployment
 from scheduler.templates import OUTPUTS, Rendered, Templates
 
 DIGEST = "digest"
-
-# What each channel reads of a rendered message; rendering only that saves about a
-# third of the rendering time per message. Other channels (webhooks, plug-ins) get all.
-CHANNEL_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "email": ("subject.txt", "email.txt", "email.html"),
-    "zalo": ("subject.txt", "short.txt"),
-    "sms": ("subject.txt", "short.txt"),
-}
 
 
 # Flat text fields of a reminder, for channels that fill a provider's template (Zalo
@@ -107,7 +100,7 @@ class MessageBuilder:
         return {"name": "", "role": "focal"}
 
     def reminder_context(
-        self, reminder: Any, occurrence: Any, event: Event | None, today: date
+        self, reminder: Any, occurrence: Any, event: Event | None, today: date, short_link: bool = False
     ) -> dict[str, Any]:
         """The template context; its keys are documented in scheduler/templates.py."""
         plan = self._plan(occurrence.plan_id)
@@ -127,13 +120,13 @@ class MessageBuilder:
             "to_agency": self.deployment.name_of(event.to) if event and event.to else None,
             "via_agency": self.deployment.name_of(event.via) if event and event.via else None,
             "focal_agency": self.deployment.name_of(plan["focal_agency"]) if plan["focal_agency"] else "",
-            "confirm_url": self._confirm_url(reminder, occurrence) if is_deadline else None,
+            "confirm_url": self._confirm_url(reminder, occurrence, short_link) if is_deadline else None,
             "today": today,
         }
 
-    def _confirm_url(self, reminder: Any, occurrence: Any) -> str:
-        """Short channels (Zalo, SMS) get the short link of the reminder row, e-mail the long one."""
-        if "short.txt" in CHANNEL_OUTPUTS.get(reminder.channel, ()) and getattr(reminder, "id", None):
+    def _confirm_url(self, reminder: Any, occurrence: Any, short: bool) -> str:
+        """The short link of the reminder row (Zalo, SMS), or the long one (e-mail, previews)."""
+        if short and getattr(reminder, "id", None):
             return self.links.short_url(reminder.id)
         return self.links.url(occurrence.key)
 
@@ -167,13 +160,15 @@ class MessageBuilder:
         occurrence: Any,
         thread: tuple[str, ...],
         now: datetime,
-        outputs: tuple[str, ...] | None = None,
+        outputs: Collection[str] = OUTPUTS,
     ) -> Message:
-        """The reminder rendered for its channel (`outputs`: all of them, for a preview)."""
+        """The reminder rendered into `outputs`: those its channel's notifier reads
+        (`Notifier.renders`; rendering only those is most of the cost saved), all by default.
+        A channel that reads no e-mail body gets the short form of the link."""
         today = now.astimezone(self.timezone).date()
         event = self._event(occurrence)
-        context = self.reminder_context(reminder, occurrence, event, today)
-        rendered = self.templates.render(reminder.kind, context, outputs or self._outputs(reminder))
+        context = self.reminder_context(reminder, occurrence, event, today, "email.txt" not in outputs)
+        rendered = self.templates.render(reminder.kind, context, outputs)
         attachments: tuple[Attachment, ...] = ()
         if event is not None and reminder.channel == "email":
             attachments = (
@@ -182,14 +177,8 @@ class MessageBuilder:
         fields = reminder_fields(context) if reminder.channel != "email" else {}
         return self._message(reminder, rendered, thread, attachments, fields)
 
-    def digest(self, reminder: Any, context: dict[str, Any]) -> Message:
-        return self._message(
-            reminder, self.templates.render(DIGEST, context, self._outputs(reminder)), (), ()
-        )
-
-    @staticmethod
-    def _outputs(reminder: Any) -> tuple[str, ...]:
-        return CHANNEL_OUTPUTS.get(reminder.channel, OUTPUTS)
+    def digest(self, reminder: Any, context: dict[str, Any], outputs: Collection[str] = OUTPUTS) -> Message:
+        return self._message(reminder, self.templates.render(DIGEST, context, outputs), (), ())
 
     def _message(
         self,

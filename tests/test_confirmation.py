@@ -10,6 +10,8 @@ import time_machine
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from notifiers.email import EmailNotifier
+from notifiers.sms import SmsNotifier
 from scheduler.loader import load_config
 from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
@@ -154,10 +156,9 @@ def test_a_reminder_to_zalo_or_sms_carries_the_short_link(site, tmp_path, config
     builder = MessageBuilder(
         load_config(config_dir), Templates(None), signer, make_settings(tmp_path, config_dir).timezone
     )
-    sms = builder.reminder(SimpleNamespace(**{**row._mapping, "channel": "sms"}), occurrence, (), row.send_at)
-    email = builder.reminder(
-        SimpleNamespace(**{**row._mapping, "channel": "email"}), occurrence, (), row.send_at
-    )
+    sms_row = SimpleNamespace(**{**row._mapping, "channel": "sms"})
+    sms = builder.reminder(sms_row, occurrence, (), row.send_at, SmsNotifier.renders)
+    email = builder.reminder(row, occurrence, (), row.send_at, EmailNotifier.renders)
     assert sms.short_ascii.split()[-1].startswith(f"{signer.public_url}/x/")
     assert len(sms.short_ascii) <= 160
     assert "/xac-nhan/" in email.text

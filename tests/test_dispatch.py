@@ -11,6 +11,9 @@ import time_machine
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
+from notifiers.email import EmailNotifier
+from notifiers.sms import SmsNotifier
+from notifiers.zalo import ZaloNotifier
 from scheduler.dispatcher import GroupCommit
 from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
 from scheduler.sync import sync
@@ -205,10 +208,11 @@ def test_each_channel_renders_only_what_it_sends(setup):
             select(Occurrence.__table__).where(Occurrence.key == row.occurrence_key)
         ).one()
     now = row.send_at
-    email = dispatcher.builder.reminder(row, occurrence, (), now)
-    sms = dispatcher.builder.reminder(
-        SimpleNamespace(**{**row._mapping, "channel": "sms"}), occurrence, (), now
-    )
+    as_sms = SimpleNamespace(**{**row._mapping, "channel": "sms"})
+    email = dispatcher.builder.reminder(row, occurrence, (), now, EmailNotifier.renders)
+    sms = dispatcher.builder.reminder(as_sms, occurrence, (), now, SmsNotifier.renders)
+    zns = dispatcher.builder.reminder(as_sms, occurrence, (), now, ZaloNotifier.renders)
     assert email.subject and email.text and email.html and not email.short
-    assert sms.subject and sms.short and sms.short_ascii and not sms.text and not sms.html
+    assert sms.short and sms.short_ascii and not (sms.subject or sms.text or sms.html)
     assert "Kính gửi" in email.text and "đ" not in sms.short_ascii
+    assert not (zns.subject or zns.text or zns.short) and zns.fields["agency"] == "UBND huyện A Lưới"

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import contextmanager
+from unittest.mock import patch
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scheduler.guards import ChannelGuard, Circuit, DailyQuota, RateLimit
 from scheduler.schema import ChannelSpec
+
+
+@contextmanager
+def mock_sleep(replacement):
+    """asyncio.sleep on the test's clock: moving the clock instead of waiting."""
+    with patch("scheduler.guards.asyncio.sleep", replacement):
+        yield
 
 
 class Clock:
@@ -18,13 +30,12 @@ class Clock:
 
 
 def send_all(limit: RateLimit, clock: Clock, count: int) -> list[float]:
-    """Send `count` messages as fast as the limit lets them go; return their send times."""
+    """Send `count` messages as fast as the limit lets them go; return their start times."""
     times = []
     for _ in range(count):
-        slot = limit.next_slot()
-        clock.now = max(clock.now, slot)
-        limit.take(slot)
-        times.append(slot)
+        clock.now += limit.wait()
+        limit.take()
+        times.append(clock.now)
     return times
 
 
@@ -45,12 +56,30 @@ def test_no_window_ever_holds_more_than_the_limit(limit, per, gaps):
         assert len(in_window) <= limit
 
 
-def test_a_full_window_delays_the_next_send_until_the_oldest_leaves_it():
+def test_a_full_window_delays_the_next_send_until_the_oldest_leaves_it_with_a_margin():
     clock = Clock()
     rate = RateLimit(60, 60, clock)
     times = send_all(rate, clock, 61)
     assert times[:60] == [1000.0] * 60
-    assert times[60] == 1060.0
+    assert times[60] == 1000.0 + 60 * (1 + RateLimit.MARGIN)
+
+
+def test_acquire_waits_its_turn():
+    clock = Clock()
+    rate = RateLimit(2, 10, clock)
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    async def three() -> None:
+        for _ in range(3):
+            await rate.acquire()
+
+    with mock_sleep(fake_sleep):
+        asyncio.run(three())
+    assert slept == [pytest.approx(10 * (1 + RateLimit.MARGIN))]
 
 
 def test_the_circuit_opens_after_consecutive_failures_and_lets_one_trial_through():
