@@ -337,9 +337,7 @@ class Dispatcher:
                 return
             try:
                 message = self._message(row, occurrences, threads)
-                if guard.rate:  # after rendering: as close to the request as can be
-                    await guard.rate.acquire()
-                delivery = await self.notifiers[row.channel].send(message)
+                delivery = await self._deliver(row.channel, guard, message)
             except NotifierError as exc:
                 guard.release_quota()
                 self._provider_failed(row.channel, guard, exc)
@@ -357,6 +355,17 @@ class Dispatcher:
             else:
                 guard.circuit.succeeded()
                 await self._sent(row, delivery)
+
+    async def _deliver(self, channel: str, guard: ChannelGuard, message: Message) -> Delivery:
+        """One attempt, within the channel's rate (its token is taken after rendering, as
+        close to the request as can be, and given back when the attempt has finished)."""
+        if guard.rate is None:
+            return await self.notifiers[channel].send(message)
+        await guard.rate.acquire()
+        try:
+            return await self.notifiers[channel].send(message)
+        finally:
+            guard.rate.release()
 
     # --- guards: circuit, quota, rate -------------------------------------------------
 

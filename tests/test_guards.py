@@ -6,7 +6,6 @@ import asyncio
 from contextlib import contextmanager
 from unittest.mock import patch
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,57 +28,64 @@ class Clock:
         return self.now
 
 
-def send_all(limit: RateLimit, clock: Clock, count: int) -> list[float]:
-    """Send `count` messages as fast as the limit lets them go; return their start times."""
-    times = []
-    for _ in range(count):
-        clock.now += limit.wait()
-        limit.take()
-        times.append(clock.now)
-    return times
-
-
-@given(
-    limit=st.integers(1, 20),
-    per=st.floats(0.5, 120),
-    gaps=st.lists(st.floats(0, 30), min_size=1, max_size=80),
-)
-def test_no_window_ever_holds_more_than_the_limit(limit, per, gaps):
-    clock = Clock()
-    rate = RateLimit(limit, per, clock)
-    times = []
-    for gap in gaps:  # arrivals at irregular times, each sent as soon as allowed
-        clock.now += gap
-        times += send_all(rate, clock, 1)
-    for i, start in enumerate(times):
-        in_window = [t for t in times[i:] if t < start + per]
-        assert len(in_window) <= limit
-
-
-def test_a_full_window_delays_the_next_send_until_the_oldest_leaves_it_with_a_margin():
-    clock = Clock()
-    rate = RateLimit(60, 60, clock)
-    times = send_all(rate, clock, 61)
-    assert times[:60] == [1000.0] * 60
-    assert times[60] == 1000.0 + 60 * (1 + RateLimit.MARGIN)
-
-
-def test_acquire_waits_its_turn():
-    clock = Clock()
-    rate = RateLimit(2, 10, clock)
+def simulate(rate: RateLimit, clock: Clock, arrivals: list[float], durations: list[float]) -> list[tuple]:
+    """Sends arriving after the given gaps, one after another through `rate`, each taking its
+    duration; return each send's (start, end)."""
     slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
         clock.now += seconds
 
-    async def three() -> None:
-        for _ in range(3):
+    async def run() -> list[tuple]:
+        done = []
+        for gap, duration in zip(arrivals, durations, strict=True):
+            clock.now += gap
             await rate.acquire()
+            start = clock.now
+            clock.now += duration
+            rate.release()
+            done.append((start, clock.now))
+        return done
 
     with mock_sleep(fake_sleep):
-        asyncio.run(three())
-    assert slept == [pytest.approx(10 * (1 + RateLimit.MARGIN))]
+        return asyncio.run(run())
+
+
+@given(
+    limit=st.integers(1, 20),
+    per=st.floats(0.5, 120),
+    sends=st.lists(st.tuples(st.floats(0, 30), st.floats(0, 5)), min_size=1, max_size=80),
+)
+def test_no_window_at_the_provider_ever_holds_more_than_the_limit(limit, per, sends):
+    """Whenever, between its start and its end, a request reaches the provider, no window of
+    `per` seconds there holds more than `limit`: at each start, fewer than `limit` earlier
+    sends ended less than `per` before it."""
+    clock = Clock()
+    done = simulate(RateLimit(limit, per, clock), clock, *map(list, zip(*sends, strict=True)))
+    for start, _ in done:
+        recent = [1 for s, e in done if s < start and e + per > start]
+        assert len(recent) < limit
+
+
+def test_a_full_window_delays_the_next_send_until_a_token_comes_back():
+    clock = Clock()
+    done = simulate(RateLimit(60, 60, clock), clock, [0.0] * 61, [0.5] + [0.0] * 60)
+    assert [start for start, _ in done[:60]] == [1000.0] + [1000.5] * 59
+    assert done[60][0] == 1060.5  # 60 s after the first send *ended*
+
+
+def test_with_every_token_in_flight_a_send_waits_for_one_to_end():
+    clock = Clock()
+    rate = RateLimit(1, 10, clock)
+
+    async def scenario() -> None:
+        await rate.acquire()
+        assert rate.wait() == 10  # unknown: the send has not ended
+        rate.release()
+        assert rate.wait() == 10
+
+    asyncio.run(scenario())
 
 
 def test_the_circuit_opens_after_consecutive_failures_and_lets_one_trial_through():
