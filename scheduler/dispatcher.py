@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -70,9 +71,8 @@ def quiet_hours_end(moment: datetime, end: time, tz: Any) -> datetime:
 class GroupCommit:
     """Commits the outcomes of sends that finish in the same turn of the event loop together.
 
-    A send's task waits for its outcome to be committed before it frees its slot on the
-    channel, so the sends whose outcome is not yet stored never exceed the channel's
-    concurrency: a crash repeats at most the sends in flight, as with one commit per
+    A channel's sender waits for an outcome to be committed before it takes its next row,
+    so the sends whose outcome is not yet stored never exceed the channel's concurrency: a crash repeats at most the sends in flight, as with one commit per
     outcome, but a busy dispatcher commits a few outcomes at a time.
     """
 
@@ -122,7 +122,6 @@ class Dispatcher:
         self.settings = settings
         self.worker = worker
         self.metrics = metrics
-        self._limits: dict[str, asyncio.Semaphore] = {}  # per channel, made in the loop that runs
         self.guards = {ch: ChannelGuard(builder.deployment.channel(ch).spec) for ch in self.notifiers}
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
@@ -147,7 +146,6 @@ class Dispatcher:
         """Send everything due now, batch after batch; return how many were attempted.
         During the quiet hours only reminders whose policy ignores them go out."""
         attempted = 0
-        self._limits = {ch: asyncio.Semaphore(n.concurrency) for ch, n in self.notifiers.items()}
         while not self._stopping:
             now = utcnow()
             self.catch_up(now)
@@ -155,13 +153,30 @@ class Dispatcher:
             if not batch:
                 break
             occurrences, threads = self._batch_context(batch)
-            tasks = [asyncio.create_task(self._send(row, occurrences, threads)) for row in batch]
-            self._in_flight.update(tasks)
-            for task in tasks:
+            queues: dict[str, deque[Any]] = defaultdict(deque)
+            for row in batch:
+                queues[row.channel].append(row)
+            # A channel's `concurrency` senders share its rows: a task per row waiting on a
+            # semaphore cost 0.4 ms per message more, as much as a whole HTTP send.
+            senders = [
+                asyncio.create_task(self._sender(rows, occurrences, threads))
+                for channel, rows in queues.items()
+                for _ in range(min(self.notifiers[channel].concurrency, len(rows)))
+            ]
+            self._in_flight.update(senders)
+            for task in senders:
                 task.add_done_callback(self._in_flight.discard)
-            await asyncio.gather(*tasks)
-            attempted += len(batch)
+            await asyncio.gather(*senders)
+            attempted += len(batch) - sum(len(rows) for rows in queues.values())
         return attempted
+
+    async def _sender(
+        self, rows: deque[Any], occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
+    ) -> None:
+        """One of a channel's senders: the batch's rows for the channel, one at a time, until
+        none is left or the dispatcher stops (the rows not taken are released by `drain`)."""
+        while rows and not self._stopping:
+            await self._send(rows.popleft(), occurrences, threads)
 
     def quiet(self, now: datetime) -> bool:
         s = self.settings
@@ -331,30 +346,29 @@ class Dispatcher:
     async def _send(
         self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
     ) -> None:
-        async with self._limits[row.channel]:
-            guard = self.guards[row.channel]
-            if await self._held_back(row, guard):
-                return
-            try:
-                message = self._message(row, occurrences, threads)
-                delivery = await self._deliver(row.channel, guard, message)
-            except NotifierError as exc:
-                guard.release_quota()
-                self._provider_failed(row.channel, guard, exc)
-                if exc.unreachable:
-                    await self._fall_back(row, str(exc))
-                else:
-                    await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
-            except asyncio.CancelledError:
-                guard.release_quota()
-                raise
-            except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
-                guard.release_quota()
-                log.exception("unexpected error sending reminder %s", row.id)
-                await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
+        guard = self.guards[row.channel]
+        if await self._held_back(row, guard):
+            return
+        try:
+            message = self._message(row, occurrences, threads)
+            delivery = await self._deliver(row.channel, guard, message)
+        except NotifierError as exc:
+            guard.release_quota()
+            self._provider_failed(row.channel, guard, exc)
+            if exc.unreachable:
+                await self._fall_back(row, str(exc))
             else:
-                guard.circuit.succeeded()
-                await self._sent(row, delivery)
+                await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
+        except asyncio.CancelledError:
+            guard.release_quota()
+            raise
+        except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
+            guard.release_quota()
+            log.exception("unexpected error sending reminder %s", row.id)
+            await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
+        else:
+            guard.circuit.succeeded()
+            await self._sent(row, delivery)
 
     async def _deliver(self, channel: str, guard: ChannelGuard, message: Message) -> Delivery:
         """One attempt, within the channel's rate (its token is taken after rendering, as
