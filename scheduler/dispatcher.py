@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
@@ -68,42 +68,6 @@ def quiet_hours_end(moment: datetime, end: time, tz: Any) -> datetime:
     return candidate.astimezone(UTC)
 
 
-class GroupCommit:
-    """Commits the outcomes of sends that finish in the same turn of the event loop together.
-
-    A channel's sender waits for an outcome to be committed before it takes its next row,
-    so the sends whose outcome is not yet stored never exceed the channel's concurrency: a crash repeats at most the sends in flight, as with one commit per
-    outcome, but a busy dispatcher commits a few outcomes at a time.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._queued: list[tuple[Callable[[Connection], None], asyncio.Future[None]]] = []
-
-    async def write(self, write: Callable[[Connection], None]) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._queued.append((write, done))
-        if len(self._queued) == 1:
-            loop.call_soon(self._commit)
-        await done
-
-    def _commit(self) -> None:
-        queued, self._queued = self._queued, []
-        try:
-            with self.engine.begin() as conn:
-                for write, _ in queued:
-                    write(conn)
-        except Exception as exc:
-            for _, done in queued:
-                if not done.done():
-                    done.set_exception(exc)
-        else:
-            for _, done in queued:
-                if not done.done():
-                    done.set_result(None)
-
-
 class Dispatcher:
     """Sends what is due through the notifiers, one channel's concurrency at a time."""
 
@@ -138,7 +102,6 @@ class Dispatcher:
             )
         )  # fmt: skip
         self._record_attempt = insert(DeliveryAttempt.__table__)
-        self._outcomes = GroupCommit(engine)
 
     # --- the loop -------------------------------------------------------------
 
@@ -356,19 +319,19 @@ class Dispatcher:
             guard.release_quota()
             self._provider_failed(row.channel, guard, exc)
             if exc.unreachable:
-                await self._fall_back(row, str(exc))
+                self._fall_back(row, str(exc))
             else:
-                await self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
+                self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
         except asyncio.CancelledError:
             guard.release_quota()
             raise
         except Exception as exc:  # a bug must not lose the reminder: retry it, loudly
             guard.release_quota()
             log.exception("unexpected error sending reminder %s", row.id)
-            await self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
+            self._failed(row, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
         else:
             guard.circuit.succeeded()
-            await self._sent(row, delivery)
+            self._sent(row, delivery)
 
     async def _deliver(self, channel: str, guard: ChannelGuard, message: Message) -> Delivery:
         """One attempt, within the channel's rate (its token is taken after rendering, as
@@ -389,12 +352,12 @@ class Dispatcher:
         postponed. (The rate's token is taken later, just before the request.)"""
         paused = guard.circuit.blocked_for()
         if paused:
-            await self._postpone(
+            self._postpone(
                 row, paused, f"tạm dừng kênh {row.channel} sau nhiều lỗi liên tiếp của nhà cung cấp"
             )
             return True
         if guard.rate and (wait := guard.rate.wait()) > RATE_WAIT:
-            await self._postpone(row, wait, f"giới hạn tốc độ gửi của kênh {row.channel}")
+            self._postpone(row, wait, f"giới hạn tốc độ gửi của kênh {row.channel}")
             return True
         if guard.quota:
             now = utcnow()
@@ -402,7 +365,7 @@ class Dispatcher:
             if guard.quota.exhausted():
                 midnight = quiet_hours_end(now, time(0, 0), self.settings.timezone)  # the next 00:00
                 reason = f"hết hạn mức {guard.quota.limit} tin/ngày của kênh {row.channel}"
-                await self._postpone(row, (midnight - now).total_seconds(), reason)
+                self._postpone(row, (midnight - now).total_seconds(), reason)
                 return True
             guard.quota.used += 1  # taken now, so that concurrent sends cannot overshoot
         return False
@@ -435,22 +398,19 @@ class Dispatcher:
                 "circuit opened: channel paused", extra={"channel": channel, "seconds": guard.circuit.pause}
             )
 
-    async def _postpone(self, row: Any, seconds: float, reason: str) -> None:
+    def _postpone(self, row: Any, seconds: float, reason: str) -> None:
         """Give the row back for later without counting an attempt: nothing was sent."""
         now = utcnow()
         values = {
             "status": Status.PENDING, "next_attempt_at": now + timedelta(seconds=seconds), "lease_until": None,
             "claimed_by": None, "last_error": reason, "updated_at": now,
         }  # fmt: skip
-
-        def write(conn: Connection) -> None:
+        with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
-
-        await self._outcomes.write(write)
 
     # --- outcomes ----------------------------------------------------------------------
 
-    async def _fall_back(self, row: Any, error: str) -> None:
+    def _fall_back(self, row: Any, error: str) -> None:
         """The recipient cannot be reached on this channel: move the reminder to the next channel
         of the contact's fallback chain (one it is not already reached on), or make it dead."""
         deployment = self.builder.deployment
@@ -461,7 +421,7 @@ class Dispatcher:
             else [c for c in deployment.fallback(contact, row.channel) if c not in contact.channels]
         )
         if contact is None or not chain:
-            await self._failed(row, f"{error}; không còn kênh dự phòng", permanent=True, retry_after=None)
+            self._failed(row, f"{error}; không còn kênh dự phòng", permanent=True, retry_after=None)
             return
         target = next((c for c in chain if c in self.notifiers), chain[0])
         now = utcnow()
@@ -471,12 +431,9 @@ class Dispatcher:
             "next_attempt_at": None, "attempts": row.attempts + 1, "lease_until": None, "claimed_by": None,
             "last_error": note, "updated_at": now,
         }  # fmt: skip
-
-        def write(conn: Connection) -> None:
+        with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "fallback", None, note)
-
-        await self._outcomes.write(write)
         log.info(
             "fell back to another channel", extra={"reminder": row.id, "from": row.channel, "to": target}
         )
@@ -498,10 +455,9 @@ class Dispatcher:
         occurrence = occurrences[row.occurrence_key]
         return self.builder.reminder(row, occurrence, thread, now, self.notifiers[row.channel].renders)
 
-    async def _sent(self, row: Any, delivery: Delivery) -> None:
+    def _sent(self, row: Any, delivery: Delivery) -> None:
         now = utcnow()
-
-        def write(conn: Connection) -> None:
+        with self.engine.begin() as conn:
             conn.execute(
                 self._mark_sent,
                 {
@@ -512,12 +468,10 @@ class Dispatcher:
                 },
             )
             self._attempt(conn, row, now, "sent", delivery.provider_id, None)
-
-        await self._outcomes.write(write)
         if self.metrics:
             self.metrics.sent(row.channel, (now - row.send_at).total_seconds())
 
-    async def _failed(
+    def _failed(
         self, row: Any, error: str, permanent: bool, retry_after: float | None, alert: bool = False
     ) -> None:
         now = utcnow()
@@ -536,12 +490,9 @@ class Dispatcher:
             if retry_after:
                 delay = max(delay, timedelta(seconds=retry_after))
             values.update(status=Status.PENDING, next_attempt_at=now + delay)
-
-        def write(conn: Connection) -> None:
+        with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
-
-        await self._outcomes.write(write)
         extra = {"reminder": row.id, "channel": row.channel, "dead": dead, "error": error}
         if alert:  # only the operator can fix it: a key, a template, a balance
             log.error("channel needs the operator: check its configuration", extra=extra)

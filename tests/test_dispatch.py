@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from notifiers.email import EmailNotifier
 from notifiers.sms import SmsNotifier
 from notifiers.zalo import ZaloNotifier
-from scheduler.dispatcher import GroupCommit
 from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
 from scheduler.sync import sync
 from tests.conftest import make_settings
@@ -163,39 +161,6 @@ def test_a_policy_may_send_in_the_quiet_hours(tmp_path, config_dir, smtp_sink, d
     sent = [reminders(engine, key=m.key)[0] for m in smtp_sink.received]
     assert {(r.contact_key, r.rung) for r in sent} == {(A_LUOI, "0d")}
     engine.dispose()
-
-
-def test_outcomes_finishing_together_commit_together_or_not_at_all(engine):
-    """GroupCommit: one transaction for the writes queued in one turn of the loop; if it
-    fails, every waiting send sees the error and none of the writes is stored."""
-    table = DeliveryAttempt.__table__
-    commits = GroupCommit(engine)
-
-    def attempt(reminder_id: int, fail: bool = False):
-        def write(conn):
-            conn.execute(
-                insert(table).values(
-                    reminder_id=reminder_id, attempted_at=datetime.now(UTC), channel="email", outcome="sent"
-                )
-            )
-            if fail:
-                raise RuntimeError("đĩa đầy")
-
-        return write
-
-    async def scenario():
-        ok = await asyncio.gather(commits.write(attempt(1)), commits.write(attempt(2)))
-        failed = await asyncio.gather(
-            commits.write(attempt(3)), commits.write(attempt(4, fail=True)), return_exceptions=True
-        )
-        return ok, failed
-
-    ok, failed = asyncio.run(scenario())
-    assert ok == [None, None]
-    assert [str(result) for result in failed] == ["đĩa đầy", "đĩa đầy"]
-    with engine.connect() as conn:
-        stored = conn.execute(select(table.c.reminder_id).order_by(table.c.reminder_id)).scalars().all()
-    assert stored == [1, 2]
 
 
 def test_each_channel_renders_only_what_it_sends(setup):
