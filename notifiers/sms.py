@@ -57,6 +57,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")  # sent as ESC + character: two septets each
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 _TO_GSM = str.maketrans(
     {"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": ELLIPSIS, "\u00a0": " ", "\t": " "}
 )
@@ -71,7 +72,9 @@ def segments(text: str) -> tuple[str, int]:
     one SMS, 67 per part (a character beyond the BMP takes two units, kept together).
     An empty text is one SMS.
     """
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+    if GSM7.issuperset(text):
+        if len(text) <= 80:  # two septets per character at most: one SMS
+            return "GSM-7", 1
         return "GSM-7", _parts([2 if ch in GSM7_EXTENSION else 1 for ch in text], 160, 153)
     return "UCS-2", _parts([2 if ord(ch) > 0xFFFF else 1 for ch in text], 70, 67)
 
@@ -90,7 +93,9 @@ def _parts(units: list[int], single: int, per_part: int) -> int:
 def gsm_text(text: str) -> str:
     """`text` without diacritics and within GSM-7 (see the module docstring)."""
     plain = unaccent(text.translate(_TO_GSM))
-    return "".join(ch if ch in GSM7_BASIC or ch in GSM7_EXTENSION else "?" for ch in plain)
+    if GSM7.issuperset(plain):
+        return plain
+    return "".join(ch if ch in GSM7 else "?" for ch in plain)
 
 
 def fit(text: str, max_segments: int, overflow: Literal["truncate", "split"]) -> list[str]:

@@ -125,18 +125,27 @@ DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts", "ale
 
 # --- text helpers -------------------------------------------------------------------
 
-_D_STROKE = str.maketrans({"đ": "d", "Đ": "D", "\u00d0": "D", "\u00f0": "d"})
+class _Unaccented(dict):
+    """A `str.translate` table that learns each character the first time it meets it: the
+    character after NFD decomposition, without its combining marks."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        self[code] = plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return plain
+
+
+_UNACCENTED = _Unaccented({ord("đ"): "d", ord("Đ"): "D", 0x00D0: "D", 0x00F0: "d"})
 
 
 def unaccent(text: str) -> str:
     """Vietnamese without diacritics: "Đề nghị Sở Y tế" → "De nghi So Y te".
 
     Tone and vowel marks are combining characters after NFD decomposition and are
-    dropped; đ/Đ do not decompose and are mapped explicitly. Other characters
-    (punctuation such as "–") are kept as they are.
+    dropped (also when the text came decomposed); đ/Đ do not decompose and are mapped
+    explicitly. Other characters (punctuation such as "–") are kept as they are.
     """
-    decomposed = unicodedata.normalize("NFD", text.translate(_D_STROKE))
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    return text if text.isascii() else text.translate(_UNACCENTED)
 
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")

@@ -472,3 +472,12 @@ def test_default_files_have_valid_names_and_match_the_package_data_glob():
     files = sorted(path.name for path in DEFAULTS_DIR.iterdir())
     assert files and all(Path(name).match("*.j2") and is_valid_name(name) for name in files)
     assert {"subject.txt.j2", "email.txt.j2", "email.html.j2", "short.txt.j2"} <= set(files)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x10FF)))
+def test_unaccent_is_the_whole_text_without_its_marks(text: str):
+    """Character by character (cached) gives what decomposing the whole text gives."""
+    strokes = str.maketrans({"đ": "d", "Đ": "D", "\u00d0": "D", "\u00f0": "d"})
+    decomposed = unicodedata.normalize("NFD", text.translate(strokes))
+    expected = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert unaccent(text) == unicodedata.normalize("NFC", expected)
