@@ -12,6 +12,11 @@ flood anyone: of several missed rungs for the same recipient only the latest is
 sent, reminders later than `max_lateness_hours` are skipped, and "upcoming" or
 "due today" rungs of a deadline that has already passed are skipped in favour of
 the overdue notice.
+
+Per channel, before a send: its circuit breaker, rate limit and daily quota
+(`scheduler.guards`) may postpone a row without counting an attempt. A recipient
+the channel cannot reach (`NotifierError.unreachable`) moves the row to the next
+channel of the contact's fallback chain, keeping its key.
 """
 
 from __future__ import annotations
