@@ -23,3 +23,5 @@ test: $(BIN)/nhacviec
 
 bench: $(BIN)/nhacviec
 	$(BIN)/python bench/bench_sync.py
+	$(BIN)/python bench/bench_dispatch.py
+	$(BIN)/python bench/bench_channels.py
