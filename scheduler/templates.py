@@ -125,6 +125,7 @@ DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts", "ale
 
 # --- text helpers -------------------------------------------------------------------
 
+
 class _Unaccented(dict):
     """A `str.translate` table that learns each character the first time it meets it: the
     character after NFD decomposition, without its combining marks."""
