@@ -20,6 +20,7 @@ from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
 from scheduler.daemon import channel_options, run_daemon
 from scheduler.dates import format_date, parse_date
+from scheduler.db_cli import db_app
 from scheduler.events import calendar_events
 from scheduler.ics import SUMMARY_PREFIX, to_ics
 from scheduler.links import Links, secret_key
@@ -426,6 +427,7 @@ def _templates(settings: Settings, config: Path | None) -> Templates:
         raise typer.Exit(1) from None
 
 
+app.add_typer(db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check).")
 app.add_typer(
     zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
 )

@@ -15,7 +15,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Index, Table, event, false, insert
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Index, Table, event, false, insert, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -127,13 +129,33 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Upgrade the database to the newest schema (idempotent)."""
+MIGRATION_LOCK = 72_2020  # PostgreSQL advisory lock held while migrating
+
+
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema (idempotent). On PostgreSQL the upgrade
+    holds an advisory lock: of several replicas starting at once one migrates, the others
+    wait for it and then find nothing to do."""
+    config = _alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's schema revision, the newest this version knows): equal when current."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head or ""
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sql_values: Any) -> None:

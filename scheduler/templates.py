@@ -132,7 +132,8 @@ class _Unaccented(dict):
 
     def __missing__(self, code: int) -> str:
         decomposed = unicodedata.normalize("NFD", chr(code))
-        self[code] = plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        self[code] = plain = unicodedata.normalize("NFC", plain)
         return plain
 
 

@@ -1,0 +1,38 @@
+"""`nhacviec db …`: the database's schema, for the operator and for deployments with replicas."""
+
+from __future__ import annotations
+
+import typer
+
+from scheduler.store import make_engine, migrate, schema_revisions
+
+db_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@db_app.command()
+def upgrade() -> None:
+    """Nâng cấp lược đồ cơ sở dữ liệu lên phiên bản mới nhất (an toàn khi nhiều bản chạy cùng lúc)."""
+    from scheduler.cli import _settings, out  # the command line's settings and console
+
+    engine = make_engine(_settings().database_url)
+    before, head = schema_revisions(engine)
+    migrate(engine)
+    if before == head:
+        out.print(f"Lược đồ đã là bản mới nhất ({head}).")
+    else:
+        out.print(f"Đã nâng cấp lược đồ từ {before or 'trống'} lên {head}.")
+
+
+@db_app.command()
+def check() -> None:
+    """Cho biết lược đồ có phải bản mới nhất không; thoát với mã 1 nếu cần `nhacviec db upgrade`."""
+    from scheduler.cli import _settings, err, out
+
+    current, head = schema_revisions(make_engine(_settings().database_url))
+    if current == head:
+        out.print(f"Lược đồ là bản mới nhất ({head}).")
+        return
+    err.print(
+        f"[red]Lược đồ đang ở bản {current or 'trống'}, bản mới nhất là {head}:[/red] chạy `nhacviec db upgrade`."
+    )
+    raise typer.Exit(1)
