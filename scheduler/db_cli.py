@@ -15,8 +15,8 @@ def upgrade() -> None:
     from scheduler.cli import _settings, out  # the command line's settings and console
 
     engine = make_engine(_settings().database_url)
-    before, head = schema_revisions(engine)
-    migrate(engine)
+    before = migrate(engine)
+    head = schema_revisions(engine)[1]
     if before == head:
         out.print(f"Lược đồ đã là bản mới nhất ({head}).")
     else:

@@ -138,16 +138,18 @@ def _alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Upgrade the database to the newest schema (idempotent). On PostgreSQL the upgrade
-    holds an advisory lock: of several replicas starting at once one migrates, the others
-    wait for it and then find nothing to do."""
+def migrate(engine: Engine) -> str | None:
+    """Upgrade the database to the newest schema (idempotent); return the revision it was
+    at. On PostgreSQL the upgrade holds an advisory lock: of several replicas starting at
+    once one migrates, the others wait for it and then find nothing to do."""
     config = _alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    return before
 
 
 def schema_revisions(engine: Engine) -> tuple[str | None, str]:
