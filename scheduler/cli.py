@@ -427,7 +427,9 @@ def _templates(settings: Settings, config: Path | None) -> Templates:
         raise typer.Exit(1) from None
 
 
-app.add_typer(db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check).")
+app.add_typer(
+    db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check), sao chép (copy)."
+)
 app.add_typer(
     zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
 )

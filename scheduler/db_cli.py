@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from sqlalchemy.engine import make_url
 
 from scheduler.store import make_engine, migrate, schema_revisions
 
@@ -36,3 +39,27 @@ def check() -> None:
         f"[red]Lược đồ đang ở bản {current or 'trống'}, bản mới nhất là {head}:[/red] chạy `nhacviec db upgrade`."
     )
     raise typer.Exit(1)
+
+
+@db_app.command("copy")
+def copy_command(
+    from_: Annotated[str, typer.Option("--from", help="URL của cơ sở dữ liệu nguồn (lược đồ mới nhất).")],
+    to: Annotated[str, typer.Option("--to", help="URL của cơ sở dữ liệu đích (trống).")],
+    batch: Annotated[int, typer.Option(min=1, help="Số dòng mỗi lần ghi.")] = 5000,
+) -> None:
+    """Sao chép toàn bộ dữ liệu sang một cơ sở dữ liệu trống (ví dụ SQLite → PostgreSQL), không mất gì."""
+    from scheduler.cli import err, out
+    from scheduler.db_copy import CopyRefused, copy_database
+
+    try:
+        counts = copy_database(from_, to, batch=batch)
+    except CopyRefused as exc:
+        err.print(f"[red]Không sao chép:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    for table, count in counts.items():
+        out.print(f"{table}: {count} dòng", highlight=False)
+    out.print(
+        f"[green]Đã sao chép {sum(counts.values())} dòng[/green] sang "
+        f"{make_url(to).render_as_string(hide_password=True)}.",
+        highlight=False,
+    )
