@@ -8,6 +8,15 @@ morning digest — never one job per reminder: the outbox is the ledger.
 SIGTERM (or Ctrl-C) stops claiming, lets in-flight sends finish within a grace
 period, gives the rest back to the outbox and exits 0. SIGHUP reloads the
 configuration at once.
+
+Several processes may run against one PostgreSQL database (replicas). They share the
+sends through row locks and leases (`Dispatcher.claim`); the work done for the whole
+deployment — sync at start, on a configuration change and each night, the digest —
+goes through `scheduler.singleton.once`, so that one replica does it. On PostgreSQL
+the daemon does not migrate the schema (`nhacviec db upgrade` does, once per release)
+and refuses to start on a schema that is not the newest; on SQLite it migrates.
+A lost database connection does not stop the daemon: /readyz reports it, and the
+dispatcher and the jobs try again with backoff.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +41,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from notifiers.base import NotConfigured, Notifier, Setup
 from notifiers.console import ConsoleNotifier
@@ -43,7 +53,8 @@ from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
 from scheduler.settings import Settings
-from scheduler.store import Reminder, Status, open_store, utcnow
+from scheduler.singleton import once
+from scheduler.store import Reminder, Status, make_engine, open_store, schema_revisions, utcnow
 from scheduler.sync import sync
 from scheduler.templates import Templates
 from scheduler.web import create_app
@@ -55,10 +66,33 @@ GRACE_SECONDS = 20.0
 SAFETY_TICK = 300  # seconds; the dispatcher is woken at due times anyway
 CONFIG_POLL = 10  # seconds
 DEPTH_CACHE_SECONDS = 60
+RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds: backoff of the dispatcher after a database error
+JOB_RETRY = 30  # seconds: a sync or digest that failed, or found another replica at it, runs again
 
 
 class AlreadyRunning(Exception):
     pass
+
+
+class SchemaNotCurrent(Exception):
+    pass
+
+
+def open_database(database_url: str) -> Any:
+    """The engine. SQLite is migrated to the newest schema; PostgreSQL, shared by replicas that
+    may run different versions during a rolling update, is only checked: `nhacviec db upgrade`
+    migrates it, once, as a step of the release."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return open_store(database_url)
+    engine = make_engine(database_url)
+    current, head = schema_revisions(engine)
+    if current != head:
+        engine.dispose()
+        raise SchemaNotCurrent(
+            f"lược đồ cơ sở dữ liệu đang ở bản {current or 'trống'}, phiên bản này cần bản {head}: "
+            "chạy `nhacviec db upgrade` (một lần, từ một máy) rồi khởi động lại dịch vụ"
+        )
+    return engine
 
 
 @contextlib.contextmanager
@@ -145,12 +179,13 @@ class Daemon:
         self._dispatch_lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._depth: tuple[float, float] = (0.0, float("-inf"))  # (pending count, when counted)
+        self._retry = RETRY_FIRST  # the dispatcher's next delay after a database error
 
     # --- lifecycle --------------------------------------------------------------
 
     async def run(self) -> int:
         s = self.settings
-        self.engine = open_store(s.database_url)
+        self.engine = open_database(s.database_url)
         self.deployment = load_config(s.config_dir)
         self.templates = Templates(s.config_dir / "templates")
         self.links = Links(secret_key(s), s.public_url, s.link_days)
@@ -166,7 +201,8 @@ class Daemon:
         if unserved:
             log.warning("channels without a notifier stay pending", extra={"channels": unserved})
         self._snapshot = config_snapshot(s.config_dir)
-        self._sync()
+        with once(self.engine, "sync", wait=True):  # replicas starting together sync in turn
+            self._sync()
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -233,13 +269,39 @@ class Daemon:
         async with self._dispatch_lock:
             if self._stop.is_set():
                 return
-            await self.dispatcher.run()
-            if not self._stop.is_set():
+            try:
+                await self.dispatcher.run()
+                if self._stop.is_set():
+                    return
                 wake = self.dispatcher.next_wake(utcnow())
-                if wake is not None:
-                    self.wake(wake)
-                    local = wake.astimezone(self.settings.timezone)
-                    log.info("next reminder", extra={"at": f"{local:%H:%M %d/%m/%Y}"})
+                lease_end = self._first_lease_end()
+            except Exception as exc:  # e.g. the database is unreachable: keep running, try again
+                if self._stop.is_set():
+                    return
+                log.warning(
+                    "dispatch failed: retrying",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in": self._retry},
+                )
+                self.wake(utcnow() + timedelta(seconds=self._retry))
+                self._retry = min(RETRY_MAX, self._retry * 2)
+                return
+            self._retry = RETRY_FIRST
+            if lease_end is not None:  # claims left unfinished come back to the outbox then
+                lease_end = max(lease_end, utcnow()) + timedelta(seconds=1)
+                wake = lease_end if wake is None else min(wake, lease_end)
+            if wake is not None:
+                self.wake(wake)
+                local = wake.astimezone(self.settings.timezone)
+                log.info("next reminder", extra={"at": f"{local:%H:%M %d/%m/%Y}"})
+
+    def _first_lease_end(self) -> datetime | None:
+        """When the first lease ends: another replica's, one's that died, or ours left by a send
+        whose outcome could not be recorded (the database went away)."""
+        t = Reminder.__table__
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.min(t.c.lease_until)).where(t.c.status == Status.CLAIMED)
+            ).scalar()
 
     def _sync(self) -> None:
         today = datetime.now(self.settings.timezone).date()
@@ -250,8 +312,44 @@ class Daemon:
         )
 
     async def extend_horizon(self) -> None:
-        self._sync()
-        self.wake()
+        """Each night: one replica writes the day that entered the horizon; the others,
+        finding it at work, leave it to it."""
+        self._sync_once(retry_when_busy=False)
+
+    def _sync_once(self, retry_when_busy: bool = True) -> None:
+        """Sync, unless another replica is syncing; then, or if the database fails, try again
+        in JOB_RETRY seconds (when busy only with `retry_when_busy`: this replica's
+        configuration may be newer than the one being synced)."""
+        try:
+            with once(self.engine, "sync") as mine:
+                if mine:
+                    self._sync()
+        except SQLAlchemyError as exc:
+            log.warning(
+                "sync failed: retrying",
+                extra={"error": f"{type(exc).__name__}: {exc}", "retry_in": JOB_RETRY},
+            )
+            mine = None
+        if mine:
+            self.wake()
+            return
+        if mine is False:
+            log.info("another replica is syncing", extra={"retry": retry_when_busy})
+            if not retry_when_busy:
+                return
+        self._retry_job(self._retry_sync, "sync-retry")
+
+    async def _retry_sync(self) -> None:  # a coroutine: APScheduler runs plain functions in a thread
+        self._sync_once()
+
+    def _retry_job(self, job: Any, job_id: str) -> None:
+        self.scheduler.add_job(
+            job,
+            DateTrigger(run_date=utcnow() + timedelta(seconds=JOB_RETRY)),
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
     async def watch_config(self) -> None:
         snapshot = config_snapshot(self.settings.config_dir)
@@ -272,12 +370,25 @@ class Daemon:
             return
         self.deployment = self.builder.deployment = deployment
         self.templates = self.builder.templates = templates
-        self._sync()
-        self.wake()
         log.info("configuration reloaded", extra={"plans": len(deployment.plans)})
+        self._sync_once()
 
     async def digest(self) -> None:
-        added = enqueue_digests(self.engine, self.deployment, utcnow(), self.settings.timezone)
+        """Enqueue today's digests; one replica does it (the rows' keys make a repeat a no-op)."""
+        try:
+            with once(self.engine, "digest") as mine:
+                if not mine:
+                    log.info("another replica is enqueuing the digest")
+                    return
+                added = enqueue_digests(self.engine, self.deployment, utcnow(), self.settings.timezone)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "digest failed: retrying",
+                extra={"error": f"{type(exc).__name__}: {exc}", "retry_in": JOB_RETRY},
+            )
+            self._retry_job(self.digest, "digest-retry")
+            return
+        log.info("digest enqueued", extra={"added": added})
         if added:
             self.wake()
 
@@ -300,3 +411,6 @@ def run_daemon(settings: Settings) -> int:
     except AlreadyRunning as exc:
         log.error(str(exc))
         return 1
+    except SchemaNotCurrent as exc:
+        log.error(str(exc))
+        return 2

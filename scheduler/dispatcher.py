@@ -43,7 +43,6 @@ from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, utcno
 log = logging.getLogger("nhacviec.dispatcher")
 
 BATCH = 200
-LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
@@ -144,7 +143,13 @@ class Dispatcher:
         """One of a channel's senders: the batch's rows for the channel, one at a time, until
         none is left or the dispatcher stops (the rows not taken are released by `drain`)."""
         while rows and not self._stopping:
-            await self._send(rows.popleft(), occurrences, threads)
+            row = rows.popleft()
+            # A row whose lease ran out while it waited may be another replica's by now:
+            # leave it (it comes back to pending if nobody took it) rather than send it twice.
+            if utcnow() >= row.lease_until:
+                log.warning("lease expired before sending: row left", extra={"reminder": row.id})
+                continue
+            await self._send(row, occurrences, threads)
 
     def quiet(self, now: datetime) -> bool:
         s = self.settings
@@ -285,7 +290,10 @@ class Dispatcher:
                 update(t)
                 .where(t.c.id.in_(due.scalar_subquery()))
                 .values(
-                    status=Status.CLAIMED, lease_until=now + LEASE, claimed_by=self.worker, updated_at=now
+                    status=Status.CLAIMED,
+                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                    claimed_by=self.worker,
+                    updated_at=now,
                 )
                 .returning(*t.c)
             ).all()

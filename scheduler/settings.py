@@ -56,6 +56,7 @@ class Settings:
     quiet_end: time = time(7, 0)
     digest_time: time = time(7, 30)
     max_lateness_hours: int = 72
+    lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
     smtp: SmtpSettings | None = None
     # NHACVIEC_<CHANNEL>_* variables of the installed channels (keys without the prefix),
     # e.g. ZALO_APP_SECRET; all treated as secrets.
@@ -90,6 +91,7 @@ DEFAULTS = {
     "QUIET_HOURS": "21:30-07:00",
     "DIGEST_TIME": "07:30",
     "MAX_LATENESS_HOURS": "72",
+    "LEASE_SECONDS": "300",
     "SMTP_HOST": "",
     "SMTP_PORT": "25",
     "SMTP_SECURITY": "none",
@@ -178,6 +180,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         quiet_end=_clock(quiet[1], "QUIET_HOURS"),
         digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
+        lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
         smtp=_smtp(env),
         channel_env=_channel_env(env, channel_prefixes),
     )

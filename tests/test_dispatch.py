@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -181,3 +183,19 @@ def test_each_channel_renders_only_what_it_sends(setup):
     assert sms.short and sms.short_ascii and not (sms.subject or sms.text or sms.html)
     assert "Kính gửi" in email.text and "đ" not in sms.short_ascii
     assert not (zns.subject or zns.text or zns.short) and zns.fields["agency"] == "UBND huyện A Lưới"
+
+
+def test_a_row_whose_lease_ran_out_before_its_turn_is_left_not_sent(setup, smtp_sink):
+    """Another replica may have taken it back; it returns to pending if nobody did."""
+    settings, engine, dispatcher = setup
+    day = date(2026, 12, 10)
+    with time_machine.travel(at(settings, day), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, day)
+        batch = dispatcher.claim(datetime.now(settings.timezone))
+    assert batch
+    late = at(settings, day) + timedelta(seconds=settings.lease_seconds + 1)
+    with time_machine.travel(late, tick=False):
+        asyncio.run(dispatcher._sender(deque(batch), *dispatcher._batch_context(batch)))
+        assert smtp_sink.received == []
+        dispatcher.catch_up(datetime.now(settings.timezone))
+    assert {r.status for r in reminders(engine, id=batch[0].id)} == {Status.PENDING}
