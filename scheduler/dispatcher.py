@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
@@ -274,6 +274,23 @@ class Dispatcher:
     def claim(self, now: datetime, quiet: bool = False) -> list[Any]:
         """Lease a batch of due rows to this worker (in the quiet hours, only the exempt ones)."""
         t = self.table
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(t)
+                .where(t.c.id.in_(self.due(now, quiet).scalar_subquery()))
+                .values(
+                    status=Status.CLAIMED,
+                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                    claimed_by=self.worker,
+                    updated_at=now,
+                )
+                .returning(*t.c)
+            ).all()
+
+    def due(self, now: datetime, quiet: bool = False) -> Select:
+        """The ids of the next batch to claim, oldest first; on PostgreSQL locked, skipping the
+        rows other replicas are claiming. It walks the (status, send_at) index."""
+        t = self.table
         conditions = [
             t.c.status == Status.PENDING,
             t.c.send_at <= now,
@@ -285,18 +302,7 @@ class Dispatcher:
         due = select(t.c.id).where(*conditions).order_by(t.c.send_at, t.c.id).limit(BATCH)
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        with self.engine.begin() as conn:
-            return conn.execute(
-                update(t)
-                .where(t.c.id.in_(due.scalar_subquery()))
-                .values(
-                    status=Status.CLAIMED,
-                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
-                    claimed_by=self.worker,
-                    updated_at=now,
-                )
-                .returning(*t.c)
-            ).all()
+        return due
 
     # --- one reminder -----------------------------------------------------------
 
