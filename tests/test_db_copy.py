@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, Row, func, insert, select, text, update
 from typer.testing import CliRunner
@@ -19,7 +17,7 @@ from scheduler.db_copy import TABLES, CopyRefused, copy_database
 from scheduler.loader import load_config
 from scheduler.store import DeliveryAttempt, Reminder, Status, ZaloToken, make_engine, open_store
 from scheduler.sync import sync
-from tests.conftest import POSTGRES_ADMIN_URL, make_settings
+from tests.conftest import make_settings, new_postgres_database
 
 TODAY = date(2026, 11, 2)
 SENT_AT = datetime(2026, 11, 2, 1, 0, 3, 123456, tzinfo=UTC)
@@ -28,26 +26,8 @@ SENT_AT = datetime(2026, 11, 2, 1, 0, 3, 123456, tzinfo=UTC)
 @pytest.fixture
 def fresh_postgres() -> Iterator[Callable[[], str]]:
     """Makes empty PostgreSQL databases (no schema at all), dropped after the test."""
-    try:
-        psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_ADMIN_URL} (outside CI): {exc}")
-    names: list[str] = []
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-
-    def create() -> str:
-        name = f"nhacviec_copy_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        names.append(name)
-        return f"{base}/{name}"
-
-    yield create
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(new_postgres_database("nhacviec_copy"))
 
 
 @pytest.fixture
