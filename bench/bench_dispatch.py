@@ -138,10 +138,12 @@ def free_port() -> int:
 
 
 class SinkHandler:
-    """Records (receive time, X-Nhacviec-Key) for every message and answers 250 at once."""
+    """Records (receive time, X-Nhacviec-Key) for every message and answers 250 at once, or
+    after `delay` seconds (like a provider's round trip; 0, the default, answers at once)."""
 
-    def __init__(self, counter: Any) -> None:
+    def __init__(self, counter: Any, delay: float = 0.0) -> None:
         self.counter = counter
+        self.delay = delay
         self.records: list[tuple[float, str, int]] = []
 
     async def handle_DATA(self, server, session, envelope) -> str:
@@ -151,14 +153,16 @@ class SinkHandler:
         key = match.group(1).decode("ascii", "replace") if match else ""
         self.records.append((at, key, len(data)))
         self.counter.value += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 OK"
 
 
-def sink_main(conn: Any, counter: Any) -> None:
+def sink_main(conn: Any, counter: Any, delay: float = 0.0) -> None:
     """The sink process: an aiosmtpd Controller, driven by commands on a pipe."""
     from aiosmtpd.controller import Controller
 
-    handler = SinkHandler(counter)
+    handler = SinkHandler(counter, delay)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -181,11 +185,12 @@ def sink_main(conn: Any, counter: Any) -> None:
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        """`delay`: seconds the sink waits before answering each DATA (default 0: at once)."""
         ctx = multiprocessing.get_context("spawn")
         self.counter = ctx.RawValue("q", 0)
         self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=sink_main, args=(child, self.counter), daemon=True)
+        self.process = ctx.Process(target=sink_main, args=(child, self.counter, delay), daemon=True)
         self.process.start()
         if not self._conn.poll(60):
             raise RuntimeError("the SMTP sink did not start")
