@@ -25,3 +25,4 @@ bench: $(BIN)/nhacviec
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_channels.py
+	$(BIN)/python bench/bench_replicas.py
