@@ -17,11 +17,11 @@ NOW = "2026-11-02 09:00 +07:00"
 
 
 @pytest.fixture
-def cli(tmp_path: Path, config_dir: Path, monkeypatch):
+def cli(tmp_path: Path, config_dir: Path, monkeypatch, database_url: str):
     monkeypatch.setattr(cli_module.out, "width", 500)  # one table row per line
     runner = CliRunner()
     env = {
-        "NHACVIEC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "NHACVIEC_DATABASE_URL": database_url,
         "NHACVIEC_CONFIG_DIR": str(config_dir),
     }
 

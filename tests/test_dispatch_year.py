@@ -53,10 +53,10 @@ def one_agency_plan(config_dir):
 
 
 def test_the_smtp_server_receives_exactly_the_expected_messages_on_the_expected_days(
-    tmp_path, config_dir, smtp_sink
+    tmp_path, config_dir, smtp_sink, database_url
 ):
     one_agency_plan(config_dir)
-    settings = make_settings(tmp_path, config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)
     received: list[tuple[date, str]] = []

@@ -28,11 +28,11 @@ def at(settings, day: date, hour: int = 8) -> datetime:
 
 
 @pytest.fixture
-def cli(tmp_path, config_dir, monkeypatch):
+def cli(tmp_path, config_dir, monkeypatch, database_url):
     monkeypatch.setattr(cli_module.out, "width", 500)
     runner = CliRunner()
     env = {
-        "NHACVIEC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "NHACVIEC_DATABASE_URL": database_url,
         "NHACVIEC_CONFIG_DIR": str(config_dir),
     }
     monkeypatch.chdir(tmp_path)  # var/secret.key of the embedded default goes here
@@ -106,9 +106,9 @@ def test_a_template_error_is_reported_with_its_file_and_line(cli, config_dir):
     assert f"{templates / 'upcoming.subject.txt.j2'}:2" in result.stderr
 
 
-def test_the_digest_goes_once_a_day_to_the_focal_agency(tmp_path, config_dir, smtp_sink):
+def test_the_digest_goes_once_a_day_to_the_focal_agency(tmp_path, config_dir, smtp_sink, database_url):
     one_agency_plan(config_dir)
-    settings = make_settings(tmp_path, config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)
     deployment = dispatcher.builder.deployment
