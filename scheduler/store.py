@@ -8,8 +8,10 @@ migrations in `scheduler/migrations/`; `open_store()` upgrades to the newest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -185,13 +187,35 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sq
     compiled = insert(table).values(**sql_values).compile(dialect=conn.dialect, column_keys=columns)
     order = compiled.positiontup if compiled.positional else columns
     processors = [
-        (name, table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for name in order
+        (i, _remembered(processor))
+        for i, name in enumerate(order)
+        if (processor := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
     ]
-    if compiled.positional:
-        params: list[Any] = [tuple(p(row[n]) if p else row[n] for n, p in processors) for row in rows]
-    else:
-        params = [{n: p(row[n]) if p else row[n] for n, p in processors} for row in rows]
+    values = itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    params: list[Any] = []
+    for row in rows:  # a plain loop: per-row generators were a third of this function's time
+        item = list(values(row))
+        for i, processor in processors:
+            item[i] = processor(item[i])
+        params.append(tuple(item) if compiled.positional else dict(zip(order, item, strict=True)))
     conn.exec_driver_sql(str(compiled), params)
+
+
+def _remembered(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`processor` with its results kept by value: a sync's rows share few distinct dates
+    and send times, and converting an aware datetime to SQLite's text costs ~2 µs."""
+    results: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        try:
+            return results[value]
+        except KeyError:
+            results[value] = result = processor(value)
+            return result
+        except TypeError:  # not hashable
+            return processor(value)
+
+    return process
 
 
 def open_store(url: str) -> Engine:
