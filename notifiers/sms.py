@@ -515,7 +515,7 @@ class SmsNotifier(Notifier):
 
     @classmethod
     def from_setup(cls, setup: Setup) -> SmsNotifier:
-        options = setup.options if isinstance(setup.options, SmsOptions) else SmsOptions()
+        options: SmsOptions = setup.options
         needed = GATEWAYS[options.gateway].required
         if options.gateway == "http" and options.uses_token():
             needed = ("SMS_HTTP_TOKEN",)

@@ -111,8 +111,7 @@ class WebhookNotifier(Notifier):
         secret = setup.secrets.get(SECRET, "")
         if not secret:
             raise NotConfigured(f"đặt NHACVIEC_{SECRET} (khóa ký HMAC) để gửi webhook")
-        options = setup.options if isinstance(setup.options, WebhookOptions) else WebhookOptions()
-        return cls(options, secret)
+        return cls(setup.options, secret)
 
     def request_headers(self, message: Message, body: bytes) -> dict[str, str]:
         timestamp = int(self._clock())

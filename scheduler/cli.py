@@ -15,10 +15,10 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
 
-from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
-from scheduler.daemon import channel_options, run_daemon
+from scheduler.daemon import build_notifier, run_daemon
 from scheduler.dates import format_date, parse_date
 from scheduler.db_cli import db_app
 from scheduler.events import calendar_events
@@ -386,10 +386,8 @@ def send_test(
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
     try:
-        options = channel_options(deployment, channel)
-        notifier = cls.from_setup(Setup(options, secrets, settings, open_store(settings.database_url)))
+        notifier = build_notifier(channel, settings, deployment, open_store(settings.database_url))
     except NotConfigured as exc:
         err.print(f"[red]Kênh {channel} chưa được cấu hình:[/red] {exc}")
         raise typer.Exit(1) from None

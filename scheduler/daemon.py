@@ -127,23 +127,22 @@ def build_notifiers(settings: Settings, deployment: Deployment, engine: Any) -> 
         return dict.fromkeys(channel_names(), ConsoleNotifier())
     notifiers: dict[str, Notifier] = {}
     for name in sorted(channels_in_use(deployment)):
-        cls = notifier_class(name)
-        secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
         try:
-            notifiers[name] = cls.from_setup(
-                Setup(channel_options(deployment, name), secrets, settings, engine)
-            )
+            notifiers[name] = build_notifier(name, settings, deployment, engine)
         except NotConfigured as exc:
             log.warning("channel not configured", extra={"channel": name, "reason": str(exc)})
     return notifiers
 
 
-def channel_options(deployment: Deployment, name: str) -> Any:
-    """The channel's validated options; NotConfigured when its notifier needs some and has none."""
+def build_notifier(name: str, settings: Settings, deployment: Deployment, engine: Any) -> Notifier:
+    """One channel's notifier from its options and its NHACVIEC_<CHANNEL>_* variables;
+    NotConfigured names what is missing."""
+    cls = notifier_class(name)
     options = deployment.channel(name).options
     if options is None:
         raise NotConfigured(f"khai báo channels.{name}.options trong config/channels.yaml")
-    return options
+    secrets = {key: settings.channel_env[key] for key in cls.secrets if key in settings.channel_env}
+    return cls.from_setup(Setup(options, secrets, settings, engine))
 
 
 def channels_in_use(deployment: Deployment) -> set[str]:
@@ -358,7 +357,7 @@ class Daemon:
 
     async def reload(self) -> None:
         """Load the configuration again; a bad one is reported and the running one kept."""
-        self._snapshot = config_snapshot(self.settings.config_dir)
+        before, self._snapshot = self._snapshot, config_snapshot(self.settings.config_dir)
         try:
             deployment = load_config(self.settings.config_dir)
             templates = Templates(self.settings.config_dir / "templates")
@@ -371,6 +370,10 @@ class Daemon:
         self.deployment = self.builder.deployment = deployment
         self.templates = self.builder.templates = templates
         log.info("configuration reloaded", extra={"plans": len(deployment.plans)})
+        channels = str(self.settings.config_dir / "channels.yaml")
+        if [e for e in before if e[0] == channels] != [e for e in self._snapshot if e[0] == channels]:
+            # Notifiers, rate limits and quotas are built at start (they hold connections and counts).
+            log.warning("channels.yaml changed: restart the service to apply it")
         self._sync_once()
 
     async def digest(self) -> None:

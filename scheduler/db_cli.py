@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
+from scheduler.settings import redact_url
 from scheduler.store import make_engine, migrate, schema_revisions
 
 db_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
@@ -59,7 +59,6 @@ def copy_command(
     for table, count in counts.items():
         out.print(f"{table}: {count} dòng", highlight=False)
     out.print(
-        f"[green]Đã sao chép {sum(counts.values())} dòng[/green] sang "
-        f"{make_url(to).render_as_string(hide_password=True)}.",
+        f"[green]Đã sao chép {sum(counts.values())} dòng[/green] sang {redact_url(to)}.",
         highlight=False,
     )

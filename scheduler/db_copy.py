@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from scheduler.settings import redact_url
 from scheduler.store import (
     DeliveryAttempt,
     Occurrence,
@@ -46,16 +47,12 @@ class CopyRefused(Exception):
     """The copy cannot start; nothing has been written. The message is for the operator."""
 
 
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def _open_source(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = parsed.database
         if not path or path == ":memory:" or not Path(path).is_file():
-            raise CopyRefused(f"không có tệp cơ sở dữ liệu nguồn {path or url!r}.")
+            raise CopyRefused(f"không có tệp cơ sở dữ liệu nguồn {path or redact_url(url)!r}.")
     return make_engine(url)
 
 
@@ -121,7 +118,7 @@ def _copy(source: Engine, source_url: str, target_url: str, batch: int) -> dict[
         current, head = schema_revisions(source)
         if current != head:
             raise CopyRefused(
-                f"lược đồ của cơ sở dữ liệu nguồn ({_shown(source_url)}) đang ở bản {current or 'trống'}, "
+                f"lược đồ của cơ sở dữ liệu nguồn ({redact_url(source_url)}) đang ở bản {current or 'trống'}, "
                 f"bản mới nhất là {head}: chạy `nhacviec db upgrade` trên nguồn (với NHACVIEC_DATABASE_URL "
                 "trỏ tới nó) rồi sao chép lại."
             )
@@ -134,7 +131,7 @@ def _copy(source: Engine, source_url: str, target_url: str, batch: int) -> dict[
             ]
             if not_empty:
                 raise CopyRefused(
-                    f"cơ sở dữ liệu đích ({_shown(target_url)}) đã có dữ liệu trong bảng "
+                    f"cơ sở dữ liệu đích ({redact_url(target_url)}) đã có dữ liệu trong bảng "
                     f"{', '.join(not_empty)}; chỉ sao chép vào một cơ sở dữ liệu trống. Không có gì bị thay đổi."
                 )
             _begin_snapshot(src)

@@ -48,9 +48,8 @@ def field_values(deployment: Deployment) -> dict[str, set[str]]:
     """Every value a configuration-derived field can take, for load-time length checks.
     Dates are 10 characters, `days_left` at most 4, `kind` at most 10; `confirm_url`
     depends on NHACVIEC_PUBLIC_URL (about 60 characters plus its length)."""
-    agencies = {deployment.name_of(a) for a in deployment.agencies} | {
-        g.name for g in deployment.groups.values()
-    }
+    agencies = {deployment.name_of(a) for a in deployment.agencies}
+    agencies_or_groups = agencies | {g.name for g in deployment.groups.values()}
     items = {
         item.title
         for plan in deployment.plans
@@ -58,14 +57,14 @@ def field_values(deployment: Deployment) -> dict[str, set[str]]:
         for item in section
     }
     return {
-        "agency": {deployment.name_of(a) for a in deployment.agencies},
+        "agency": agencies,
         "contact": {c.spec.name for contacts in deployment.contacts.values() for c in contacts},
         "plan": {plan.title for plan in deployment.plans},
         "plan_number": {plan.number or "" for plan in deployment.plans},
         "item": items,
-        "to_agency": agencies,
-        "via_agency": agencies,
-        "focal_agency": agencies,
+        "to_agency": agencies_or_groups,
+        "via_agency": agencies_or_groups,
+        "focal_agency": agencies_or_groups,
     }
 
 

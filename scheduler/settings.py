@@ -121,12 +121,16 @@ def _raw(env: dict[str, str], key: str) -> str:
     name = PREFIX + key
     file_name = name + "_FILE"
     if key in SECRETS and file_name in env:
-        path = Path(env[file_name])
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SettingsError(f"{file_name}: không đọc được {path}: {exc.strerror}") from None
+        return _read_secret(file_name, env[file_name])
     return env.get(name, DEFAULTS[key])
+
+
+def _read_secret(variable: str, path: str) -> str:
+    """The value of a `NAME_FILE=/path` variable (container secrets)."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{variable}: không đọc được {path}: {exc.strerror}") from None
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -194,10 +198,7 @@ def _channel_env(env: dict[str, str], prefixes: tuple[str, ...]) -> dict[str, st
             continue
         key = name[len(PREFIX) :]
         if key.endswith("_FILE"):
-            try:
-                found[key[: -len("_FILE")]] = Path(value).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SettingsError(f"{name}: không đọc được {value}: {exc.strerror}") from None
+            found[key[: -len("_FILE")]] = _read_secret(name, value)
         else:
             found.setdefault(key, value)
     return found
