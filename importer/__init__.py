@@ -1,0 +1,1 @@
+"""`nhacviec import`: read a plan's reporting calendar out of its document, for a person to review."""
