@@ -1,0 +1,362 @@
+"""One test per rule of importer/rules.py, each with what it must find and what it must not."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from importer import rules
+from importer.extract import Findings, extract
+
+
+def read(text: str, year: int | None = 2024) -> Findings:
+    paragraphs = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return extract(paragraphs, [f"t.txt:{i}" for i in range(1, len(paragraphs) + 1)], year)
+
+
+def dues(found: Findings) -> list[date | None]:
+    return [d.due for d in found.deadlines]
+
+
+# --- dates -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10/6/2020", (10, 6, 2020)),
+        ("10 / 06 / 2020", (10, 6, 2020)),
+        ("25/3", (25, 3, None)),
+        ("10-12-2024", (10, 12, 2024)),
+        ("ngày 10 tháng 6 năm 2024", (10, 6, 2024)),
+        ("15 tháng 12", (15, 12, None)),
+    ],
+)
+def test_a_date_in_each_written_form(text: str, expected: tuple) -> None:
+    (found,) = rules.find_dates(text)
+    assert (found.day, found.month, found.year) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quyết định số 1696/QĐ-TTg",
+        "Nghị định số 76/2023/NĐ-CP",
+        "giai đoạn 2016-2020",
+        "nhiệm kỳ 2020-2025",
+        "30/02",
+    ],
+)
+def test_numbers_that_are_not_dates(text: str) -> None:
+    assert rules.find_dates(text) == []
+
+
+@given(
+    st.integers(1, 31),
+    st.integers(1, 12),
+    st.integers(1990, 2100),
+    st.sampled_from(["{d}/{m}/{y}", "ngày {d} tháng {m} năm {y}", "{d:02d}/{m:02d}/{y}"]),
+)
+def test_every_written_date_reads_back(day: int, month: int, year: int, form: str) -> None:
+    text = form.format(d=day, m=month, y=year)
+    found = rules.find_dates(f"trước {text};")
+    try:
+        real = date(year, month, day)
+    except ValueError:
+        assert found == []  # 31/4 is no day: never a date
+        return
+    assert [f.in_year(1999) for f in found] == [real]
+
+
+@given(st.text(max_size=300))
+def test_the_date_reader_never_fails_on_any_text(text: str) -> None:
+    for found in rules.find_dates(text):
+        assert 1 <= found.month <= 12 and 1 <= found.day <= 31
+    read(text)
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "due"),
+    [
+        ("Các sở báo cáo UBND tỉnh trước ngày 10/6/2020.", date(2020, 6, 10)),
+        ("Các sở gửi báo cáo trước ngày 25/3.", date(2024, 3, 25)),  # the year comes from the document
+        ("Các sở gửi báo cáo chậm nhất ngày 05/01/2025.", date(2025, 1, 5)),
+        ("Các sở gửi báo cáo chậm nhất là ngày 20/11.", date(2024, 11, 20)),
+        ("Các sở báo cáo trước ngày 10 tháng 6 năm 2024.", date(2024, 6, 10)),
+        ("Hạn chót nộp báo cáo: 30/9/2024.", None),  # "hạn chót" then a colon: no marker + date
+        ("Thời hạn nộp: trước ngày 30/9/2024.", date(2024, 9, 30)),
+        ("Các đơn vị gửi báo cáo không muộn hơn ngày 15/7/2024.", date(2024, 7, 15)),
+    ],
+)
+def test_deadline_markers(sentence: str, due: date | None) -> None:
+    assert dues(read(sentence)) == ([due] if due else [])
+
+
+def test_dates_that_are_not_deadlines() -> None:
+    found = read(
+        """
+        Số: 164/KH-UBND
+        Huế, ngày 12 tháng 7 năm 2019
+        Thực hiện Quyết định số 1696/QĐ-TTg ngày 02/10/2015, Quyết định số 1464/QĐ-TTg ngày 22 tháng 7 năm 2016 của Thủ tướng Chính phủ về chiến lược giai đoạn 2016-2020.
+        Đẩy mạnh truyền thông hướng tới Đại hội Đảng các cấp nhiệm kỳ 2020-2025.
+        Luật Bình đẳng giới ngày 29/11/2006 có hiệu lực từ ngày 01/7/2007.
+        """
+    )
+    assert found.deadlines == [] and found.windows == [] and found.observances == []
+
+
+def test_a_cited_decisions_date_is_never_a_deadline_even_in_a_deadline_sentence() -> None:
+    found = read(
+        "Các sở báo cáo kết quả thực hiện Quyết định số 1696/QĐ-TTg ngày 02/10/2015 trước ngày 15/6/2024."
+    )
+    assert dues(found) == [date(2024, 6, 15)]
+
+
+def test_monthly_deadline_with_its_day() -> None:
+    (deadline,) = read("Các xã gửi báo cáo về Phòng Nội vụ trước ngày 15 hằng tháng.").deadlines
+    assert (deadline.recurrence, deadline.day, deadline.period) == ("monthly", 15, "month")
+    assert deadline.review == []
+
+
+def test_monthly_report_without_a_day_is_flagged() -> None:
+    (deadline,) = read("Các huyện báo cáo kết quả vào báo cáo chung hằng tháng gửi Văn phòng Hội.").deadlines
+    assert (deadline.recurrence, deadline.day) == ("monthly", None)
+    assert "không ghi ngày" in deadline.review[0]
+    assert read("Họp giao ban hằng tháng để trao đổi kinh nghiệm.").deadlines == []
+
+
+def test_quarterly_deadline() -> None:
+    (deadline,) = read("Các xã báo cáo UBND huyện trước ngày 20 của tháng cuối quý.").deadlines
+    assert (deadline.recurrence, deadline.day) == ("quarterly", 20)
+
+
+def test_yearly_date_without_before() -> None:
+    (deadline,) = read("Các sở gửi báo cáo năm về Sở Tư pháp vào ngày 10/12 hàng năm.").deadlines
+    assert (deadline.due, deadline.recurrence) == (date(2024, 12, 10), "yearly")
+    assert read("Ngày 10/12 hàng năm là dịp gặp mặt truyền thống.").deadlines == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "period", "recurrence"),
+    [
+        ("Định kỳ 06 tháng (trước ngày 10/6/2024) các sở báo cáo UBND tỉnh.", "half-year", "yearly"),
+        ("Các sở báo cáo 01 năm (trước ngày 10/12/2024) về UBND tỉnh.", "year", "yearly"),
+        ("Các sở báo cáo kết quả cả năm trước ngày 10/12/2024.", "year", "yearly"),
+        ("Các sở báo cáo hằng quý trước ngày 20 của tháng cuối quý.", "quarter", "quarterly"),
+        ("Các sở báo cáo kết quả thực hiện Kế hoạch trước ngày 15/11/2024.", None, "once"),
+    ],
+)
+def test_period_words(sentence: str, period: str | None, recurrence: str) -> None:
+    (deadline,) = read(sentence).deadlines
+    assert (deadline.period, deadline.recurrence) == (period, recurrence)
+
+
+def test_who_submits_to_whom_through_whom() -> None:
+    (d1, d2) = read(
+        "UBND các huyện, các sở, ngành có liên quan định kỳ 06 tháng (trước ngày 10/6/2020) và 01 năm "
+        "(trước ngày 10/12/2020) báo cáo UBND tỉnh kết quả thực hiện thông qua Sở Lao động - Thương binh "
+        "và Xã hội để tổng hợp."
+    ).deadlines
+    assert d1.who == d2.who == ["UBND các huyện", "các sở, ngành có liên quan"]
+    assert (d1.to, d1.via) == (d2.to, d2.via) == ("UBND tỉnh", "Sở Lao động - Thương binh và Xã hội")
+    assert d1.title == "Báo cáo kết quả thực hiện định kỳ 06 tháng"
+
+
+def test_recipient_in_brackets_and_subject_from_the_previous_sentence() -> None:
+    (deadline,) = read(
+        "Yêu cầu Thủ trưởng các cơ quan, UBND các xã triển khai thực hiện. Báo cáo kết quả thực hiện với "
+        "UBND huyện (qua phòng Lao động - Thương binh và Xã hội) trước ngày 15/11/2024 để tổng hợp."
+    ).deadlines
+    assert deadline.who == ["Thủ trưởng các cơ quan", "UBND các xã"]
+    assert (deadline.to, deadline.via) == ("UBND huyện", "phòng Lao động - Thương binh và Xã hội")
+
+
+def test_subject_from_the_agency_heading() -> None:
+    found = read(
+        """
+        III. TỔ CHỨC THỰC HIỆN
+        1. Hội LHPN huyện, thành phố
+        - Báo cáo chuyên đề năm gửi Ban Tuyên giáo Hội LHPN tỉnh trước ngày 01/12/2024.
+        IV. KINH PHÍ
+        - Báo cáo quyết toán gửi Sở Tài chính trước ngày 31/12/2024.
+        """
+    )
+    assert found.agencies == ["Hội LHPN huyện, thành phố"]
+    assert [d.who for d in found.deadlines] == [["Hội LHPN huyện, thành phố"], []]
+    assert found.deadlines[1].confidence < found.deadlines[0].confidence  # nobody named: less sure
+
+
+def test_a_chain_in_order_is_linked() -> None:
+    found = read(
+        """
+        Các huyện báo cáo UBND tỉnh thông qua Sở Y tế trước ngày 10/12/2024.
+        Sở Y tế báo cáo UBND tỉnh trước ngày 15/12/2024.
+        """
+    )
+    units, focal = found.deadlines
+    assert focal.after is units and focal.review == []
+    assert found.focal == "Sở Y tế"
+
+
+def test_a_chain_out_of_order_is_kept_as_written_and_flagged() -> None:
+    found = read(
+        """
+        Các huyện báo cáo UBND tỉnh thông qua Sở Y tế trước ngày 20/12/2024.
+        Sở Y tế báo cáo UBND tỉnh trước ngày 15/12/2024.
+        """
+    )
+    units, focal = found.deadlines
+    assert (units.due, focal.due) == (date(2024, 12, 20), date(2024, 12, 15))
+    assert focal.after is units
+    assert "trước hạn các đơn vị nộp" in focal.review[0]
+
+
+# --- windows ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "start", "end"),
+    [
+        ("Tổ chức Tháng hành động về bình đẳng giới từ 15/11 đến 15/12.", (15, 11), (15, 12)),
+        (
+            "Hưởng ứng Tháng hành động quốc gia về phòng chống bạo lực gia đình (từ ngày 01- 30/6).",
+            (1, 6),
+            (30, 6),
+        ),
+        ("Tháng hành động vì bình đẳng giới (từ ngày 15/11/2024- 15/12/2024).", (15, 11), (15, 12)),
+        ("Tổ chức hội thi từ ngày 01 tháng 7 đến ngày 30 tháng 7 năm 2024.", (1, 7), (30, 7)),
+        ("Hưởng ứng Tháng hành động quốc gia về phòng, chống bạo lực gia đình (tháng 6).", (1, 6), (30, 6)),
+        ("Triển khai Tháng hành động vì bình đẳng giới năm 2023 hiệu quả.", (15, 11), (15, 12)),  # by name
+        ("Tổ chức Tháng hành động vì trẻ em năm 2024.", (1, 6), (30, 6)),
+    ],
+)
+def test_windows(sentence: str, start: tuple[int, int], end: tuple[int, int]) -> None:
+    (window,) = read(sentence).windows
+    assert (window.start, window.end) == (date(2024, start[1], start[0]), date(2024, end[1], end[0]))
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Số liệu báo cáo tính từ ngày 01/12/2023 đến ngày 30/11/2024.",
+        "Kỷ niệm 94 năm Ngày thành lập Hội LHPN Việt Nam (20/10/1930 - 20/10/2024).",
+        "Chiến lược quốc gia giai đoạn từ năm 2021 đến năm 2030.",
+    ],
+)
+def test_ranges_that_are_not_windows(sentence: str) -> None:
+    assert read(sentence).windows == []
+
+
+def test_the_same_action_month_mentioned_twice_is_one_window() -> None:
+    found = read(
+        """
+        Tổ chức Tháng hành động vì bình đẳng giới và phòng chống bạo lực trên cơ sở giới từ 15/11 đến 15/12.
+        Sở Thông tin phối hợp tuyên truyền nhân Tháng hành động vì bình đẳng giới.
+        """
+    )
+    assert len(found.windows) == 1 and not found.windows[0].named
+
+
+# --- observances -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "month"),
+    [
+        ("Tổ chức kỷ niệm Ngày Quốc tế Phụ nữ 8/3.", 8, 3),
+        ("Ngày Quốc tế Hạnh phúc 20/3", 20, 3),
+        ("Ngày Gia đình Việt Nam 28/6", 28, 6),
+        ("Hưởng ứng Ngày Thế giới phòng, chống mua bán người (30/7).", 30, 7),
+        ("Ngày Quốc tế Phụ nữ nông thôn (15/10)", 15, 10),
+        ("kỷ niệm ngày Phụ nữ Việt Nam 20/10", 20, 10),
+        ("Ngày Quốc tế Nam giới 19/11", 19, 11),
+        ("Ngày Quốc tế xóa bỏ bạo lực đối với phụ nữ và trẻ em gái (ngày 25/11)", 25, 11),
+        ("Hưởng ứng Ngày Pháp luật Việt Nam (9/11).", 9, 11),
+        ("Tổ chức Ngày hội Đại đoàn kết toàn dân tộc (18/11).", 18, 11),  # not in the table: by form
+    ],
+)
+def test_observances(text: str, day: int, month: int) -> None:
+    (observance,) = read(text).observances
+    assert (observance.day, observance.month) == (day, month)
+
+
+def test_observance_without_its_date_is_known_by_name() -> None:
+    (observance,) = read("Tổ chức các hoạt động nhân Ngày Gia đình Việt Nam.").observances
+    assert (observance.day, observance.month) == (28, 6)
+
+
+def test_dates_after_lowercase_ngay_are_not_observances() -> None:
+    assert read("Văn bản ký ngày 25/11 và gửi ngày 8/3.").observances == []
+
+
+# --- the document's own facts ------------------------------------------------------------------
+
+
+def test_header() -> None:
+    found = read(
+        """
+        ỦY BAN NHÂN DÂN TỈNH THỪA THIÊN HUẾ
+        Số: 164/KH-UBND
+        Huế, ngày 12 tháng 7 năm 2019
+        KẾ HOẠCH
+        THỰC HIỆN CÔNG TÁC BÌNH ĐẲNG GIỚI TỈNH THỪA THIÊN HUẾ NĂM 2020
+        Căn cứ Quyết định số 1696/QĐ-TTg ngày 02/10/2015, UBND tỉnh ban hành Kế hoạch thực hiện công tác bình đẳng giới trên địa bàn tỉnh Thừa Thiên Huế năm 2020 như sau:
+        Các sở báo cáo trước ngày 10/12.
+        """,
+        year=None,
+    )
+    assert (found.number, found.place, found.issued) == ("164/KH-UBND", "Huế", date(2019, 7, 12))
+    assert found.year == 2020  # the plan's year, from its title, not the issue date's
+    assert found.title == "Kế hoạch thực hiện công tác bình đẳng giới tỉnh Thừa Thiên Huế năm 2020"
+    assert found.issuer == "UBND tỉnh Thừa Thiên Huế"
+    assert dues(found) == [date(2020, 12, 10)]
+
+
+def test_blank_number_and_issue_date() -> None:
+    found = read(
+        "Số: /KH-UBND\nLâm Thao, ngày   tháng 4 năm 2024\nKẾ HOẠCH\nThực hiện công tác năm 2024", None
+    )
+    assert (found.number, found.issued, found.year) == ("/KH-UBND", None, 2024)
+    assert any("để trống" in note for note in found.notes)
+
+
+def test_agency_headings_of_the_organisation_section() -> None:
+    found = read(
+        """
+        IV. TỔ CHỨC THỰC HIỆN
+        1. Sở Lao động - Thương binh và Xã hội:
+        a) Chủ trì, phối hợp với các cơ quan liên quan.
+        3. Sở Kế hoạch và đầu tư: Chủ trì lồng ghép các mục tiêu.
+        7. Các Sở, ngành: Y tế; Giáo dục và Đào tạo; Công an tỉnh:
+        10. Đề nghị Hội Liên hiệp Phụ nữ tỉnh: Triển khai kế hoạch.
+        V. CHẾ ĐỘ BÁO CÁO
+        1. Định kỳ báo cáo theo quy định.
+        """
+    )
+    assert found.agencies == [
+        "Sở Lao động - Thương binh và Xã hội",
+        "Sở Kế hoạch và đầu tư",
+        "Các Sở, ngành: Y tế; Giáo dục và Đào tạo; Công an tỉnh",
+        "Hội Liên hiệp Phụ nữ tỉnh",
+    ]
+
+
+def test_contacts_written_in_the_text() -> None:
+    found = read(
+        "Mọi vướng mắc liên hệ đồng chí Lan, Phòng Bình đẳng giới, điện thoại 0234.3822 456, "
+        "di động 0905 123 456, e-mail binhdanggioi@ldtbxh.example.vn. Hạn nộp trước ngày 10/6/2024."
+    )
+    assert found.contacts == ["binhdanggioi@ldtbxh.example.vn", "02343822456", "0905123456"]
+    assert read("Quyết định số 0905123456/QĐ").contacts == []
+
+
+def test_the_year_is_required() -> None:
+    found = read("Các sở báo cáo trước ngày 10/6.", year=None)
+    assert found.year is None and found.deadlines == []
+    assert "--year" in found.notes[0]
