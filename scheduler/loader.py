@@ -29,21 +29,27 @@ from scheduler.schema import (
     ContactSpec,
     GroupSpec,
     ObligationSpec,
+    ObservanceSpec,
     PlanSpec,
     PoliciesFile,
     PolicySpec,
+    RoleSpec,
+    WindowSpec,
     WorkdaysFile,
 )
 from scheduler.workdays import WorkCalendar, WorkdayOverrides
 from scheduler.yamlfile import ConfigError, ConfigInvalid, Path_, YamlDocument, read_yaml
 
 Model = TypeVar("Model", bound=BaseModel)
+Item = TypeVar("Item", ObligationSpec, WindowSpec, ObservanceSpec)
 
 _MESSAGES = {
     "missing": "thiếu trường bắt buộc",
     "extra_forbidden": "trường không có trong mẫu cấu hình (kiểm tra chính tả)",
     "int_parsing": "cần một số nguyên",
     "int_type": "cần một số nguyên",
+    "float_parsing": "cần một số (ví dụ 0.8)",
+    "float_type": "cần một số (ví dụ 0.8)",
     "string_type": "cần một đoạn chữ",
     "list_type": "cần một danh sách (mỗi mục bắt đầu bằng '- ')",
     "model_type": "cần một bảng 'khóa: giá trị'",
@@ -158,6 +164,7 @@ def _message(error: Any) -> str:
         return f"giá trị '{error['input']}' không hợp lệ; chọn một trong: {error['ctx']['expected']}"
     if kind in ("greater_than_equal", "less_than_equal"):
         bound = error["ctx"].get("ge", error["ctx"].get("le"))
+        bound = int(bound) if bound == int(bound) else bound  # `le=1` on a float field says 1.0
         relation = "≥" if kind == "greater_than_equal" else "≤"
         return f"giá trị '{error['input']}' phải {relation} {bound}"
     return _MESSAGES.get(kind, error["msg"])
@@ -366,14 +373,31 @@ def _load_policies(doc: YamlDocument, parsed: PoliciesFile, check: _Checker) -> 
 
 
 class _PlanChecker:
+    """Checks one plan against the agencies and policies, and resolves its roles.
+
+    A role (`roles:`) stands for the agencies a document names only by what they are ("các sở,
+    ngành có liên quan"); the plan may use its id wherever it names an agency or group.
+    """
+
     def __init__(self, doc: YamlDocument, plan: PlanSpec, check: _Checker, known: dict[str, Any]):
         self.doc, self.plan, self.check = doc, plan, check
         self.agencies, self.groups, self.policies = known["agencies"], known["groups"], known["policies"]
+        self.roles: dict[str, RoleSpec] = {}  # filled by check_roles: those whose id is not an agency's
+        self.used: set[str] = set()  # role ids named somewhere in the plan
 
     def error(self, path: Path_, message: str) -> None:
         self.check.errors.append(self.doc.error(path, message))
 
     def ref(self, path: Path_, ref: str | None, agency_only: bool = False) -> None:
+        """An agency or group id, or the id of one of the plan's roles."""
+        if ref in self.roles:
+            self.used.add(ref)
+            if agency_only:
+                self.one_agency(path, ref)
+            return
+        self.declared(path, ref, agency_only)
+
+    def declared(self, path: Path_, ref: str | None, agency_only: bool = False) -> None:
         if (
             ref is None
             or ref in self.agencies
@@ -384,8 +408,58 @@ class _PlanChecker:
         what = "đơn vị" if agency_only else "đơn vị hoặc nhóm"
         self.error(path, f"'{ref}' không phải {what} đã khai báo trong config/agencies/")
 
+    def check_roles(self) -> None:
+        """Each role once, however often it is used: so an unmapped role is one error, not one per use."""
+        for role_id, role in self.plan.roles.items():
+            path: Path_ = ("roles", role_id)
+            if role_id in self.check.ids:
+                self.error(
+                    path,
+                    f"mã vai trò '{role_id}' trùng với mã đơn vị/nhóm đã khai báo ở {self.check.ids[role_id]}: "
+                    "đặt mã khác cho vai trò",
+                )
+                continue
+            self.roles[role_id] = role
+            if not role.agencies:
+                self.error(
+                    (*path, "agencies"),
+                    f"vai trò '{role_id}' («{role.text}») chưa gắn với đơn vị nào: "
+                    "ghi mã đơn vị hoặc nhóm trong config/agencies/ vào agencies",
+                )
+            for j, ref in enumerate(role.agencies):
+                self.declared((*path, "agencies", j), ref)
+
+    def one_agency(self, path: Path_, role_id: str) -> None:
+        """`focal_agency`, `to` and `via` name one agency: a role stands there only for exactly one.
+
+        An empty or unknown mapping was reported at the role itself."""
+        role = self.roles[role_id]
+        refs = list(dict.fromkeys(role.agencies))
+        if len(refs) > 1:
+            mapped = f"{len(refs)} đơn vị/nhóm ({', '.join(refs)})"
+        elif refs and refs[0] in self.groups:
+            mapped = f"nhóm '{refs[0]}'"
+        else:
+            return
+        self.error(
+            path,
+            f"vai trò '{role_id}' («{role.text}») gắn với {mapped}; ở đây cần đúng một đơn vị: "
+            "ghi thẳng mã một đơn vị, hoặc gắn vai trò với một đơn vị",
+        )
+
+    def warn_unused_roles(self) -> None:
+        for role_id, role in self.roles.items():
+            if role_id not in self.used:
+                self.check.warnings.append(
+                    self.doc.error(
+                        ("roles", role_id),
+                        f"vai trò '{role_id}' («{role.text}») không được dùng trong kế hoạch",
+                    )
+                )
+
     def run(self) -> None:
         plan = self.plan
+        self.check_roles()
         self.ref(("focal_agency",), plan.focal_agency, agency_only=True)
         self.ref_policy(("policy",), plan.policy)
         for i, ref in enumerate(plan.participants):
@@ -397,12 +471,7 @@ class _PlanChecker:
                 if item.id in item_ids:
                     self.error((*path, "id"), f"mã mục '{item.id}' bị trùng trong kế hoạch")
                 item_ids.add(item.id)
-                self.ref_policy((*path, "policy"), item.policy)
-                who = item.who
-                if who is None and not plan.participants:
-                    self.error(path, "thiếu 'who' (đơn vị thực hiện) và kế hoạch không có 'participants'")
-                for j, ref in enumerate(who or []):
-                    self.ref((*path, "who", j), ref)
+                self.item(path, item)
         for i, obligation in enumerate(plan.obligations):
             self.obligation(("obligations", i), obligation)
         for i, window in enumerate(plan.windows):
@@ -414,6 +483,20 @@ class _PlanChecker:
                 )
             elif window.end < window.start:
                 self.error((*path, "end"), f"đợt kết thúc ({window.end}) trước khi bắt đầu ({window.start})")
+        self.warn_unused_roles()
+
+    def item(self, path: Path_, item: Item) -> None:
+        """What every kind of item shares: its policy, who carries it out, a pending review."""
+        self.ref_policy((*path, "policy"), item.policy)
+        if item.who is None and not self.plan.participants:
+            self.error(path, "thiếu 'who' (đơn vị thực hiện) và kế hoạch không có 'participants'")
+        for j, ref in enumerate(item.who or []):
+            self.ref((*path, "who", j), ref)
+        if item.review and item.review.strip():
+            self.error(
+                (*path, "review"),
+                f"cần người xem lại: {item.review.strip()} — sửa mục này rồi xóa dòng review",
+            )
 
     def ref_policy(self, path: Path_, policy: str | None) -> None:
         if policy is not None and policy not in self.policies:
@@ -436,6 +519,40 @@ class _PlanChecker:
             self.check.warnings.append(
                 self.doc.error((*path, "after"), f"hạn tổng hợp đến trước hạn '{earlier.id}' mà nó tổng hợp")
             )
+
+    def resolved(self) -> PlanSpec:
+        """The plan with every role replaced by the agencies it stands for, so that the planner,
+        sync, digest and calendar only ever see agency and group ids."""
+        if not self.roles:
+            return self.plan
+        plan = self.plan
+        return plan.model_copy(
+            update={
+                "focal_agency": self.one(plan.focal_agency),
+                "participants": self.many(plan.participants),
+                "obligations": [self.resolved_item(item) for item in plan.obligations],
+                "windows": [self.resolved_item(item) for item in plan.windows],
+                "observances": [self.resolved_item(item) for item in plan.observances],
+            }
+        )
+
+    def resolved_item(self, item: Item) -> Item:
+        update: dict[str, Any] = {"who": None if item.who is None else self.many(item.who)}
+        if isinstance(item, ObligationSpec):
+            update |= {"to": self.one(item.to), "via": self.one(item.via)}
+        return item.model_copy(update=update)
+
+    def many(self, refs: list[str]) -> list[str]:
+        """Roles expanded to their agencies and groups, in order, each id once."""
+        expanded: dict[str, None] = {}
+        for ref in refs:
+            expanded.update(dict.fromkeys(self.roles[ref].agencies if ref in self.roles else [ref]))
+        return list(expanded)
+
+    def one(self, ref: str | None) -> str | None:
+        """A role mapped to a single id becomes that id (anything else was reported by `run`)."""
+        agencies = set(self.roles[ref].agencies) if ref in self.roles else set()
+        return agencies.pop() if len(agencies) == 1 else ref
 
 
 def _sample_due(item: ObligationSpec, year: int):
@@ -531,8 +648,9 @@ def load_config(config_dir: Path) -> Deployment:
             errors.append(doc.error(("id",), f"mã kế hoạch '{plan.id}' đã dùng ở {plan_ids[plan.id]}"))
             continue
         plan_ids[plan.id] = f"{doc.file}:{doc.line_of(('id',))}"
-        _PlanChecker(doc, plan, check, known).run()
-        plans.append(plan)
+        checker = _PlanChecker(doc, plan, check, known)
+        checker.run()
+        plans.append(checker.resolved())
         where[(plan.id,)] = plan_ids[plan.id]
         for section in ("obligations", "windows", "observances"):
             for i, item in enumerate(getattr(plan, section)):

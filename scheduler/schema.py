@@ -188,6 +188,14 @@ class WorkdaysFile(Strict):
 # --- plans ------------------------------------------------------------------
 
 
+class RoleSpec(Strict):
+    """An agency named by role as the document writes it ("các sở, ngành có liên quan"), mapped by a
+    person to agency or group ids; the plan may use the role's id wherever it names an agency."""
+
+    text: str
+    agencies: list[Slug] = []
+
+
 class ObligationSpec(Strict):
     id: Slug
     title: str
@@ -202,6 +210,8 @@ class ObligationSpec(Strict):
     policy: Slug | None = None
     source: str | None = None
     note: str | None = None
+    review: str | None = None  # why a person must look at this item; `check` refuses it until removed
+    confidence: float | None = Field(None, ge=0, le=1)  # the importer's certainty; informational only
 
 
 class WindowSpec(Strict):
@@ -214,6 +224,8 @@ class WindowSpec(Strict):
     policy: Slug | None = None
     source: str | None = None
     note: str | None = None
+    review: str | None = None  # why a person must look at this item; `check` refuses it until removed
+    confidence: float | None = Field(None, ge=0, le=1)  # the importer's certainty; informational only
 
 
 class ObservanceSpec(Strict):
@@ -224,6 +236,8 @@ class ObservanceSpec(Strict):
     who: list[Slug] | None = None
     policy: Slug | None = None
     source: str | None = None
+    review: str | None = None  # why a person must look at this item; `check` refuses it until removed
+    confidence: float | None = Field(None, ge=0, le=1)  # the importer's certainty; informational only
 
 
 class PlanSpec(Strict):
@@ -237,6 +251,7 @@ class PlanSpec(Strict):
     source_document: str | None = None
     focal_agency: Slug
     policy: Slug | None = None
+    roles: dict[Slug, RoleSpec] = {}  # role id -> agencies; see RoleSpec
     participants: list[Slug] = []
     obligations: list[ObligationSpec] = []
     windows: list[WindowSpec] = []
