@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from importer import rules
@@ -89,17 +89,17 @@ class _Sentence:
 def extract(paragraphs: list[str], locations: list[str], year: int | None = None) -> Findings:
     """Everything the rules find; `year` overrides the year read from the document."""
     found = Findings()
-    body = _header(paragraphs, found)
+    _header(paragraphs, found)
     found.year = year or found.year or _likely_year(paragraphs)
     if found.year is None:
         found.notes.append("không xác định được năm của kế hoạch: dùng --year")
         return found
-    for sentence in _sentences(paragraphs[body:], locations[body:], found):
+    for sentence in _sentences(paragraphs, locations, found):
         _deadlines(sentence, found)
         _windows(sentence, found)
         _observances(sentence, found)
         found.contacts.extend(_contacts(sentence.text))
-    _named_windows(paragraphs[body:], locations[body:], found)
+    _named_windows(paragraphs, locations, found)
     _chain(found.deadlines)
     found.focal = _focal(found)
     found.contacts = list(dict.fromkeys(found.contacts))
@@ -109,31 +109,40 @@ def extract(paragraphs: list[str], locations: list[str], year: int | None = None
 # --- the header: number, place and date, issuer, title, year --------------------------
 
 
-def _header(paragraphs: list[str], found: Findings) -> int:
-    """Read the document's own facts; return where its body starts (after the title)."""
+def _header(paragraphs: list[str], found: Findings) -> None:
+    """Read the document's own facts from its first lines (cells of a header table too)."""
+    cells = [(i, c.strip()) for i, p in enumerate(paragraphs[:40]) for c in p.split("|") if c.strip()]
+    issuer_lines: list[str] = []
     body = 0
-    for i, text in enumerate(paragraphs[:40]):
+    for k, (i, text) in enumerate(cells):
+        if text.rstrip(":") == "Số" and k + 1 < len(cells):
+            text = f"Số: {cells[k + 1][1]}"  # "Số:" and the number on lines of their own
         if found.number is None and (m := rules.NUMBER.match(text)):
             found.number = f"{m['number']}/{m['symbol']}" if m["number"] else f"/{m['symbol']}"
-            body = i + 1
         elif found.place is None and (m := rules.PLACE_DATE.match(text)):
             found.place = m["place"].strip()
             found.issued = _issued(m, found)
-            body = i + 1
         elif m := rules.PLAN_HEADING.match(text):
-            rest = m["rest"] or (paragraphs[i + 1] if i + 1 < len(paragraphs) else "")
-            found.title = "Kế hoạch " + _sentence_case(rest, paragraphs)
-            body = i + 1 if m["rest"] else i + 2
+            body = i + 1
+            rest = [m["rest"]] if m["rest"] else []
+            while body < len(paragraphs) and (not rest or paragraphs[body].isupper()) and len(rest) < 4:
+                rest.append(paragraphs[body])  # an all-capitals title broken over lines
+                body += 1
+            found.title = "Kế hoạch " + _sentence_case(" ".join(rest), paragraphs)
             break
-    preamble = " ".join(paragraphs[body : body + 3])
+        elif found.number is None and text.isupper() and not rules.NATIONAL_HEADING.match(text):
+            issuer_lines.append(text)
+    preamble = " ".join(paragraphs[body : body + 3])[:2000]
     if m := rules.PREAMBLE_TITLE.search(preamble):
         found.title = found.title or m["title"].strip()
         found.issuer = _issuer(m["issuer"], preamble)
+    if found.issuer is None and issuer_lines:
+        issuer = _sentence_case(" ".join(issuer_lines), paragraphs)
+        found.issuer = issuer[:1].upper() + issuer[1:]
     if found.title and (years := rules.TITLE_YEAR.findall(found.title)):
         found.year = int(years[-1])
     elif found.issued:
         found.year = found.issued.year
-    return body
 
 
 def _issued(m: re.Match[str], found: Findings) -> date | None:
@@ -147,25 +156,28 @@ def _issued(m: re.Match[str], found: Findings) -> date | None:
         return None
 
 
-def _issuer(text: str, preamble: str) -> str:
+def _issuer(text: str, preamble: str) -> str | None:
     """`UBND tỉnh` becomes `UBND tỉnh Thừa Thiên Huế` when the text names the province."""
-    issuer = re.sub(r"^.*?(?=\b(?:UBND|Ủy ban|Uỷ ban|Ban|Hội|Sở|Phòng)\b)", "", text.strip()).strip()
+    m = re.search(r"\b(?:UBND|Ủy ban|Uỷ ban|Ban|Hội|Sở|Phòng|Bộ|Thủ tướng)\b.*", text)
+    if m is None:
+        return None
+    issuer = m[0].strip(" ()")
     level = re.search(r"\b(tỉnh|huyện|thành phố|thị xã|xã|phường)$", issuer)
     if level and (named := re.search(rf"\b{level[1]}\s+((?:[A-ZĐÀ-Ỹ]\w*\s?)+)", preamble)):
         issuer = f"{issuer} {named[1].strip()}"
-    return issuer or text.strip()
+    return issuer
 
 
 def _sentence_case(text: str, paragraphs: list[str]) -> str:
     """An all-capitals title in sentence case, keeping the words the body capitalises (names)."""
     if not text.isupper():
         return text[:1].lower() + text[1:]
-    body = " ".join(paragraphs)
-    words = []
-    for word in text.lower().split():
-        capital = word[:1].upper() + word[1:]
-        words.append(capital if body.count(f" {capital} ") > body.count(f" {word} ") else word)
-    return " ".join(words)
+    seen = Counter(re.findall(r"\w+", " ".join(paragraphs)))
+    return re.sub(
+        r"\w+",
+        lambda m: m[0].capitalize() if seen[m[0].capitalize()] > seen[m[0]] else m[0],
+        text.lower(),
+    )
 
 
 def _likely_year(paragraphs: list[str]) -> int | None:
@@ -195,10 +207,22 @@ def _sentences(paragraphs: list[str], locations: list[str], found: Findings):
             found.agencies.append(heading)
             text = "" if listed else rest
         subject = None
-        for part in _SPLIT.split(text):
+        for part in _parts(text):
             own = _subject(part)
             yield _Sentence(part, where, heading, own or subject)
             subject = own or subject
+
+
+def _parts(paragraph: str) -> list[str]:
+    """The paragraph's sentences, none longer than _LONGEST_SENTENCE."""
+    parts = []
+    for sentence in _SPLIT.split(paragraph):
+        while len(sentence) > _LONGEST_SENTENCE:
+            cut = sentence.rfind(";", 0, _LONGEST_SENTENCE) + 1 or _LONGEST_SENTENCE
+            parts.append(sentence[:cut])
+            sentence = sentence[cut:]
+        parts.append(sentence)
+    return parts
 
 
 def _agency_heading(name: str) -> str:
@@ -218,6 +242,12 @@ def _subject(sentence: str) -> str | None:
 # --- deadlines -------------------------------------------------------------------------------
 
 
+# How far from a deadline its recipient, title and clause are looked for (characters).
+_REACH = 400
+# Longer "sentences" are not prose (tables flattened, garbage): they are cut at this length.
+_LONGEST_SENTENCE = 3000
+
+
 @dataclass
 class _Anchor:
     start: int
@@ -233,12 +263,15 @@ def _anchors(text: str) -> list[_Anchor]:
     anchors = []
     for m in rules.DEADLINE.finditer(text):
         if due := rules.date_from(m):
+            if m["next"] and due.year is None:
+                due = replace(due, next_year=True)
             anchors.append(_Anchor(m.start(), m.end(), due, "yearly" if m["recurring"] else "once"))
     for m in rules.MONTHLY_DEADLINE.finditer(text):
         kind, period = ("monthly", "month") if m["monthly"] else ("quarterly", "quarter")
         anchors.append(_Anchor(m.start(), m.end(), None, kind, int(m["day"]), period))
     for m in rules.YEARLY_DATE.finditer(text):
-        if (due := rules.date_from(m)) and rules.REPORT_VERB.search(text):
+        clause = text[max(0, m.start() - 150) : m.start()].rsplit(";", 1)[-1]
+        if (due := rules.date_from(m)) and rules.REPORT_VERB.search(clause):
             anchors.append(_Anchor(m.start(), m.end(), due, "yearly", period="year"))
     for m in rules.UNDATED_RECURRING.finditer(text):
         monthly = "tháng" in m["period"]
@@ -258,8 +291,8 @@ def _deadlines(sentence: _Sentence, found: Findings) -> None:
     text = sentence.text
     previous_end = 0
     for anchor in _anchors(text):
-        segment = text[previous_end : anchor.end]
-        clause_rest = text[anchor.end :].split(";", 1)[0]
+        segment = text[max(previous_end, anchor.start - _REACH) : anchor.end]
+        clause_rest = text[anchor.end : anchor.end + _REACH].split(";", 1)[0]
         previous_end = anchor.end
         deadline = _deadline(anchor, segment, clause_rest, sentence, found.year or 0)
         if deadline is not None:
@@ -267,7 +300,8 @@ def _deadlines(sentence: _Sentence, found: Findings) -> None:
 
 
 def _deadline(anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, year: int) -> Deadline | None:
-    period = anchor.period or _period(segment)
+    before = segment[: len(segment) - (anchor.end - anchor.start)]
+    period = anchor.period or _period(_applies_to(rest)) or _period(before)
     recurrence = anchor.recurrence
     due = None
     if anchor.due is not None:
@@ -277,7 +311,7 @@ def _deadline(anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, yea
         if recurrence == "once" and period in ("half-year", "year") and due.year == year:
             recurrence = "yearly"
     deadline = Deadline(
-        title=_title(segment, rest, period),
+        title=_title(segment, rest, before),
         source=_clause(sentence.text, anchor),
         where=sentence.where,
         due=due,
@@ -297,8 +331,9 @@ def _clause(sentence: str, anchor: _Anchor, limit: int = 300) -> str:
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
-    start = sentence.rfind(";", 0, anchor.start) + 1
-    end = sentence.find(";", anchor.end)
+    start = sentence.rfind(";", max(0, anchor.start - _REACH), anchor.start) + 1
+    start = start or max(0, anchor.start - _REACH)
+    end = sentence.find(";", anchor.end, anchor.end + _REACH)
     clause = sentence[start : end if end >= 0 else len(sentence)].strip()
     return ("… " if start else "") + clause + (" …" if end >= 0 else "")
 
@@ -318,6 +353,12 @@ def _judge(deadline: Deadline, anchor: _Anchor) -> None:
     deadline.confidence = round(max(deadline.confidence, 0.1), 2)
 
 
+def _applies_to(rest: str) -> str:
+    """`... trước ngày 15/7 đối với báo cáo 6 tháng đầu năm`: the period named after the date."""
+    m = re.match(r"\s*,?\s*(?:đối với|cho)\s+(báo cáo[^,;]{0,60})", rest)
+    return m[1] if m else ""
+
+
 def _period(segment: str) -> str | None:
     for name, pattern in rules.PERIODS:
         if pattern.search(segment):
@@ -325,7 +366,7 @@ def _period(segment: str) -> str | None:
     return None
 
 
-def _title(segment: str, rest: str, period: str | None) -> str:
+def _title(segment: str, rest: str, before: str) -> str:
     """What is due: `Báo cáo <what>` when a report is due, otherwise the clause's action."""
     reports = list(re.finditer(r"(?i:báo cáo)\s+", segment)) or list(re.finditer(r"(?i:báo cáo)\s+", rest))
     if reports:
@@ -342,7 +383,7 @@ def _title(segment: str, rest: str, period: str | None) -> str:
         clause = re.sub(r"^\s*(?:chủ động|có trách nhiệm|khẩn trương)\s+", "", clause.strip())
         title = _cut(clause)
         title = title[:1].upper() + title[1:]
-    label = _period_text(segment)
+    label = _period_text(_applies_to(rest)) or _period_text(before)
     if label and label not in title:
         title = f"{title} {label}"
     return title or "Hạn báo cáo"
@@ -440,7 +481,7 @@ def _windows(sentence: _Sentence, found: Findings) -> None:
     for m in rules.WINDOW.finditer(text):
         tags = ("a", "b") if m["ad1"] or m["ad2"] or m["ad3"] else ("c", "e")
         first, last = rules.date_from(m, tags[0]), rules.date_from(m, tags[1])
-        if first and last and not rules.NOT_A_WINDOW.search(text[: m.start()]):
+        if first and last and not rules.NOT_A_WINDOW.search(text[max(0, m.start() - 80) : m.start()]):
             _add_window(found, sentence, m.start(), first.in_year(last.year or year), last.in_year(year))
     for m in rules.WINDOW_ONE_MONTH.finditer(text):
         month, wyear = int(m["m"]), int(m["y"] or year)
@@ -450,9 +491,11 @@ def _windows(sentence: _Sentence, found: Findings) -> None:
             continue
         _add_window(found, sentence, m.start(), start, end)
     for m in rules.CAMPAIGN.finditer(text):
-        if (whole := rules.WHOLE_MONTH.match(text[m.end() :])) and 1 <= (month := int(whole["m"])) <= 12:
-            last = calendar.monthrange(year, month)[1]
-            _add_window(found, sentence, m.end(), date(year, month, 1), date(year, month, last))
+        if whole := rules.WHOLE_MONTH.match(text[m.end() :]):
+            month, in_year = int(whole["m"] or whole["mm"]), int(whole["y"] or year)
+            if 1 <= month <= 12:
+                last = calendar.monthrange(in_year, month)[1]
+                _add_window(found, sentence, m.end(), date(in_year, month, 1), date(in_year, month, last))
 
 
 def _add_window(found: Findings, sentence: _Sentence, at: int, start: date | None, end: date | None) -> None:
@@ -483,15 +526,16 @@ def _named_windows(paragraphs: list[str], locations: list[str], found: Findings)
     for text, where in zip(paragraphs, locations, strict=True):
         if rules.SIGNATURE.match(text):
             break
+        text = rules.QUOTES.sub("", text)  # THÁNG HÀNH ĐỘNG “VÌ TRẺ EM”
         for named in rules.ACTION_MONTHS:
+            start = date(year, named.start[1], named.start[0])
+            end = date(year, named.end[1], named.end[0])
             for m in named.pattern.finditer(text):
+                if any(w.start == start and w.end == end for w in found.windows):
+                    break
                 if _dated_nearby(text, m.end()):
                     continue
-                start = date(year, named.start[1], named.start[0])
-                end = date(year, named.end[1], named.end[0])
-                if any(w.start == start and w.end == end for w in found.windows):
-                    continue
-                sentence = next(s for s in _SPLIT.split(text) if named.pattern.search(s))
+                sentence = next(s for s in _parts(text) if named.pattern.search(s))
                 found.windows.append(
                     Window(named.name, sentence.strip(), where, start, end, named=True, confidence=0.8)
                 )

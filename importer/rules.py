@@ -22,13 +22,16 @@ _Y = r"(?P<{}>(?:19|20|21)\d{{2}})"
 
 
 def _date_pattern(tag: str) -> str:
-    """One date, written `10/6/2020`, `10/6`, `10-6-2020`, `ngày 10 tháng 6 năm 2020` or `10 tháng 6`."""
+    """One date: `10/6/2020`, `10/6`, `10-6-2020`, `15-4`, `10.6.2020`, `ngày 10 tháng 6 năm 2020`, `10 tháng 6`."""
     d, m, y = f"{tag}d", f"{tag}m", f"{tag}y"
     numeric = (
         rf"(?<![\d/.\w-]){_D.format(d + '1')}\s?/\s?{_D.format(m + '1')}"
         rf"(?:\s?/\s?{_Y.format(y + '1')})?(?![\d\w]|/\d|/[A-ZĐ])"
     )
-    dashed = rf"(?<![\d/.\w-]){_D.format(d + '2')}[.-]{_D.format(m + '2')}[.-]{_Y.format(y + '2')}(?!\d)"
+    dashed = (
+        rf"(?<![\d/.\w-]){_D.format(d + '2')}-{_D.format(m + '2')}(?:-{_Y.format(y + '2')})?(?![\d\w/-])"
+        rf"|(?<![\d/.\w-]){_D.format(d + '4')}\.{_D.format(m + '4')}\.{_Y.format(y + '4')}(?!\d)"
+    )
     worded = (
         rf"(?<!\d){_D.format(d + '3')}\s+tháng\s+{_D.format(m + '3')}"
         rf"(?:\s*(?:năm|/)\s*{_Y.format(y + '3')})?(?!\d)"
@@ -48,18 +51,19 @@ class DateText:
     year: int | None
     start: int  # offsets in the text searched
     end: int
+    next_year: bool = False  # "15/01 năm sau": the year after the document's
 
     def in_year(self, default_year: int) -> date | None:
         """The date, the missing year taken from `default_year`; None if no such day (30/02)."""
         try:
-            return date(self.year or default_year, self.month, self.day)
+            return date(self.year or default_year + self.next_year, self.month, self.day)
         except ValueError:
             return None
 
 
 def date_from(match: re.Match[str], tag: str = "a") -> DateText | None:
     """The date a DATE-style group `tag` matched, or None when it is no calendar day."""
-    for form in "123":
+    for form in "1234":
         day = match.group(f"{tag}d{form}")
         if day is not None:
             month = int(match.group(f"{tag}m{form}"))
@@ -93,7 +97,8 @@ DEADLINE_MARKER = (
 )
 DEADLINE = re.compile(
     rf"(?P<marker>{DEADLINE_MARKER})\s*(?:vào\s+)?(?:ngày\s+)?{_date_pattern('a')}"
-    r"(?P<recurring>\s*(?:của\s+)?(?:hằng|hàng)\s+năm)?",
+    r"(?P<recurring>\s*(?:của\s+)?(?:hằng|hàng)\s+năm)?"
+    r"(?P<next>\s+(?:của\s+)?năm\s+(?:sau|kế tiếp|tiếp theo))?",
     re.IGNORECASE,
 )
 # "trước ngày 15 hằng tháng", "trước ngày 20 của tháng cuối quý"
@@ -112,7 +117,7 @@ UNDATED_RECURRING = re.compile(
     re.IGNORECASE,
 )
 # The verbs that make a clause an obligation to send something.
-REPORT_VERB = re.compile(r"\b(?:báo cáo|gửi|nộp|tổng hợp|hoàn thành|xây dựng|ban hành)\b", re.IGNORECASE)
+REPORT_VERB = re.compile(r"\b(?:báo cáo|gửi|nộp|tổng hợp)\b", re.IGNORECASE)
 
 # Period words: what recurs, and how often.
 PERIODS: list[tuple[str, re.Pattern[str]]] = [
@@ -145,12 +150,16 @@ WINDOW = re.compile(
 )
 # "từ ngày 01- 30/6", "từ 01 đến 30/6/2024": both ends in one month.
 WINDOW_ONE_MONTH = re.compile(
-    r"từ\s+(?:ngày\s+)?(?P<d1>\d{1,2})\s*(?:đến|tới|-|–)\s*(?:ngày\s+)?(?P<d2>\d{1,2})\s*/\s*(?P<m>\d{1,2})"
-    r"(?:\s*/\s*(?P<y>(?:19|20|21)\d{2}))?(?!\d)",
+    r"từ\s+(?:ngày\s+)?(?P<d1>\d{1,2})\s*(?:đến|tới|-|–)\s*(?:ngày\s+)?(?P<d2>\d{1,2})"
+    r"(?:\s*/\s*|\s+tháng\s+)(?P<m>\d{1,2})(?:(?:\s*/\s*|\s+năm\s+)(?P<y>(?:19|20|21)\d{2}))?(?!\d)",
     re.IGNORECASE,
 )
 # "(tháng 6)", "trong tháng 6": a whole month, right after the name of a campaign.
-WHOLE_MONTH = re.compile(r"^\s*(?:\(\s*|,\s*|\s)(?:trong\s+)?tháng\s+(?P<m>\d{1,2})\b(?!\s*/)", re.IGNORECASE)
+WHOLE_MONTH = re.compile(
+    r"^\s*(?:\(\s*|,\s*|\s)(?:(?:trong\s+)?tháng\s+(?P<m>\d{1,2})\b(?!\s*/)"
+    r"|(?:tháng\s+)?(?P<mm>\d{1,2})\s*/\s*(?P<y>(?:19|20|21)\d{2})\s*\))",
+    re.IGNORECASE,
+)
 # Ranges that are not periods of activity: the data a report covers, a validity.
 NOT_A_WINDOW = re.compile(
     r"(?:số liệu|kỳ báo cáo|thời điểm|hiệu lực|giai đoạn|tính|kể)\s*(?:\w+\s+){0,3}$", re.IGNORECASE
@@ -262,7 +271,7 @@ OBSERVANCES = [
 # Any other named day followed by its date: "Ngày Pháp luật Việt Nam (9/11)".
 NAMED_DAY = re.compile(
     r"\b[Nn]gày\s+(?P<name>(?:hội\s+)?[A-ZĐÀ-Ỹ][^\d();:.\n]{2,90}?)\s*\(?\s*(?:ngày\s+)?"
-    r"(?P<d>\d{1,2})\s*/\s*(?P<m>\d{1,2})(?!\d)(?!\s*/\s*\d{4}\s*(?:của|đến|-|–))"
+    r"(?<!\d)(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})(?!\d)(?!\s*/\s*\d{4}\s*(?:của|đến|-|–))"
 )
 
 # --- agencies -------------------------------------------------------------------
@@ -272,7 +281,7 @@ AGENCY_HEAD = (
     r"(?i:UBND|HĐND|Ủy ban|Uỷ ban|Hội đồng|Sở|Phòng|Ban|Bộ|Cục|Chi cục|Tổng cục|Văn phòng|Hội|"
     r"Liên đoàn|Liên minh|Đoàn|Mặt trận|Công an|Trung tâm|Đài|Báo(?! cáo)|Thường trực|Tỉnh ủy|Tỉnh uỷ|Huyện ủy|"
     r"Thành ủy|Đảng ủy|Chính phủ|Thủ tướng|Viện|Tòa án|Bảo hiểm|Kho bạc|Thanh tra|Bệnh viện|Trường|"
-    r"Bộ Chỉ huy|Ngân hàng|Thủ trưởng|Chủ tịch|Giám đốc|"
+    r"Bộ Chỉ huy|Ngân hàng|Thủ trưởng|Chủ tịch|Giám đốc|Vụ|"
     r"các\s+(?:sở|phòng|ban|ngành|cơ quan|đơn vị|địa phương|hội|tổ chức|huyện|xã|phường|cấp|đoàn thể)|"
     r"cơ quan|đơn vị)\b"
 )
@@ -304,7 +313,7 @@ SUBJECT_LEAD = re.compile(
 # Where one agency of a list ends and the next begins: ", các sở, ngành" after "UBND ..., các huyện".
 AGENCY_SPLIT = re.compile(
     r"\s*(?:,|;|\bvà)\s+(?=(?:UBND|Ủy ban|Uỷ ban|Sở|Phòng|Ban|Hội|Công an|Thủ trưởng|"
-    r"các\s+(?:sở|phòng|ban|ngành|cơ quan|đơn vị|hội|tổ chức|đoàn thể))\b)",
+    r"các\s+(?:sở|phòng|ban|ngành|hội|tổ chức|đoàn thể))\b)",
     re.IGNORECASE,
 )
 
@@ -314,13 +323,15 @@ NUMBER = re.compile(r"^Số\s*:?\s*(?P<number>\d*)\s*/\s*(?P<symbol>[A-ZĐ][\w.-
 PLACE_DATE = re.compile(
     r"^(?P<place>[A-ZĐÀ-Ỹ][^,\d]{1,40}?)\s*,\s*ngày\s*(?P<d>\d{0,2})\s*tháng\s*(?P<m>\d{0,2})\s*năm\s*(?P<y>\d{4})"
 )
+NATIONAL_HEADING = re.compile(r"^(?:CỘNG HÒA|CỘNG HOÀ|ĐỘC LẬP|Độc lập|ĐẢNG CỘNG SẢN|KẾ HOẠCH)")
+QUOTES = re.compile(r"[\"“”«»]")
 PLAN_HEADING = re.compile(r"^KẾ HOẠCH\b\s*(?P<rest>.*)$")
 PREAMBLE_TITLE = re.compile(
     r"(?P<issuer>[^,;.]{3,120}?)\s+(?:ban hành|xây dựng|triển khai)\s+(?P<title>Kế hoạch\s.{10,300}?)"
     r"\s*(?:,\s*)?(?:cụ thể\s+)?(?:như sau|với (?:các )?nội dung)",
     re.IGNORECASE,
 )
-TITLE_YEAR = re.compile(r"năm\s+(?P<y>(?:19|20|21)\d{2})(?!\s*[-–])")
+TITLE_YEAR = re.compile(r"(?<!đến )(?<!tới )năm\s+(?P<y>(?:19|20|21)\d{2})(?!\s*[-–])")
 SECTION = re.compile(r"^(?P<num>[IVX]+|Phần\s+\w+)\s*[.:-]?\s+(?P<title>.+)$")
 ORGANISATION = re.compile(r"tổ chức thực hiện|trách nhiệm thực hiện|phân công (?:nhiệm vụ|trách nhiệm)", re.I)
 ITEM_HEADING = re.compile(
@@ -354,7 +365,7 @@ def same_agency(a: str, b: str) -> bool:
 
 def _key(text: str) -> str:
     text = re.sub(r"^(?:các|thủ trưởng)\s+", "", text.strip(), flags=re.IGNORECASE)
-    folded = ascii_fold(text)
-    for short, full in (("ubnd", "uy ban nhan dan"), ("ldtbxh", "lao dong thuong binh va xa hoi")):
+    folded = re.sub(r"[^a-z0-9]", "", ascii_fold(text))
+    for short, full in (("ubnd", "uybannhandan"), ("ldtbxh", "laodongthuongbinhvaxahoi")):
         folded = folded.replace(short, full)
-    return re.sub(r"[^a-z0-9]", "", folded)
+    return folded

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
 
+from importer.command import ImportFailed, import_document, print_summary
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
@@ -363,6 +364,28 @@ def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, 
         f"[red]Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
     )
     raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    document: Annotated[
+        Path, typer.Argument(help="Văn bản kế hoạch: .txt, .md, .docx hoặc .pdf có lớp chữ.")
+    ],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Ghi tệp kế hoạch, ví dụ config/plans/ten.yaml.")
+    ] = None,
+    year: Annotated[int | None, typer.Option(min=1990, max=2200, help="Năm của kế hoạch.")] = None,
+    force: Annotated[bool, typer.Option(help="Ghi đè tệp --out đã có.")] = False,
+) -> None:
+    """Đọc lịch báo cáo từ văn bản kế hoạch và đề xuất tệp kế hoạch để người xem lại."""
+    try:
+        found, text = import_document(document, out_file, year, force, _today(_settings()))
+    except ImportFailed as exc:
+        err.print(f"[red]lỗi[/red] {exc.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.code) from None
+    if out_file is None:
+        print(text, end="")
+    print_summary(found, out if out_file else err, out_file)
 
 
 @app.command("send-test")

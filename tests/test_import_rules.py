@@ -360,3 +360,98 @@ def test_the_year_is_required() -> None:
     found = read("Các sở báo cáo trước ngày 10/6.", year=None)
     assert found.year is None and found.deadlines == []
     assert "--year" in found.notes[0]
+
+
+# --- phrasings seen in real documents (tests/import_corpus/PHRASEBOOK.md §8) -------------------
+
+D = date
+
+
+@pytest.mark.parametrize(
+    ("sentence", "deadlines", "windows", "observances"),
+    [
+        (
+            "Đơn vị gửi báo cáo chậm nhất là ngày 15/01 năm kế tiếp của năm báo cáo theo dấu bưu điện.",
+            [D(2025, 1, 15)],
+            [],
+            [],
+        ),
+        (
+            "Sở báo cáo trước ngày 15 tháng 7 đối với báo cáo 6 tháng đầu năm và trước ngày 25 tháng 01 năm sau "
+            "đối với báo cáo năm.",
+            [D(2024, 7, 15), D(2025, 1, 25)],
+            [],
+            [],
+        ),
+        (
+            "UBND cấp xã báo cáo về Phòng Văn hóa – Thông tin cấp huyện trước ngày 25/12 hàng năm; Phòng Văn hóa – "
+            "Thông tin cấp huyện có trách nhiệm tổng hợp, báo cáo về Sở VHTTDL trước ngày 10/12 hàng năm; Sở VHTTDL "
+            "có trách nhiệm tổng hợp, báo cáo về Bộ VHTTDL (qua Vụ Gia đình) trước ngày 15/12 hàng năm.",
+            [D(2024, 12, 25), D(2024, 12, 10), D(2024, 12, 15)],
+            [],
+            [],
+        ),
+        ("Biểu mẫu. Ngày nhận báo cáo: 10 tháng 7 hàng năm.", [D(2024, 7, 10)], [], []),
+        (
+            "Các trường báo cáo kết quả thực hiện về Bộ GD&ĐT (qua Vụ Giáo dục thường xuyên) và UBND thành phố "
+            "trước ngày 20/10.",
+            [D(2024, 10, 20)],
+            [],
+            [],
+        ),
+        (
+            "Tuần lễ hưởng ứng học tập suốt đời được tổ chức từ ngày 1/10 đến ngày 7/10.",
+            [],
+            [(D(2024, 10, 1), D(2024, 10, 7))],
+            [],
+        ),
+        (
+            "Tổ chức Tuần lễ từ ngày 2-8/10/2024; các đơn vị báo cáo trước ngày 15/10/2024.",
+            [D(2024, 10, 15)],
+            [(D(2024, 10, 2), D(2024, 10, 8))],
+            [],
+        ),
+        ("Các xã gửi báo cáo về Sở trước ngày 15-4.", [D(2024, 4, 15)], [], []),
+        (
+            "Phát động Tháng hành động vì bình đẳng giới từ ngày 15-11 đến 15-12-2024.",
+            [],
+            [(D(2024, 11, 15), D(2024, 12, 15))],
+            [],
+        ),
+        (
+            "Hưởng ứng Tháng hành động phòng, chống ma túy (tháng 6), Ngày quốc tế phòng, chống ma túy và Ngày toàn "
+            "dân phòng, chống ma túy (ngày 26 tháng 6).",
+            [],
+            [(D(2024, 6, 1), D(2024, 6, 30))],
+            [(26, 6)],
+        ),
+        ("Tổ chức Tháng hành động vì trẻ em (6/2024).", [], [(D(2024, 6, 1), D(2024, 6, 30))], []),
+        (
+            "Chiến dịch đợt 1 từ ngày 10-6 đến 10-7-2024, đợt 2 từ ngày 20-8 đến 20-9-2024.",
+            [],
+            [(D(2024, 6, 10), D(2024, 7, 10)), (D(2024, 8, 20), D(2024, 9, 20))],
+            [],
+        ),
+        (
+            "Đợt cao điểm thời gian từ ngày 1/7/2024 đến ngày 30/9/2024.",
+            [],
+            [(D(2024, 7, 1), D(2024, 9, 30))],
+            [],
+        ),
+        ("Kiểm tra an toàn thực phẩm từ giữa tháng 4 đến giữa tháng 5.", [], [], []),
+        ("Tổ chức Ngày Gia đình Việt Nam (28.6) và Ngày Dân số Việt Nam 26-12.", [], [], [(28, 6), (26, 12)]),
+        (
+            "Họp mặt kỷ niệm ngày thành lập Hội Liên hiệp thanh niên Việt Nam (15/10/1956-15/10/2024).",
+            [],
+            [],
+            [],
+        ),
+        ("Thực hiện trên địa bàn toàn tỉnh từ tháng 6/2018.", [], [], []),
+        ("Quyết định này có hiệu lực thi hành kể từ ngày 05/11/2019.", [], [], []),
+    ],
+)
+def test_real_phrasings(sentence: str, deadlines: list, windows: list, observances: list) -> None:
+    found = read(sentence)
+    assert dues(found) == deadlines
+    assert [(w.start, w.end) for w in found.windows] == windows
+    assert [(o.day, o.month) for o in found.observances] == observances
