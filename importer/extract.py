@@ -256,6 +256,7 @@ class _Anchor:
     recurrence: str
     day: int | None = None
     period: str | None = None
+    first: _Anchor | None = None  # "trước ngày 15/6 và 15/12": 15/12 is due as 15/6 is
 
 
 def _anchors(text: str) -> list[_Anchor]:
@@ -265,7 +266,9 @@ def _anchors(text: str) -> list[_Anchor]:
         if due := rules.date_from(m):
             if m["next"] and due.year is None:
                 due = replace(due, next_year=True)
-            anchors.append(_Anchor(m.start(), m.end(), due, "yearly" if m["recurring"] else "once"))
+            anchors.extend(_with_more_dates(text, m, due))
+    for m in rules.MONTHLY_BEFORE.finditer(text):
+        anchors.append(_Anchor(m.start(), m.end(), None, "monthly", int(m["day"]), "month"))
     for m in rules.MONTHLY_DEADLINE.finditer(text):
         kind, period = ("monthly", "month") if m["monthly"] else ("quarterly", "quarter")
         anchors.append(_Anchor(m.start(), m.end(), None, kind, int(m["day"]), period))
@@ -287,16 +290,36 @@ def _anchors(text: str) -> list[_Anchor]:
     return kept
 
 
+def _with_more_dates(text: str, m: re.Match[str], due: DateText) -> list[_Anchor]:
+    """The deadline and the dates listed after it ("trước ngày 15/6 và 15/12 hằng năm")."""
+    anchors = [_Anchor(m.start(), m.end(), due, "yearly" if m["recurring"] else "once")]
+    end = m.end()
+    while (more := rules.MORE_DATES.match(text[end : end + 80])) and (again := rules.date_from(more)):
+        recurrence = "yearly" if more["recurring"] else "once"
+        anchors.append(_Anchor(end, end + more.end(), again, recurrence, first=anchors[0]))
+        end += more.end()
+    if anchors[-1].recurrence == "yearly":  # "hằng năm" after the last date is said of them all
+        for anchor in anchors:
+            anchor.recurrence = "yearly"
+    return anchors
+
+
 def _deadlines(sentence: _Sentence, found: Findings) -> None:
     text = sentence.text
     previous_end = 0
+    read: dict[int, Deadline] = {}  # id(anchor) -> its deadline
     for anchor in _anchors(text):
         segment = text[max(previous_end, anchor.start - _REACH) : anchor.end]
         clause_rest = text[anchor.end : anchor.end + _REACH].split(";", 1)[0]
         previous_end = anchor.end
         deadline = _deadline(anchor, segment, clause_rest, sentence, found.year or 0)
-        if deadline is not None:
-            found.deadlines.append(deadline)
+        if deadline is None:
+            continue
+        if anchor.first is not None and (first := read.get(id(anchor.first))):
+            deadline.title, deadline.to, deadline.via = first.title, first.to, first.via
+            deadline.period = None if first.period not in ("year", None) else first.period
+        read[id(anchor)] = deadline
+        found.deadlines.append(deadline)
 
 
 def _deadline(anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, year: int) -> Deadline | None:
@@ -384,7 +407,8 @@ def _title(segment: str, rest: str, before: str) -> str:
         title = _cut(clause)
         title = title[:1].upper() + title[1:]
     label = _period_text(_applies_to(rest)) or _period_text(before)
-    if label and label not in title:
+    label = label and label[:1].lower() + label[1:]
+    if label and label.lower() not in title.lower():
         title = f"{title} {label}"
     return title or "Hạn báo cáo"
 

@@ -107,6 +107,18 @@ MONTHLY_DEADLINE = re.compile(
     r"(?:(?P<monthly>(?:hằng|hàng|mỗi|của\s+các|các)\s+tháng)|(?P<quarterly>(?:của\s+)?tháng\s+cuối\s+(?:mỗi\s+)?quý))",
     re.IGNORECASE,
 )
+# "hằng tháng, trước ngày 20": the period first, then a day without a month.
+MONTHLY_BEFORE = re.compile(
+    rf"(?:hằng|hàng|mỗi)\s+tháng[^.;]{{0,40}}?{DEADLINE_MARKER}\s*(?:vào\s+)?ngày\s+(?P<day>\d{{1,2}})"
+    r"(?!\s*[/.\d-]|\s+tháng)",
+    re.IGNORECASE,
+)
+# More dates after a deadline, due the same way: "trước ngày 15/6 và 15/12 hằng năm".
+MORE_DATES = re.compile(
+    rf"^\s*(?:,|và|hoặc)\s*(?:trước\s+)?(?:ngày\s+)?{_date_pattern('a')}"
+    r"(?P<recurring>\s*(?:của\s+)?(?:hằng|hàng)\s+năm)?",
+    re.IGNORECASE,
+)
 # "vào ngày 10/12 hằng năm", "ngày 15 tháng 12 hàng năm" without "trước": yearly when a report is due.
 YEARLY_DATE = re.compile(
     rf"(?:vào\s+)?(?:ngày\s+)?{_date_pattern('a')}\s*(?:của\s+)?(?:hằng|hàng)\s+năm", re.IGNORECASE
@@ -127,7 +139,8 @@ PERIODS: list[tuple[str, re.Pattern[str]]] = [
     (
         "year",
         re.compile(
-            r"\b(?:0?1\s+năm|cả\s+năm|(?:hằng|hàng|mỗi)\s+năm|báo cáo\s+(?:\w+\s+){0,2}năm(?!\s+\d))",
+            r"\b(?:0?1\s+năm|cả\s+năm|(?:hằng|hàng|mỗi)\s+năm|báo cáo\s+(?:\w+\s+){0,2}năm(?!\s+\d))"
+            r"|[,;(]\s*năm\s*\(?\s*$",  # "định kỳ 6 tháng (trước ngày 20/6), năm (trước ngày 20/12)"
             re.IGNORECASE,
         ),
     ),
@@ -213,6 +226,30 @@ ACTION_MONTHS = [
         (15, 5),
     ),
     NamedPeriod(
+        "Tháng hành động về an toàn, vệ sinh lao động",
+        re.compile(r"Tháng hành động (?:quốc gia )?về an toàn,? vệ sinh lao động", re.IGNORECASE),
+        (1, 5),
+        (31, 5),
+    ),
+    NamedPeriod(
+        "Tháng hành động quốc gia về dân số",
+        re.compile(r"Tháng hành động quốc gia về dân số", re.IGNORECASE),
+        (1, 12),
+        (31, 12),
+    ),
+    NamedPeriod(
+        "Tháng Thanh niên",
+        re.compile(r"Tháng Thanh niên", re.IGNORECASE),
+        (1, 3),
+        (31, 3),
+    ),
+    NamedPeriod(
+        "Tháng Nhân đạo",
+        re.compile(r"Tháng Nhân đạo", re.IGNORECASE),
+        (1, 5),
+        (31, 5),
+    ),
+    NamedPeriod(
         "Tháng hành động vì người cao tuổi Việt Nam",
         re.compile(r"Tháng hành động vì người cao tuổi", re.IGNORECASE),
         (1, 10),
@@ -270,7 +307,8 @@ OBSERVANCES = [
 ]
 # Any other named day followed by its date: "Ngày Pháp luật Việt Nam (9/11)".
 NAMED_DAY = re.compile(
-    r"\b[Nn]gày\s+(?P<name>(?:hội\s+)?[A-ZĐÀ-Ỹ][^\d();:.\n]{2,90}?)\s*\(?\s*(?:ngày\s+)?"
+    r"\b[Nn]gày\s+(?P<name>(?:(?:hội|thành lập|truyền thống|kỷ niệm)\s+|(?=[A-ZĐÀ-Ỹ]))[^\d();:.\n]{2,90}?)"
+    r"\s*\(?\s*(?:ngày\s+)?"
     r"(?<!\d)(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})(?!\d)(?!\s*/\s*\d{4}\s*(?:của|đến|-|–))"
 )
 

@@ -455,3 +455,50 @@ def test_real_phrasings(sentence: str, deadlines: list, windows: list, observanc
     assert dues(found) == deadlines
     assert [(w.start, w.end) for w in found.windows] == windows
     assert [(o.day, o.month) for o in found.observances] == observances
+
+
+def test_dates_listed_after_a_deadline_are_due_the_same_way() -> None:
+    found = read(
+        "Các cơ quan báo cáo kết quả gửi về Sở Y tế trước ngày 15/6 và 15/12 hằng năm để tổng hợp. "
+        "Các xã nộp số liệu trước ngày 15/3, 15/9 hoặc 15/12/2024."
+    )
+    assert [(d.due, d.recurrence, d.to) for d in found.deadlines[:2]] == [
+        (date(2024, 6, 15), "yearly", "Sở Y tế"),
+        (date(2024, 12, 15), "yearly", "Sở Y tế"),
+    ]
+    assert dues(found)[2:] == [date(2024, 3, 15), date(2024, 9, 15), date(2024, 12, 15)]
+    assert read("Các sở báo cáo trước ngày 15/6 và tổ chức hội nghị 20/7.").deadlines[1:] == []
+
+
+def test_monthly_deadline_with_the_period_first() -> None:
+    (deadline,) = read("Các xã báo cáo hằng tháng, trước ngày 20 gửi về UBND huyện.").deadlines
+    assert (deadline.recurrence, deadline.day, deadline.to) == ("monthly", 20, "UBND huyện")
+    assert read("Hằng tháng tổ chức họp trước ngày 20/6.").deadlines[0].recurrence == "once"
+
+
+def test_a_year_named_alone_beside_its_date() -> None:
+    found = read("Định kỳ 6 tháng (trước ngày 20/6), năm (trước ngày 20/12), các đơn vị báo cáo UBND tỉnh.")
+    assert [(d.period, d.recurrence) for d in found.deadlines] == [
+        ("half-year", "yearly"),
+        ("year", "yearly"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "start", "end"),
+    [
+        ("Hưởng ứng Tháng hành động về an toàn, vệ sinh lao động năm 2024.", (1, 5), (31, 5)),
+        ("Triển khai Tháng hành động quốc gia về dân số.", (1, 12), (31, 12)),
+        ("Tổ chức Tháng Thanh niên năm 2024.", (1, 3), (31, 3)),
+    ],
+)
+def test_more_action_months_known_by_name(sentence: str, start: tuple, end: tuple) -> None:
+    (window,) = read(sentence).windows
+    assert (window.start, window.end) == (date(2024, start[1], start[0]), date(2024, end[1], end[0]))
+
+
+def test_named_days_whose_name_starts_lowercase() -> None:
+    found = read(
+        "Kỷ niệm Ngày thành lập Đảng Cộng sản Việt Nam (03/02) và Ngày truyền thống ngành Lao động (28/8)."
+    )
+    assert [(o.day, o.month) for o in found.observances] == [(3, 2), (28, 8)]
