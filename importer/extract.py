@@ -244,6 +244,8 @@ def _subject(sentence: str) -> str | None:
 
 # How far from a deadline its recipient, title and clause are looked for (characters).
 _REACH = 400
+# A longer range is the plan's own period ("từ 01/01/2024 đến 31/12/2024"), not a campaign (days).
+_LONGEST_WINDOW = 183
 # Longer "sentences" are not prose (tables flattened, garbage): they are cut at this length.
 _LONGEST_SENTENCE = 3000
 
@@ -523,8 +525,8 @@ def _windows(sentence: _Sentence, found: Findings) -> None:
 
 
 def _add_window(found: Findings, sentence: _Sentence, at: int, start: date | None, end: date | None) -> None:
-    if start is None or end is None or not (start <= end) or (end - start).days > 366:
-        return  # an anniversary ("20/10/1930 - 20/10/2024") or not a calendar day
+    if start is None or end is None or not (start <= end) or (end - start).days > _LONGEST_WINDOW:
+        return  # not a calendar day, an anniversary ("20/10/1930 - 20/10/2024"), the plan's whole year
     if any(w.start == start and w.end == end for w in found.windows):
         return
     found.windows.append(

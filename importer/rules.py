@@ -91,9 +91,11 @@ def find_dates(text: str) -> list[DateText]:
 
 # Words that make the date after them a deadline: "trước ngày 10/6", "chậm nhất là ngày 15/12".
 DEADLINE_MARKER = (
-    r"(?:trước|chậm nhất(?:\s+là)?|muộn nhất(?:\s+là)?|không muộn hơn|không quá|"
-    r"hạn\s+(?:chót|cuối|nộp|gửi)(?:\s+là)?|thời hạn(?:\s+(?:nộp|gửi|hoàn thành))?(?:\s*:\s*|\s+là\s+|\s+)"
-    r"(?:trước\s+)?)"
+    r"(?:(?:trước|chậm nhất(?:\s+là)?|muộn nhất(?:\s+là)?|không muộn hơn|không quá)"
+    r"(?:\s+\d{1,2}\s*(?:giờ|h)(?:\s*\d{1,2}(?:\s*phút)?)?,?)?"  # "trước 17 giờ 00 ngày 10/12"
+    r"|(?:thời\s+)?hạn(?:\s+(?:chót|cuối))?(?:\s+(?:nộp|gửi|hoàn thành))?(?:\s+báo cáo)?\s*(?::|là)"
+    r"\s*(?:trước\s+)?|(?:thời\s+)?hạn\s+(?:chót|cuối|nộp|gửi)(?:\s+là)?"
+    r"|thời gian hoàn thành\s*:\s*(?:trước\s+)?)"
 )
 DEADLINE = re.compile(
     rf"(?P<marker>{DEADLINE_MARKER})\s*(?:vào\s+)?(?:ngày\s+)?{_date_pattern('a')}"

@@ -89,7 +89,12 @@ def test_the_date_reader_never_fails_on_any_text(text: str) -> None:
         ("Các sở gửi báo cáo chậm nhất ngày 05/01/2025.", date(2025, 1, 5)),
         ("Các sở gửi báo cáo chậm nhất là ngày 20/11.", date(2024, 11, 20)),
         ("Các sở báo cáo trước ngày 10 tháng 6 năm 2024.", date(2024, 6, 10)),
-        ("Hạn chót nộp báo cáo: 30/9/2024.", None),  # "hạn chót" then a colon: no marker + date
+        ("Hạn chót nộp báo cáo: 30/9/2024.", date(2024, 9, 30)),
+        ("Thời hạn: 15/10/2024.", date(2024, 10, 15)),
+        ("Thời gian hoàn thành: trước ngày 20/10/2024.", date(2024, 10, 20)),
+        ("Các sở gửi văn bản về Sở Nội vụ trước 17 giờ 00 ngày 10/12/2024.", date(2024, 12, 10)),
+        ("Các sở gửi văn bản trước 16h ngày 11/12/2024.", date(2024, 12, 11)),
+        ("Hạn chế tổ chức hội nghị 30/9/2024.", None),
         ("Thời hạn nộp: trước ngày 30/9/2024.", date(2024, 9, 30)),
         ("Các đơn vị gửi báo cáo không muộn hơn ngày 15/7/2024.", date(2024, 7, 15)),
     ],
@@ -247,6 +252,7 @@ def test_windows(sentence: str, start: tuple[int, int], end: tuple[int, int]) ->
         "Số liệu báo cáo tính từ ngày 01/12/2023 đến ngày 30/11/2024.",
         "Kỷ niệm 94 năm Ngày thành lập Hội LHPN Việt Nam (20/10/1930 - 20/10/2024).",
         "Chiến lược quốc gia giai đoạn từ năm 2021 đến năm 2030.",
+        "Thời gian thực hiện kế hoạch từ ngày 01/01/2024 đến ngày 31/12/2024.",
     ],
 )
 def test_ranges_that_are_not_windows(sentence: str) -> None:
