@@ -9,6 +9,7 @@ refuses the plan until both are resolved (scheduler/loader.py).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -68,7 +69,7 @@ def plan_yaml(found: Findings, plan_id: str, source_name: str, today: date) -> s
     lines = _header(found, source_name, today)
     lines += [f"id: {plan_id}"]
     if found.number and not found.number.startswith("/"):
-        lines.append(f"number: {found.number}")
+        lines.append(f"number: {_q(found.number)}")
     lines.append(f"title: {_q(found.title or plan_id)}")
     lines.append(f"issuer: {_q(found.issuer or 'chưa rõ (văn bản không nêu)')}")
     if found.issued:
@@ -83,20 +84,20 @@ def plan_yaml(found: Findings, plan_id: str, source_name: str, today: date) -> s
             lines += ["", f"{name}:", *items]
     if found.contacts:
         lines += ["", "# Liên hệ ghi trong văn bản (thêm vào config/agencies/ nếu là đầu mối):"]
-        lines += [f"#   {c}" for c in found.contacts]
+        lines += [f"#   {_c(c)}" for c in found.contacts]
     return "\n".join(lines) + "\n"
 
 
 def _header(found: Findings, source_name: str, today: date) -> list[str]:
     lines = [
-        f"# Đề xuất của `nhacviec import` từ {source_name}, ngày {today:%d/%m/%Y}. Cần người xem lại:",
+        f"# Đề xuất của `nhacviec import` từ {_c(source_name)}, ngày {today:%d/%m/%Y}. Cần người xem lại:",
         "#  1. gắn mỗi vai trò trong `roles` với mã đơn vị hoặc nhóm trong config/agencies/ (agencies: [...]);",
         "#  2. đối chiếu từng mục với câu gốc (`source`), sửa mục có `review` rồi xóa dòng review.",
         "# `nhacviec check` báo lỗi cho đến khi xong cả hai việc.",
     ]
     if found.number and found.number.startswith("/"):
-        lines.append(f"# Văn bản chưa ghi số ({found.number}): thêm `number:` khi có số chính thức.")
-    lines += [f"# Lưu ý: {note}" for note in found.notes]
+        lines.append(f"# Văn bản chưa ghi số ({_c(found.number)}): thêm `number:` khi có số chính thức.")
+    lines += [f"# Lưu ý: {_c(note)}" for note in found.notes]
     return lines
 
 
@@ -107,7 +108,7 @@ def _roles_block(roles: _Roles, found: Findings) -> list[str]:
     headings = [a for a in found.agencies if not any(rules.same_agency(a, t) for t in roles.ids.values())]
     if headings:
         lines.append("# Các đơn vị khác nêu ở mục Tổ chức thực hiện (thêm vào roles nếu cần nhắc):")
-        lines += [f"#   - {a}" for a in headings]
+        lines += [f"#   - {_c(a)}" for a in headings]
     return lines
 
 
@@ -172,7 +173,7 @@ def _observance(observance: Observance, ids: _Ids) -> str:
 
 
 def _trace(confidence: float, source: str, where: str, review: list[str]) -> list[str]:
-    lines = [f"    confidence: {confidence:.2f}", f"    source: {_q(_quote(source))}  # {where}"]
+    lines = [f"    confidence: {confidence:.2f}", f"    source: {_q(_quote(source))}  # {_c(where)}"]
     if review:
         lines.append(f"    review: {_q('; '.join(review))}")
     return lines
@@ -183,5 +184,14 @@ def _quote(sentence: str, limit: int = 400) -> str:
 
 
 def _q(text: str) -> str:
-    """A YAML scalar that reads back as exactly `text` (JSON strings are YAML)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML scalar that reads back as exactly `text` (JSON strings are YAML, once the
+    characters YAML forbids even in quotes are escaped too)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(text, ensure_ascii=False))
+
+
+def _c(text: str) -> str:
+    """Text for a comment: one line, only characters YAML allows."""
+    return _UNPRINTABLE.sub("", " ".join(text.split()))
+
+
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

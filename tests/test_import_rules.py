@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -10,6 +12,9 @@ from hypothesis import strategies as st
 
 from importer import rules
 from importer.extract import Findings, extract
+from importer.proposal import plan_yaml
+
+_TMP = Path(tempfile.mkdtemp(prefix="nhacviec-import-"))
 
 
 def read(text: str, year: int | None = 2024) -> Findings:
@@ -508,3 +513,32 @@ def test_named_days_whose_name_starts_lowercase() -> None:
         "Kỷ niệm Ngày thành lập Đảng Cộng sản Việt Nam (03/02) và Ngày truyền thống ngành Lao động (28/8)."
     )
     assert [(o.day, o.month) for o in found.observances] == [(3, 2), (28, 8)]
+
+
+_PHRASES = [
+    "Các sở báo cáo UBND tỉnh trước ngày 10/6/2024 thông qua Sở Y tế.",
+    "Sở Y tế báo cáo UBND tỉnh trước ngày 15/6/2024.",
+    "Các xã báo cáo kết quả vào báo cáo chung hằng tháng gửi Văn phòng.",
+    "Các xã báo cáo UBND huyện trước ngày 20 của tháng cuối quý.",
+    "Tháng hành động vì bình đẳng giới từ 15/11 đến 15/12.",
+    "Ngày Quốc tế Phụ nữ 8/3.",
+    "IV. TỔ CHỨC THỰC HIỆN",
+    "1. Sở Tư pháp: phối hợp.",
+    "Quyết định số 12/QĐ-UBND ngày 02/10/2015.",
+]
+
+
+@given(st.lists(st.one_of(st.sampled_from(_PHRASES), st.text(max_size=80)), max_size=12))
+def test_every_proposal_is_a_plan_file_the_loader_can_read(paragraphs: list[str]) -> None:
+    from datetime import date as day
+
+    from scheduler.schema import PlanSpec
+    from scheduler.yamlfile import read_yaml
+
+    found = extract(paragraphs, [f"t:{i}" for i in range(len(paragraphs))], 2024)
+    text = plan_yaml(found, "de-xuat", "t.txt", day(2026, 11, 24))
+    path = _TMP / "de-xuat.yaml"
+    path.write_text(text, encoding="utf-8")
+    plan = PlanSpec.model_validate(read_yaml(path).data)  # the schema accepts it; check then asks for roles
+    assert len(plan.obligations) >= len([d for d in found.deadlines if d.recurrence != "quarterly"])
+    assert len(plan.windows) == len(found.windows) and len(plan.observances) == len(found.observances)
