@@ -276,7 +276,8 @@ def _anchors(text: str) -> list[_Anchor]:
         anchors.append(_Anchor(m.start(), m.end(), None, kind, int(m["day"]), period))
     for m in rules.YEARLY_DATE.finditer(text):
         clause = text[max(0, m.start() - 150) : m.start()].rsplit(";", 1)[-1]
-        if (due := rules.date_from(m)) and rules.REPORT_VERB.search(clause):
+        celebrated = rules.CELEBRATION.search(clause)
+        if (due := rules.date_from(m)) and rules.REPORT_VERB.search(clause) and not celebrated:
             anchors.append(_Anchor(m.start(), m.end(), due, "yearly", period="year"))
     for m in rules.UNDATED_RECURRING.finditer(text):
         monthly = "tháng" in m["period"]

@@ -97,8 +97,10 @@ DEADLINE_MARKER = (
     r"\s*(?:trước\s+)?|(?:thời\s+)?hạn\s+(?:chót|cuối|nộp|gửi)(?:\s+là)?"
     r"|thời gian hoàn thành\s*:\s*(?:trước\s+)?)"
 )
+# "thứ Sáu, 15/11/2024": the weekday some documents write before the date.
+_WEEKDAY = r"(?:(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ nhật)\s*,?\s*(?:ngày\s+)?)?"
 DEADLINE = re.compile(
-    rf"(?P<marker>{DEADLINE_MARKER})\s*(?:vào\s+)?(?:ngày\s+)?{_date_pattern('a')}"
+    rf"(?P<marker>{DEADLINE_MARKER})\s*(?:vào\s+)?(?:ngày\s+)?{_WEEKDAY}{_date_pattern('a')}"
     r"(?P<recurring>\s*(?:của\s+)?(?:hằng|hàng)\s+năm)?"
     r"(?P<next>\s+(?:của\s+)?năm\s+(?:sau|kế tiếp|tiếp theo))?",
     re.IGNORECASE,
@@ -132,6 +134,8 @@ UNDATED_RECURRING = re.compile(
 )
 # The verbs that make a clause an obligation to send something.
 REPORT_VERB = re.compile(r"\b(?:báo cáo|gửi|nộp|tổng hợp)\b", re.IGNORECASE)
+# Words that make a yearly date a celebration, not a due day: "nhân ngày 20/10 hằng năm".
+CELEBRATION = re.compile(r"\b(?:nhân|kỷ niệm|hưởng ứng|dịp|chào mừng)\b[^,;]{0,30}$", re.IGNORECASE)
 
 # Period words: what recurs, and how often.
 PERIODS: list[tuple[str, re.Pattern[str]]] = [

@@ -100,6 +100,7 @@ def test_the_date_reader_never_fails_on_any_text(text: str) -> None:
         ("Các sở gửi văn bản về Sở Nội vụ trước 17 giờ 00 ngày 10/12/2024.", date(2024, 12, 10)),
         ("Các sở gửi văn bản trước 16h ngày 11/12/2024.", date(2024, 12, 11)),
         ("Hạn chế tổ chức hội nghị 30/9/2024.", None),
+        ("Các đơn vị gửi báo cáo trước thứ Sáu, ngày 15/11/2024.", date(2024, 11, 15)),
         ("Thời hạn nộp: trước ngày 30/9/2024.", date(2024, 9, 30)),
         ("Các đơn vị gửi báo cáo không muộn hơn ngày 15/7/2024.", date(2024, 7, 15)),
     ],
@@ -150,6 +151,7 @@ def test_yearly_date_without_before() -> None:
     (deadline,) = read("Các sở gửi báo cáo năm về Sở Tư pháp vào ngày 10/12 hàng năm.").deadlines
     assert (deadline.due, deadline.recurrence) == (date(2024, 12, 10), "yearly")
     assert read("Ngày 10/12 hàng năm là dịp gặp mặt truyền thống.").deadlines == []
+    assert read("Tổng hợp, tổ chức các hoạt động nhân ngày 20/10 hằng năm.").deadlines == []
 
 
 @pytest.mark.parametrize(
