@@ -26,3 +26,4 @@ bench: $(BIN)/nhacviec
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_channels.py
 	$(BIN)/python bench/bench_replicas.py
+	$(BIN)/python bench/bench_import.py
