@@ -77,6 +77,8 @@ def print_summary(found: Findings, console: Console, out: Path | None) -> None:
         f"Cần người: gắn các vai trò (roles) với đơn vị trong config/agencies/; {flagged} mục có review.",
         highlight=False,
     )
+    if found.contacts:
+        console.print(f"Liên hệ ghi trong văn bản: {', '.join(found.contacts)}", highlight=False)
     for note in found.notes:
         console.print(f"[yellow]lưu ý[/yellow] {note}", highlight=False)
     if out is not None:

@@ -59,6 +59,17 @@ def test_import_writes_the_plan_and_prints_what_needs_a_person(nhacviec, config:
     assert f"{target}:" in checked.output and "chưa gắn với đơn vị nào" in checked.output
 
 
+def test_contacts_in_the_text_are_shown_and_kept_as_comments(nhacviec, tmp_path: Path) -> None:
+    document = tmp_path / "cong-van.txt"
+    document.write_text(
+        "Các xã báo cáo UBND huyện trước ngày 10/6/2024. Liên hệ: chị Lan, 0912 345 678, lan@ldtbxh.example.vn.\n",
+        encoding="utf-8",
+    )
+    result = nhacviec("import", str(document))
+    assert "#   lan@ldtbxh.example.vn" in result.stdout and "#   0912345678" in result.stdout
+    assert "Liên hệ ghi trong văn bản: lan@ldtbxh.example.vn, 0912345678" in result.stderr
+
+
 def test_import_without_out_prints_the_plan(nhacviec) -> None:
     result = nhacviec("import", str(SEED))
     assert result.exit_code == 0, result.output
