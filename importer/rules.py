@@ -151,13 +151,6 @@ PERIODS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-PERIOD_LABELS = {"half-year": "6 tháng", "quarter": "quý", "month": "tháng", "year": "năm"}
-
-# A date that belongs to a cited document: "Quyết định số 1696/QĐ-TTg ngày 02/10/2015".
-CITATION = re.compile(
-    r"(?:số\s*:?\s*\d+[\w/.-]*|\d+/(?:\d{4}/)?[A-ZĐ][\w.-]*)[\s,]*(?:ngày|ký ngày|ban hành ngày)\s*$",
-    re.IGNORECASE,
-)
 
 # --- windows ------------------------------------------------------------------
 

@@ -544,3 +544,22 @@ def test_every_proposal_is_a_plan_file_the_loader_can_read(paragraphs: list[str]
     plan = PlanSpec.model_validate(read_yaml(path).data)  # the schema accepts it; check then asks for roles
     assert len(plan.obligations) >= len([d for d in found.deadlines if d.recurrence != "quarterly"])
     assert len(plan.windows) == len(found.windows) and len(plan.observances) == len(found.observances)
+
+
+def test_reading_stops_at_the_signature_and_distribution_list() -> None:
+    found = read(
+        """
+        Các sở báo cáo trước ngày 10/6/2024.
+        Nơi nhận:
+        - Như trên (để báo cáo trước ngày 15/6/2024);
+        """
+    )
+    assert dues(found) == [date(2024, 6, 10)]
+
+
+def test_a_horizon_in_the_title_is_not_the_plans_year() -> None:
+    found = read(
+        "KẾ HOẠCH\nTriển khai Chương trình truyền thông đến năm 2030\nLâm Đồng, ngày 23 tháng 02 năm 2022",
+        None,
+    )
+    assert found.year == 2022
