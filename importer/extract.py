@@ -136,7 +136,7 @@ def _header(paragraphs: list[str], found: Findings) -> None:
     if m := rules.PREAMBLE_TITLE.search(preamble):
         found.title = found.title or m["title"].strip()
         found.issuer = _issuer(m["issuer"], preamble)
-    if found.issuer is None and issuer_lines:
+    if issuer_lines:  # the heading's "ỦY BAN NHÂN DÂN / HUYỆN HÒA VANG" names it in full
         issuer = _sentence_case(" ".join(issuer_lines), paragraphs)
         found.issuer = issuer[:1].upper() + issuer[1:]
     if found.title and (years := rules.TITLE_YEAR.findall(found.title)):
@@ -315,7 +315,8 @@ def _deadlines(sentence: _Sentence, found: Findings) -> None:
         segment = text[max(previous_end, anchor.start - _REACH) : anchor.end]
         clause_rest = text[anchor.end : anchor.end + _REACH].split(";", 1)[0]
         previous_end = anchor.end
-        deadline = _deadline(anchor, segment, clause_rest, sentence, found.year or 0)
+        previous = _what(found.deadlines[-1].title) if read else None
+        deadline = _deadline(anchor, segment, clause_rest, sentence, found.year or 0, previous)
         if deadline is None:
             continue
         if anchor.first is not None and (first := read.get(id(anchor.first))):
@@ -325,7 +326,9 @@ def _deadlines(sentence: _Sentence, found: Findings) -> None:
         found.deadlines.append(deadline)
 
 
-def _deadline(anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, year: int) -> Deadline | None:
+def _deadline(
+    anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, year: int, previous: str | None
+) -> Deadline | None:
     before = segment[: len(segment) - (anchor.end - anchor.start)]
     period = anchor.period or _period(_applies_to(rest)) or _period(before)
     recurrence = anchor.recurrence
@@ -337,7 +340,7 @@ def _deadline(anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, yea
         if recurrence == "once" and period in ("half-year", "year") and due.year == year:
             recurrence = "yearly"
     deadline = Deadline(
-        title=_title(segment, rest, before),
+        title=_title(segment, rest, before, previous, period),
         source=_clause(sentence.text, anchor),
         where=sentence.where,
         due=due,
@@ -345,7 +348,11 @@ def _deadline(anchor: _Anchor, segment: str, rest: str, sentence: _Sentence, yea
         day=anchor.day,
         period=period,
         who=_split_agencies(sentence.subject or sentence.heading or ""),
-        to=_last(rules.RECIPIENT, segment) or _first(rules.RECIPIENT, rest),
+        to=_first_agency(
+            _last(rules.RECIPIENT, segment)
+            or _first(rules.RECIPIENT, rest)
+            or _bare_to(sentence.text, segment, rest)
+        ),
         via=_last(rules.VIA, segment) or _first(rules.VIA, rest),
     )
     _judge(deadline, anchor)
@@ -392,15 +399,17 @@ def _period(segment: str) -> str | None:
     return None
 
 
-def _title(segment: str, rest: str, before: str) -> str:
-    """What is due: `Báo cáo <what>` when a report is due, otherwise the clause's action."""
+def _title(segment: str, rest: str, before: str, previous: str | None, period: str | None) -> str:
+    """What is due: `Báo cáo <what>` when a report is due, otherwise the clause's action.
+
+    A deadline written only as a period after another ("định kỳ 6 tháng (trước ...) và năm
+    (trước ...)") is due for what the one before it is."""
     reports = list(re.finditer(r"(?i:báo cáo)\s+", segment)) or list(re.finditer(r"(?i:báo cáo)\s+", rest))
     if reports:
         where = segment if re.search(r"(?i:báo cáo)\s+", segment) else rest
         what = where[reports[-1].end() :]
         what = rules.RECIPIENT.sub("", "báo cáo " + what).strip() if rules.AGENCY_START.match(what) else what
-        what = _cut(what)
-        title = f"Báo cáo {what}".strip()
+        title = f"Báo cáo {_cut(what)}".strip()
     else:
         clause = re.split(r"[;:]", segment)[-1]
         clause = rules.SUBJECT_LEAD.sub("", clause, count=1)
@@ -409,11 +418,25 @@ def _title(segment: str, rest: str, before: str) -> str:
         clause = re.sub(r"^\s*(?:chủ động|có trách nhiệm|khẩn trương)\s+", "", clause.strip())
         title = _cut(clause)
         title = title[:1].upper() + title[1:]
-    label = _period_text(_applies_to(rest)) or _period_text(before)
+    if previous and _BARE.fullmatch(title):
+        title = previous
+    label = _period_text(_applies_to(rest)) or _period_text(before) or _PERIOD_WORDS.get(period or "")
     label = label and label[:1].lower() + label[1:]
     if label and label.lower() not in title.lower():
         title = f"{title} {label}"
     return title or "Hạn báo cáo"
+
+
+_PERIOD_WORDS = {"year": "năm", "half-year": "6 tháng", "quarter": "hằng quý", "month": "hằng tháng"}
+# A title that is only connectors and period words: "và năm", "định kỳ 6 tháng".
+_BARE = re.compile(r"(?i:\W|và|hoặc|định|kỳ|năm|tháng|quý|cả|hằng|hàng|sáu|\d)*")
+
+
+def _what(title: str) -> str:
+    """The title without its period words, for the deadlines listed after it."""
+    return re.sub(
+        r"\s+(?i:(?:định kỳ\s+)?(?:0?6|sáu)\s+tháng|0?1\s+năm|(?:hằng|hàng)\s+(?:năm|tháng|quý))$", "", title
+    )
 
 
 _TITLE_STOP = re.compile(
@@ -436,6 +459,18 @@ def _period_text(segment: str) -> str | None:
         r"(?i:định kỳ\s+)?(?:0?6|sáu)\s+tháng|\b0?1\s+năm\b|(?:hằng|hàng)\s+(?:năm|tháng|quý)", segment
     )
     return m.group(0) if m else None
+
+
+def _bare_to(sentence: str, segment: str, rest: str) -> str | None:
+    """`... (trước ngày 10/12) về UBND huyện`: a plain "về" after a report names its recipient."""
+    if not rules.REPORT_VERB.search(sentence):
+        return None
+    return _first(rules.BARE_RECIPIENT, rest) or _last(rules.BARE_RECIPIENT, segment)
+
+
+def _first_agency(text: str | None) -> str | None:
+    """`UBND huyện và Sở Văn hóa và Thể thao` → `UBND huyện`: a report has one recipient here."""
+    return _split_agencies(text)[0] if text else None
 
 
 def _last(pattern: re.Pattern[str], text: str) -> str | None:

@@ -146,7 +146,7 @@ PERIODS: list[tuple[str, re.Pattern[str]]] = [
         "year",
         re.compile(
             r"\b(?:0?1\s+năm|cả\s+năm|(?:hằng|hàng|mỗi)\s+năm|báo cáo\s+(?:\w+\s+){0,2}năm(?!\s+\d))"
-            r"|[,;(]\s*năm\s*\(?\s*$",  # "định kỳ 6 tháng (trước ngày 20/6), năm (trước ngày 20/12)"
+            r"|(?:[,;(]|\bvà)\s*năm\s*\(?\s*$",  # "định kỳ 6 tháng (trước ngày 20/6), năm (trước ngày 20/12)"
             re.IGNORECASE,
         ),
     ),
@@ -339,6 +339,7 @@ RECIPIENT = re.compile(
     r"(?i:báo cáo(?:\s+kết quả(?:\s+thực hiện)?)?\s+(?:với\s+|về\s+|lên\s+)?|gửi(?:\s+về)?\s+|nộp(?:\s+về)?\s+)"
     rf"(?P<agency>{AGENCY_HEAD}.*?){_AGENCY_STOP}"
 )
+BARE_RECIPIENT = re.compile(rf"(?<![\w-])(?i:về)\s+(?P<agency>{AGENCY_HEAD}.*?){_AGENCY_STOP}")
 VIA = re.compile(rf"(?i:thông qua|qua)\s+(?P<agency>{AGENCY_HEAD}.*?){_AGENCY_STOP}")
 # Words before a subject that are not part of it: list markers, "Yêu cầu", "Đề nghị", "Giao",
 # and a lead-in clause ("Căn cứ chức năng, nhiệm vụ ..., UBND các huyện ...").

@@ -327,7 +327,7 @@ def test_header() -> None:
     assert (found.number, found.place, found.issued) == ("164/KH-UBND", "Huế", date(2019, 7, 12))
     assert found.year == 2020  # the plan's year, from its title, not the issue date's
     assert found.title == "Kế hoạch thực hiện công tác bình đẳng giới tỉnh Thừa Thiên Huế năm 2020"
-    assert found.issuer == "UBND tỉnh Thừa Thiên Huế"
+    assert found.issuer == "Ủy ban nhân dân tỉnh Thừa Thiên Huế"  # the heading's, in full
     assert dues(found) == [date(2020, 12, 10)]
 
 
@@ -563,3 +563,21 @@ def test_a_horizon_in_the_title_is_not_the_plans_year() -> None:
         None,
     )
     assert found.year == 2022
+
+
+def test_a_period_after_another_is_due_for_the_same_report_to_the_same_recipient() -> None:
+    found = read(
+        "- Báo cáo định kỳ 6 tháng (trước ngày 10/6/2024) và năm (trước ngày 10/12/2024) về UBND huyện "
+        "(qua Phòng Văn hóa và Thông tin) để tổng hợp."
+    )
+    assert [(d.title, d.period, d.to, d.via) for d in found.deadlines] == [
+        ("Báo cáo định kỳ 6 tháng", "half-year", "UBND huyện", "Phòng Văn hóa và Thông tin"),
+        ("Báo cáo năm", "year", "UBND huyện", "Phòng Văn hóa và Thông tin"),
+    ]
+
+
+def test_two_recipients_keep_the_first() -> None:
+    (deadline,) = read(
+        "Phòng Nội vụ báo cáo UBND huyện và Sở Nội vụ kết quả trước ngày 20/12/2024."
+    ).deadlines
+    assert deadline.to == "UBND huyện"
