@@ -100,6 +100,7 @@ def extract(paragraphs: list[str], locations: list[str], year: int | None = None
         _observances(sentence, found)
         found.contacts.extend(_contacts(sentence.text))
     _named_windows(paragraphs, locations, found)
+    found.deadlines = _merged(found.deadlines)
     _chain(found.deadlines)
     found.focal = _focal(found)
     found.contacts = list(dict.fromkeys(found.contacts))
@@ -133,12 +134,12 @@ def _header(paragraphs: list[str], found: Findings) -> None:
         elif found.number is None and text.isupper() and not rules.NATIONAL_HEADING.match(text):
             issuer_lines.append(text)
     preamble = " ".join(paragraphs[body : body + 3])[:2000]
+    heading = " ".join(_heading_case(line) for line in issuer_lines)
     if m := rules.PREAMBLE_TITLE.search(preamble):
         found.title = found.title or m["title"].strip()
-        found.issuer = _issuer(m["issuer"], preamble)
-    if issuer_lines:  # the heading's "ỦY BAN NHÂN DÂN / HUYỆN HÒA VANG" names it in full
-        issuer = _sentence_case(" ".join(issuer_lines), paragraphs)
-        found.issuer = issuer[:1].upper() + issuer[1:]
+        found.issuer = _issuer(m["issuer"], f"{preamble} {heading}")
+    if found.issuer is None and heading:  # "ỦY BAN NHÂN DÂN / HUYỆN HÒA VANG"
+        found.issuer = heading[:1].upper() + heading[1:]
     if found.title and (years := rules.TITLE_YEAR.findall(found.title)):
         found.year = int(years[-1])
     elif found.issued:
@@ -166,6 +167,23 @@ def _issuer(text: str, preamble: str) -> str | None:
     if level and (named := re.search(rf"\b{level[1]}\s+((?:[A-ZĐÀ-Ỹ]\w*\s?)+)", preamble)):
         issuer = f"{issuer} {named[1].strip()}"
     return issuer
+
+
+def _heading_case(line: str) -> str:
+    """`HUYỆN HÒA VANG` → `huyện Hòa Vang`; `HỘI LHPN TỈNH QUẢNG NAM` → `hội LHPN tỉnh Quảng Nam`."""
+    words = line.split()
+    for i, word in enumerate(words):
+        if word.lower() in _LEVELS:  # the place's name follows its level, in title case
+            return " ".join([*(_acronym(w) for w in words[: i + 1]), *(w.title() for w in words[i + 1 :])])
+    return " ".join(_acronym(w) for w in words)
+
+
+_LEVELS = {"tỉnh", "huyện", "quận", "thị xã", "xã", "phường", "thị trấn", "thành phố"}
+_ACRONYMS = {"UBND", "HĐND", "LHPN", "LĐTBXH", "MTTQ", "BCH", "BTV", "BCĐ", "TW", "VN", "CP", "TU"}
+
+
+def _acronym(word: str) -> str:
+    return word if word.strip(",.:") in _ACRONYMS or "/" in word else word.lower()
 
 
 def _sentence_case(text: str, paragraphs: list[str]) -> str:
@@ -355,8 +373,21 @@ def _deadline(
         ),
         via=_last(rules.VIA, segment) or _first(rules.VIA, rest),
     )
+    if " | " in sentence.text:  # a row of a table: "1 | Xây dựng kế hoạch | Hội LHPN huyện | Trước ngày …"
+        _table_row(deadline, sentence.text)
     _judge(deadline, anchor)
     return deadline
+
+
+def _table_row(deadline: Deadline, row: str) -> None:
+    """In a table the cells say what is due and who does it; the row is the source."""
+    cells = [c.strip() for c in row.split(" | ") if c.strip() and not c.strip().isdigit()]
+    agencies = [c for c in cells if rules.AGENCY_START.match(c) and not rules.find_dates(c)]
+    tasks = [c for c in cells if c not in agencies and not rules.find_dates(c)]
+    if tasks:
+        deadline.title = _cut(tasks[0][:1].upper() + tasks[0][1:])
+    if agencies and not deadline.who:
+        deadline.who = _split_agencies(agencies[0])
 
 
 def _clause(sentence: str, anchor: _Anchor, limit: int = 300) -> str:
@@ -409,7 +440,8 @@ def _title(segment: str, rest: str, before: str, previous: str | None, period: s
         where = segment if re.search(r"(?i:báo cáo)\s+", segment) else rest
         what = where[reports[-1].end() :]
         what = rules.RECIPIENT.sub("", "báo cáo " + what).strip() if rules.AGENCY_START.match(what) else what
-        title = f"Báo cáo {_cut(what)}".strip()
+        what = _cut(what) or ("kết quả" if "kết quả" in segment else "")
+        title = f"Báo cáo {what}".strip()
     else:
         clause = re.split(r"[;:]", segment)[-1]
         clause = rules.SUBJECT_LEAD.sub("", clause, count=1)
@@ -448,8 +480,8 @@ _TITLE_STOP = re.compile(
 def _cut(text: str, words: int = 16) -> str:
     """The start of `text` up to the first word that begins the deadline or the recipient."""
     text = text.strip(" ,.-")
-    m = _TITLE_STOP.search(text)
-    text = text[: m.start()] if m else text
+    stops = [m.start() for m in (_TITLE_STOP.search(text), rules.BARE_RECIPIENT.search(text)) if m]
+    text = text[: min(stops)] if stops else text
     parts = text.split()
     return " ".join(parts[:words]).strip(" ,.-") + (" …" if len(parts) > words else "")
 
@@ -487,6 +519,19 @@ def _split_agencies(text: str) -> list[str]:
     """`UBND thành phố Huế, các thị xã và các huyện, các sở, ngành có liên quan` → two roles."""
     parts = [p.strip(" ,;") for p in rules.AGENCY_SPLIT.split(text)]
     return [p for p in parts if p]
+
+
+def _merged(deadlines: list[Deadline]) -> list[Deadline]:
+    """One deadline said twice (in a table and in the text) is one: the fuller reading is kept."""
+    kept: dict[tuple, Deadline] = {}
+    for d in deadlines:
+        key = (d.due, d.recurrence, d.day, d.title.lower())
+        other = kept.get(key)
+        if other is None:
+            kept[key] = d
+        elif (bool(d.to), bool(d.via), bool(d.who)) > (bool(other.to), bool(other.via), bool(other.who)):
+            kept[key] = d
+    return list(kept.values())
 
 
 def _chain(deadlines: list[Deadline]) -> None:
@@ -579,7 +624,10 @@ def _window_title(before: str) -> str:
             return named.name
     clause = re.split(r"[;:(]", before)[-1]
     clause = rules.SUBJECT_LEAD.sub("", clause, count=1).strip(" ,")
-    return _cut(clause[:1].upper() + clause[1:]) or "Đợt hoạt động"
+    return _cut(clause[:1].upper() + clause[1:]) or _UNNAMED
+
+
+_UNNAMED = "Đợt hoạt động"
 
 
 def _named_windows(paragraphs: list[str], locations: list[str], found: Findings) -> None:
@@ -593,7 +641,9 @@ def _named_windows(paragraphs: list[str], locations: list[str], found: Findings)
             start = date(year, named.start[1], named.start[0])
             end = date(year, named.end[1], named.end[0])
             for m in named.pattern.finditer(text):
-                if any(w.start == start and w.end == end for w in found.windows):
+                if same := next((w for w in found.windows if (w.start, w.end) == (start, end)), None):
+                    if same.title == _UNNAMED:  # "Thời gian cao điểm: từ 01/6 đến 30/6" is this month
+                        same.title = named.name
                     break
                 if _dated_nearby(text, m.end()):
                     continue

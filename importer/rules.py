@@ -330,7 +330,7 @@ _AGENCY_STOP = (
     r"tổng hợp|báo cáo|gửi|chủ động|thực hiện|xây dựng|triển khai|chịu|có trách nhiệm|tổ chức(?! thành viên)|"
     r"chủ trì|phối hợp|hướng dẫn|nhằm|bằng|hằng|hàng|theo dõi|đôn đốc|căn cứ|tham mưu|tiếp tục|"
     r"nghiên cứu|rà soát|đánh giá|kiểm tra|bố trí|lồng ghép|đẩy mạnh|tăng cường)\b|"
-    r"\s*[();.:\n]|\s*$|,\s*(?:để|đồng thời|trước|theo)\b)"
+    r"\s*[();.:\n|]|\s*$|,\s*(?:để|đồng thời|trước|theo|e-?mail|điện thoại|số điện thoại|ĐT|đt)\b)"
 )
 AGENCY = re.compile(rf"{AGENCY_HEAD}.*?{_AGENCY_STOP}")
 # Who a report goes to ("báo cáo UBND tỉnh", "gửi về Sở ...", "báo cáo kết quả với UBND huyện"),
@@ -397,8 +397,10 @@ def slug(text: str, words: int = 8) -> str:
 
 
 def same_agency(a: str, b: str) -> bool:
-    """Whether two spellings name the same agency (dashes, spaces, case and marks aside)."""
-    return _key(a) == _key(b)
+    """Whether two spellings name the same agency (dashes, spaces, case and marks aside), one
+    perhaps saying more of it ("Ban Gia đình - Xã hội" and "Ban Gia đình - Xã hội Hội LHPN tỉnh")."""
+    short, long = sorted((_key(a), _key(b)), key=len)
+    return short == long or (len(short) >= 12 and long.startswith(short))
 
 
 def _key(text: str) -> str:
