@@ -253,8 +253,14 @@ def _subject(sentence: str) -> str | None:
     rest = rules.SUBJECT_LEAD.sub("", sentence, count=1)
     if not rules.AGENCY_START.match(rest):
         return None
-    m = rules.AGENCY.match(rest)
-    return m.group(0).strip(" ,") if m else None
+    subject = ""
+    while m := rules.AGENCY.match(rest):  # "Các sở, ban, ngành; UBND các huyện báo cáo …"
+        subject += ("; " if subject else "") + m.group(0).strip(" ,")
+        rest = rest[m.end() :]
+        if not (rest.startswith(";") and rules.AGENCY_START.match(rest[1:])):
+            break
+        rest = rest[1:].lstrip()
+    return subject or None
 
 
 # --- deadlines -------------------------------------------------------------------------------
@@ -329,6 +335,7 @@ def _deadlines(sentence: _Sentence, found: Findings) -> None:
     text = sentence.text
     previous_end = 0
     read: dict[int, Deadline] = {}  # id(anchor) -> its deadline
+    lists: dict[int, tuple[str, list[Deadline]]] = {}  # id(first anchor) -> (text before it, its list)
     for anchor in _anchors(text):
         segment = text[max(previous_end, anchor.start - _REACH) : anchor.end]
         clause_rest = text[anchor.end : anchor.end + _REACH].split(";", 1)[0]
@@ -340,8 +347,31 @@ def _deadlines(sentence: _Sentence, found: Findings) -> None:
         if anchor.first is not None and (first := read.get(id(anchor.first))):
             deadline.title, deadline.to, deadline.via = first.title, first.to, first.via
             deadline.period = None if first.period not in ("year", None) else first.period
+            lists.setdefault(id(anchor.first), (text[: anchor.first.start], [first]))[1].append(deadline)
         read[id(anchor)] = deadline
         found.deadlines.append(deadline)
+    for before, listed in lists.values():
+        _pair_periods(before, listed, found.year or 0)
+
+
+def _pair_periods(before: str, listed: list[Deadline], year: int) -> None:
+    """ "Định kỳ 6 tháng, năm ... (trước ngày 15/6 và 15/12)": the periods go with the dates in order."""
+    periods = [name for name, _ in sorted(_period_mentions(before[-_REACH:]), key=lambda m: m[1])]
+    if len(periods) != len(listed):
+        return
+    what = _what(listed[0].title)
+    for deadline, period in zip(listed, periods, strict=True):
+        deadline.period = period
+        deadline.title = f"{what} {_PERIOD_WORDS[period]}"
+        if period in ("half-year", "year") and deadline.due and deadline.due.year == year:
+            deadline.recurrence = "yearly"
+
+
+def _period_mentions(text: str) -> list[tuple[str, int]]:
+    """Each period named in `text`, with where: "6 tháng, năm" is a half-year then a year."""
+    mentions = [(name, m.start()) for name, pattern in rules.PERIODS for m in pattern.finditer(text)]
+    mentions += [("year", m.start()) for m in rules.YEAR_LISTED.finditer(text)]
+    return mentions
 
 
 def _deadline(
@@ -459,7 +489,7 @@ def _title(segment: str, rest: str, before: str, previous: str | None, period: s
     return title or "Hạn báo cáo"
 
 
-_PERIOD_WORDS = {"year": "năm", "half-year": "6 tháng", "quarter": "hằng quý", "month": "hằng tháng"}
+_PERIOD_WORDS = {"year": "năm", "half-year": "6 tháng", "quarter": "quý", "month": "tháng"}
 # A title that is only connectors and period words: "và năm", "định kỳ 6 tháng".
 _BARE = re.compile(r"(?i:\W|và|hoặc|định|kỳ|năm|tháng|quý|cả|hằng|hàng|sáu|\d)*")
 
@@ -526,12 +556,13 @@ def _merged(deadlines: list[Deadline]) -> list[Deadline]:
     kept: dict[tuple, Deadline] = {}
     for d in deadlines:
         key = (d.due, d.recurrence, d.day, d.title.lower())
-        other = kept.get(key)
-        if other is None:
-            kept[key] = d
-        elif (bool(d.to), bool(d.via), bool(d.who)) > (bool(other.to), bool(other.via), bool(other.who)):
+        if key not in kept or _fullness(d) > _fullness(kept[key]):
             kept[key] = d
     return list(kept.values())
+
+
+def _fullness(d: Deadline) -> tuple[bool, bool, bool]:
+    return bool(d.to), bool(d.via), bool(d.who)
 
 
 def _chain(deadlines: list[Deadline]) -> None:

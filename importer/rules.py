@@ -132,6 +132,8 @@ UNDATED_RECURRING = re.compile(
     r"báo cáo(?:\s+\w+){0,4}?\s+(?:định kỳ\s+)?(?P<period>(?:hằng|hàng)\s+(?:tháng|quý))(?!\s*\d)",
     re.IGNORECASE,
 )
+# "năm" listed after another period: "định kỳ 6 tháng, năm", "6 tháng và năm".
+YEAR_LISTED = re.compile(r"(?<=tháng)(?:,|\s+và|\s+hoặc)\s*năm\b", re.IGNORECASE)
 # The verbs that make a clause an obligation to send something.
 REPORT_VERB = re.compile(r"\b(?:báo cáo|gửi|nộp|tổng hợp)\b", re.IGNORECASE)
 # Words that make a yearly date a celebration, not a due day: "nhân ngày 20/10 hằng năm".
@@ -349,10 +351,10 @@ SUBJECT_LEAD = re.compile(
     + r"))?(?:(?i:yêu cầu|đề nghị|giao)\s+)?"
 )
 # Where one agency of a list ends and the next begins: ", các sở, ngành" after "UBND ..., các huyện".
+# Heads are capitalised ("Sở", "UBND") or "các …": "các sở, ban, ngành" stays one.
 AGENCY_SPLIT = re.compile(
     r"\s*(?:,|;|\bvà)\s+(?=(?:UBND|Ủy ban|Uỷ ban|Sở|Phòng|Ban|Hội|Công an|Thủ trưởng|"
-    r"các\s+(?:sở|phòng|ban|ngành|hội|tổ chức|đoàn thể))\b)",
-    re.IGNORECASE,
+    r"(?i:các)\s+(?:sở|phòng|ban|ngành|hội|tổ chức|đoàn thể))\b)"
 )
 
 # --- the document's own facts -------------------------------------------------

@@ -625,3 +625,15 @@ def test_a_dated_window_takes_the_name_of_the_action_month_it_is() -> None:
         "Triển khai Tháng hành động vì trẻ em năm 2024. Thời gian cao điểm: từ ngày 01/6 đến 30/6/2024."
     )
     assert [(w.title, w.start) for w in found.windows] == [("Tháng hành động vì trẻ em", date(2024, 6, 1))]
+
+
+def test_periods_listed_go_with_the_dates_listed() -> None:
+    found = read(
+        "Các sở, ban, ngành; UBND các huyện định kỳ 6 tháng, năm báo cáo kết quả về Sở Y tế "
+        "(trước ngày 15/6 và 15/12) để tổng hợp."
+    )
+    assert [(d.due, d.period, d.recurrence) for d in found.deadlines] == [
+        (date(2024, 6, 15), "half-year", "yearly"),
+        (date(2024, 12, 15), "year", "yearly"),
+    ]
+    assert found.deadlines[0].who == ["Các sở, ban, ngành", "UBND các huyện"]
