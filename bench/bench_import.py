@@ -6,6 +6,7 @@ child) is its own:
 - each seed plan in tests/import_corpus/: read, extract, write the proposal;
 - a text just under the reader's size limit, made of the seed plans repeated (a document
   no real plan reaches: the bound on time and memory for the largest accepted input);
+- adversarial paragraphs: one phrase that the rules look for, repeated thousands of times;
 - a 50 MB text, which the reader refuses before reading it.
 
 Limits (issue: "huge (50 MB) inputs: a clear error or an empty result, never a crash,
@@ -96,6 +97,17 @@ def main() -> None:
         print(f"\nseeds repeated to {mb:.1f} MB, {chars / 1e6:.1f}M characters (just under the limits):")
         print(f"  {m['seconds']:.1f} s ({rate:.2f} MB/s), peak {m['rss_mb']:.0f} MB — {m['result']}")
         print(f"  limit: ≥ 0.3 MB/s — {verdict(rate >= 0.3)}; under 1.5 GB — {verdict(m['rss_mb'] < 1536)}")
+
+        adversarial = Path(tmp) / "doi-nghich.txt"
+        lines = ["trước ngày 10/6/2024, ", "báo cáo Sở Y tế và Sở Nội vụ ", "UBND các huyện, các sở, ngành, "]
+        lines += ["Tháng hành động vì bình đẳng giới ", "Ngày Hội Ngày Hội ", "Căn cứ a, b, c "]
+        adversarial.write_text("".join(line * 8000 + "\n" for line in lines), encoding="utf-8")
+        mb = adversarial.stat().st_size / 1e6
+        m = measure(adversarial)
+        rate = mb / m["seconds"]
+        print(f"\nadversarial text, {mb:.1f} MB in six paragraphs of one phrase repeated:")
+        print(f"  {m['seconds']:.1f} s ({rate:.2f} MB/s), peak {m['rss_mb']:.0f} MB — {m['result']}")
+        print(f"  limit: ≥ 0.3 MB/s — {verdict(rate >= 0.3)}")
 
         huge = Path(tmp) / "rat-lon.txt"
         with huge.open("wb") as f:

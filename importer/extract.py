@@ -288,11 +288,13 @@ class _Anchor:
 def _anchors(text: str) -> list[_Anchor]:
     """Where deadlines are written in a sentence, in order, none overlapping."""
     anchors = []
+    listed_until = 0  # the end of the last list of dates: a deadline inside it is already read
     for m in rules.DEADLINE.finditer(text):
-        if due := rules.date_from(m):
+        if m.start() >= listed_until and (due := rules.date_from(m)):
             if m["next"] and due.year is None:
                 due = replace(due, next_year=True)
             anchors.extend(_with_more_dates(text, m, due))
+            listed_until = anchors[-1].end
     for m in rules.MONTHLY_BEFORE.finditer(text):
         anchors.append(_Anchor(m.start(), m.end(), None, "monthly", int(m["day"]), "month"))
     for m in rules.MONTHLY_DEADLINE.finditer(text):
