@@ -398,13 +398,11 @@ def _deadline(
         day=anchor.day,
         period=period,
         who=_split_agencies(sentence.subject or sentence.heading or ""),
-        to=_first_agency(
-            _last(rules.RECIPIENT, segment)
-            or _first(rules.RECIPIENT, rest)
-            or _bare_to(sentence.text, segment, rest)
-        ),
+        to=_first_agency(_last(rules.RECIPIENT, segment) or _recipient_after(sentence.text, segment, rest)),
         via=_last(rules.VIA, segment) or _first(rules.VIA, rest),
     )
+    if consolidator := _consolidator(before):
+        deadline.who, deadline.via = [consolidator], None
     if " | " in sentence.text:  # a row of a table: "1 | Xây dựng kế hoạch | Hội LHPN huyện | Trước ngày …"
         _table_row(deadline, sentence.text)
     _judge(deadline, anchor)
@@ -525,11 +523,27 @@ def _period_text(segment: str) -> str | None:
     return m.group(0) if m else None
 
 
-def _bare_to(sentence: str, segment: str, rest: str) -> str | None:
-    """`... (trước ngày 10/12) về UBND huyện`: a plain "về" after a report names its recipient."""
-    if not rules.REPORT_VERB.search(sentence):
-        return None
-    return _first(rules.BARE_RECIPIENT, rest) or _last(rules.BARE_RECIPIENT, segment)
+def _recipient_after(sentence: str, segment: str, rest: str) -> str | None:
+    """The nearest recipient after the date: "(trước ngày 15/6) về Sở …", "báo cáo UBND tỉnh".
+
+    A plain "về" names a recipient only in a sentence about a report."""
+    found = [(m.start(), m["agency"]) for m in rules.RECIPIENT.finditer(rest)]
+    if rules.REPORT_VERB.search(sentence):
+        found += [(m.start(), m["agency"]) for m in rules.BARE_RECIPIENT.finditer(rest)]
+        if not found and (m := _last_match(rules.BARE_RECIPIENT, segment)):
+            return m["agency"].strip(" ,")
+    return min(found)[1].strip(" ,") if found else None
+
+
+def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    found = list(pattern.finditer(text))
+    return found[-1] if found else None
+
+
+def _consolidator(before: str) -> str | None:
+    """ "… về Sở Y tế để tổng hợp, báo cáo UBND tỉnh trước ngày 15/12": the Sở reports by then."""
+    m = rules.CONSOLIDATES.search(before[-_REACH:])
+    return m["agency"].strip(" ,") if m else None
 
 
 def _first_agency(text: str | None) -> str | None:
@@ -571,7 +585,7 @@ def _chain(deadlines: list[Deadline]) -> None:
     """Link a consolidated report to the reports it consolidates, and flag a chain out of order.
 
     A deadline whose submitter is the `via` of others ("báo cáo UBND tỉnh thông qua Sở ...":
-    the Sở consolidates) follows the latest of them due on or before it. When they are all
+    the Sở consolidates), or their recipient when none goes through anyone, follows the latest of them due on or before it. When they are all
     due after it, the document has the chain backwards: it is kept as written and flagged.
     """
     for later in deadlines:
@@ -580,7 +594,7 @@ def _chain(deadlines: list[Deadline]) -> None:
         feeding = [
             d
             for d in deadlines
-            if d is not later and d.via and d.due and rules.same_agency(d.via, later.who[0])
+            if d is not later and d.due and (d.via or d.to) and rules.same_agency(d.via or d.to, later.who[0])
         ]
         if not feeding:
             continue

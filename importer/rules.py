@@ -342,6 +342,11 @@ RECIPIENT = re.compile(
     rf"(?P<agency>{AGENCY_HEAD}.*?){_AGENCY_STOP}"
 )
 BARE_RECIPIENT = re.compile(rf"(?<![\w-])(?i:về)\s+(?P<agency>{AGENCY_HEAD}.*?){_AGENCY_STOP}")
+# The agency a report goes to "để tổng hợp, báo cáo …": the deadline after it is its own.
+CONSOLIDATES = re.compile(
+    rf"(?i:về|qua|thông qua)\s+(?P<agency>{AGENCY_HEAD}.*?)\s*,?\s*(?i:để)\s+(?i:tổng hợp),?\s+(?:và\s+)?"
+    r"(?i:báo cáo)\s+[^;]*$"
+)
 VIA = re.compile(rf"(?i:thông qua|qua)\s+(?P<agency>{AGENCY_HEAD}.*?){_AGENCY_STOP}")
 # Words before a subject that are not part of it: list markers, "Yêu cầu", "Đề nghị", "Giao",
 # and a lead-in clause ("Căn cứ chức năng, nhiệm vụ ..., UBND các huyện ...").

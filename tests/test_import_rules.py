@@ -637,3 +637,13 @@ def test_periods_listed_go_with_the_dates_listed() -> None:
         (date(2024, 12, 15), "year", "yearly"),
     ]
     assert found.deadlines[0].who == ["Các sở, ban, ngành", "UBND các huyện"]
+
+
+def test_the_agency_that_consolidates_in_the_same_sentence_owns_the_later_deadline() -> None:
+    found = read(
+        "Các sở, ban, ngành báo cáo năm (trước ngày 30/11/2024) về Sở Y tế để tổng hợp, báo cáo Chủ tịch "
+        "UBND tỉnh trước ngày 15/12/2024."
+    )
+    units, focal = found.deadlines
+    assert (units.who, units.to) == (["Các sở, ban, ngành"], "Sở Y tế")  # the nearest recipient, not the last
+    assert (focal.who, focal.to, focal.after) == (["Sở Y tế"], "Chủ tịch UBND tỉnh", units)
