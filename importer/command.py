@@ -71,7 +71,7 @@ def print_summary(found: Findings, console: Console, out: Path | None) -> None:
     for o in found.observances:
         table.add_row("kỷ niệm", f"{o.day:02d}/{o.month:02d}", o.title, "", f"{o.confidence:.2f}", "")
     console.print(table)
-    flagged = sum(1 for d in found.deadlines if d.review) + sum(1 for w in found.windows if w.review)
+    flagged = sum(1 for d in found.deadlines if d.review)
     console.print(
         f"Tìm thấy {len(found.deadlines)} hạn, {len(found.windows)} đợt, {len(found.observances)} ngày kỷ niệm. "
         f"Cần người: gắn các vai trò (roles) với đơn vị trong config/agencies/; {flagged} mục có review.",

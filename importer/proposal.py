@@ -156,11 +156,9 @@ def _window(window: Window, ids: _Ids, year: int) -> str:
         f"    start: {window.start.strftime(form)}",
         f"    end: {window.end.strftime(form)}",
     ]
-    review = list(window.review)
     if window.named:
-        review_note = "văn bản nêu tên đợt mà không ghi ngày: ngày theo lệ hằng năm"
-        lines.append(f"    note: {_q(review_note)}")
-    return "\n".join(lines + _trace(window.confidence, window.source, window.where, review))
+        lines.append(f"    note: {_q('văn bản nêu tên đợt mà không ghi ngày: ngày theo lệ hằng năm')}")
+    return "\n".join(lines + _trace(window.confidence, window.source, window.where, []))
 
 
 def _observance(observance: Observance, ids: _Ids) -> str:
