@@ -90,7 +90,24 @@ def read_document(path: Path) -> Document:
         return Document(path.name, [], [])
     reader = {".txt": _text_lines, ".md": _text_lines, ".docx": _docx_lines, ".pdf": _pdf_lines}[suffix]
     paragraphs, locations = clean_paragraphs(reader(path))
+    if _legacy_encoding("\n".join(paragraphs[:2000])):
+        raise DocumentError(
+            f"{path}: văn bản gõ bằng bảng mã cũ (TCVN3/ABC hoặc VNI), không phải Unicode "
+            "(ví dụ «KÕ ho¹ch» thay cho «Kế hoạch»); hãy chuyển mã sang Unicode (Unikey: Công cụ "
+            "chuyển mã) rồi nhập lại"
+        )
     return Document(path.name, paragraphs, locations)
+
+
+# Characters that Vietnamese never uses but text typed in the old TCVN3 (.VnTime) or VNI fonts
+# is full of once read as Unicode: "KÕ ho¹ch thùc hiÖn", "Keá hoaïch thöïc hieän".
+_LEGACY = set("¸µ¶·¹¨©®ª«¬»¼½¾¿ÆÇËÎÏÑÖ×ØÛÜÞßæçëîïñö÷øûüþÿ")
+
+
+def _legacy_encoding(text: str) -> bool:
+    legacy = sum(c in _LEGACY for c in text)
+    vietnamese = sum("\u1ea0" <= c <= "\u1ef9" or c in "ăâđêôơưĂÂĐÊÔƠƯ" for c in text)
+    return legacy >= 20 and legacy > vietnamese
 
 
 def _supported_list() -> str:

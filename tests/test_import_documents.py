@@ -511,3 +511,19 @@ def test_the_pdf_font_is_a_small_vietnamese_subset() -> None:
     assert (FONT.parent / "LICENSE").read_text(encoding="utf-8").count("Bitstream") >= 3
     covered = TTFont(str(FONT)).getBestCmap()
     assert all(ord(c) in covered for c in "ẠạẾếỆệỪừỰựĐđƯưƠơ“”–…\u0301\u0323")
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [
+        "KÕ ho¹ch thùc hiÖn c«ng t¸c b×nh ®¼ng giíi n¨m 2024. C¸c së b¸o c¸o tr­íc ngµy 10/6/2024.\n",  # TCVN3
+        "Keá hoaïch thöïc hieän coâng taùc bình ñaúng giôùi naêm 2024. Caùc sôû baùo caùo tröôùc ngaøy 10/6.\n",
+    ],
+)
+def test_text_typed_in_an_old_vietnamese_encoding_is_refused_with_what_to_do(
+    tmp_path: Path, legacy: str
+) -> None:
+    path = tmp_path / "cu.txt"
+    path.write_text(legacy * 3, encoding="utf-8")
+    with pytest.raises(DocumentError, match=r"bảng mã cũ .*Unikey"):
+        read_document(path)
