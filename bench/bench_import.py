@@ -61,6 +61,17 @@ def measure(path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def rate(path: Path, what: str) -> dict:
+    """Import `path`, print its rate and peak memory against the rate limit."""
+    mb = path.stat().st_size / 1e6
+    m = measure(path)
+    per_second = mb / m["seconds"]
+    print(f"\n{what}, {mb:.1f} MB:")
+    print(f"  {m['seconds']:.1f} s ({per_second:.2f} MB/s), peak {m['rss_mb']:.0f} MB — {m['result']}")
+    print(f"  limit: ≥ 0.3 MB/s — {verdict(per_second >= 0.3)}")
+    return m
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -91,23 +102,14 @@ def main() -> None:
             while f.tell() + len(chunk) < MAX_TEXT_FILE_BYTES and chars + len(seeds) < MAX_TEXT_CHARS:
                 f.write(chunk)
                 chars += len(seeds)
-        mb = big.stat().st_size / 1e6
-        m = measure(big)
-        rate = mb / m["seconds"]
-        print(f"\nseeds repeated to {mb:.1f} MB, {chars / 1e6:.1f}M characters (just under the limits):")
-        print(f"  {m['seconds']:.1f} s ({rate:.2f} MB/s), peak {m['rss_mb']:.0f} MB — {m['result']}")
-        print(f"  limit: ≥ 0.3 MB/s — {verdict(rate >= 0.3)}; under 1.5 GB — {verdict(m['rss_mb'] < 1536)}")
+        m = rate(big, f"seeds repeated to {chars / 1e6:.1f}M characters (just under the limits)")
+        print(f"  limit: under 1.5 GB — {verdict(m['rss_mb'] < 1536)}")
 
         adversarial = Path(tmp) / "doi-nghich.txt"
         lines = ["trước ngày 10/6/2024, ", "báo cáo Sở Y tế và Sở Nội vụ ", "UBND các huyện, các sở, ngành, "]
         lines += ["Tháng hành động vì bình đẳng giới ", "Ngày Hội Ngày Hội ", "Căn cứ a, b, c "]
         adversarial.write_text("".join(line * 8000 + "\n" for line in lines), encoding="utf-8")
-        mb = adversarial.stat().st_size / 1e6
-        m = measure(adversarial)
-        rate = mb / m["seconds"]
-        print(f"\nadversarial text, {mb:.1f} MB in six paragraphs of one phrase repeated:")
-        print(f"  {m['seconds']:.1f} s ({rate:.2f} MB/s), peak {m['rss_mb']:.0f} MB — {m['result']}")
-        print(f"  limit: ≥ 0.3 MB/s — {verdict(rate >= 0.3)}")
+        rate(adversarial, "adversarial text: six paragraphs, each one phrase the rules look for, repeated")
 
         huge = Path(tmp) / "rat-lon.txt"
         with huge.open("wb") as f:

@@ -17,7 +17,7 @@ from datetime import date
 
 from importer import rules
 from importer.deadlines import Deadline, Sentence, chain, merged, read_deadlines, short_title
-from importer.header import read_header
+from importer.header import Header, read_header
 
 # A longer range is the plan's own period ("từ 01/01/2024 đến 31/12/2024"), not a campaign (days).
 _LONGEST_WINDOW = 183
@@ -47,20 +47,15 @@ class Observance:
 
 
 @dataclass
-class Findings:
-    title: str | None = None
-    number: str | None = None  # "164/KH-UBND"; the symbol alone ("/KH-UBND") when left blank
-    issuer: str | None = None
-    place: str | None = None
-    issued: date | None = None
-    year: int | None = None
+class Findings(Header):
+    """The document's own facts, and the calendar read out of it."""
+
     deadlines: list[Deadline] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
     observances: list[Observance] = field(default_factory=list)
     agencies: list[str] = field(default_factory=list)  # headings of "Tổ chức thực hiện"
     focal: str | None = None
     contacts: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what a person must know, for the summary
 
     def is_empty(self) -> bool:
         return not (self.deadlines or self.windows or self.observances)
@@ -68,9 +63,8 @@ class Findings:
 
 def extract(paragraphs: list[str], locations: list[str], year: int | None = None) -> Findings:
     """Everything the rules find; `year` overrides the year read from the document."""
-    head = read_header(paragraphs)
-    found = Findings(head.title, head.number, head.issuer, head.place, head.issued, year or head.year)
-    found.notes.extend(head.notes)
+    found = Findings(**vars(read_header(paragraphs)))
+    found.year = year or found.year
     if found.year is None:
         found.notes.append("không xác định được năm của kế hoạch: dùng --year")
         return found

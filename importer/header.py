@@ -23,7 +23,7 @@ class Header:
     place: str | None = None
     issued: date | None = None
     year: int | None = None  # from the title; else the issue date's; else the commonest in the text
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a person must know, for the summary
 
 
 def read_header(paragraphs: list[str]) -> Header:

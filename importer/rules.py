@@ -195,66 +195,43 @@ class NamedPeriod:
     end: tuple[int, int]
 
 
+def _month(name: str, pattern: str, start: tuple[int, int], end: tuple[int, int]) -> NamedPeriod:
+    return NamedPeriod(name, re.compile(pattern, re.IGNORECASE), start, end)
+
+
+# (day, month) of the first and last day, each year.
 ACTION_MONTHS = [
-    NamedPeriod(
+    _month(
         "Tháng hành động vì bình đẳng giới và phòng ngừa, ứng phó với bạo lực trên cơ sở giới",
-        re.compile(r"Tháng hành động (?:quốc gia )?(?:vì|về) bình đẳng giới", re.IGNORECASE),
+        r"Tháng hành động (?:quốc gia )?(?:vì|về) bình đẳng giới",
         (15, 11),
         (15, 12),
     ),
-    NamedPeriod(
+    _month(
         "Tháng hành động quốc gia về phòng, chống bạo lực gia đình",
-        re.compile(r"Tháng hành động (?:quốc gia )?(?:về )?phòng,? chống bạo lực gia đình", re.IGNORECASE),
+        r"Tháng hành động (?:quốc gia )?(?:về )?phòng,? chống bạo lực gia đình",
         (1, 6),
         (30, 6),
     ),
-    NamedPeriod(
-        "Tháng hành động vì trẻ em",
-        re.compile(r"Tháng hành động vì trẻ em", re.IGNORECASE),
-        (1, 6),
-        (30, 6),
-    ),
-    NamedPeriod(
+    _month("Tháng hành động vì trẻ em", r"Tháng hành động vì trẻ em", (1, 6), (30, 6)),
+    _month(
         "Tháng hành động phòng, chống ma túy",
-        re.compile(r"Tháng (?:hành động )?(?:toàn dân )?phòng,? chống ma túy", re.IGNORECASE),
+        r"Tháng (?:hành động )?(?:toàn dân )?phòng,? chống ma túy",
         (1, 6),
         (30, 6),
     ),
-    NamedPeriod(
-        "Tháng hành động vì an toàn thực phẩm",
-        re.compile(r"Tháng hành động vì an toàn thực phẩm", re.IGNORECASE),
-        (15, 4),
-        (15, 5),
-    ),
-    NamedPeriod(
+    _month("Tháng hành động vì an toàn thực phẩm", r"Tháng hành động vì an toàn thực phẩm", (15, 4), (15, 5)),
+    _month(
         "Tháng hành động về an toàn, vệ sinh lao động",
-        re.compile(r"Tháng hành động (?:quốc gia )?về an toàn,? vệ sinh lao động", re.IGNORECASE),
+        r"Tháng hành động (?:quốc gia )?về an toàn,? vệ sinh lao động",
         (1, 5),
         (31, 5),
     ),
-    NamedPeriod(
-        "Tháng hành động quốc gia về dân số",
-        re.compile(r"Tháng hành động quốc gia về dân số", re.IGNORECASE),
-        (1, 12),
-        (31, 12),
-    ),
-    NamedPeriod(
-        "Tháng Thanh niên",
-        re.compile(r"Tháng Thanh niên", re.IGNORECASE),
-        (1, 3),
-        (31, 3),
-    ),
-    NamedPeriod(
-        "Tháng Nhân đạo",
-        re.compile(r"Tháng Nhân đạo", re.IGNORECASE),
-        (1, 5),
-        (31, 5),
-    ),
-    NamedPeriod(
-        "Tháng hành động vì người cao tuổi Việt Nam",
-        re.compile(r"Tháng hành động vì người cao tuổi", re.IGNORECASE),
-        (1, 10),
-        (31, 10),
+    _month("Tháng hành động quốc gia về dân số", r"Tháng hành động quốc gia về dân số", (1, 12), (31, 12)),
+    _month("Tháng Thanh niên", r"Tháng Thanh niên", (1, 3), (31, 3)),
+    _month("Tháng Nhân đạo", r"Tháng Nhân đạo", (1, 5), (31, 5)),
+    _month(
+        "Tháng hành động vì người cao tuổi Việt Nam", r"Tháng hành động vì người cao tuổi", (1, 10), (31, 10)
     ),
 ]
 
