@@ -297,7 +297,7 @@ AGENCY_HEAD = (
     r"(?i:UBND|HĐND|Ủy ban|Uỷ ban|Hội đồng|Sở|Phòng|Ban|Bộ|Cục|Chi cục|Tổng cục|Văn phòng|Hội|"
     r"Liên đoàn|Liên minh|Đoàn|Mặt trận|Công an|Trung tâm|Đài|Báo(?! cáo)|Thường trực|Tỉnh ủy|Tỉnh uỷ|Huyện ủy|"
     r"Thành ủy|Đảng ủy|Chính phủ|Thủ tướng|Viện|Tòa án|Bảo hiểm|Kho bạc|Thanh tra|Bệnh viện|Trường|"
-    r"Bộ Chỉ huy|Ngân hàng|Thủ trưởng|Chủ tịch|Giám đốc|Vụ|"
+    r"Bộ Chỉ huy|Ngân hàng|Thủ trưởng|Chủ tịch|Giám đốc|Vụ|Trạm|Đồn|Chi hội|Chi đoàn|"
     r"các\s+(?:sở|phòng|ban|ngành|cơ quan|đơn vị|địa phương|hội|tổ chức|huyện|xã|phường|cấp|đoàn thể)|"
     r"cơ quan|đơn vị)\b"
 )
@@ -335,7 +335,8 @@ SUBJECT_LEAD = re.compile(
 # Where one agency of a list ends and the next begins: ", các sở, ngành" after "UBND ..., các huyện".
 # Heads are capitalised ("Sở", "UBND") or "các …": "các sở, ban, ngành" stays one.
 AGENCY_SPLIT = re.compile(
-    r"\s*(?:,|;|\bvà)\s+(?=(?:UBND|Ủy ban|Uỷ ban|Sở|Phòng|Ban|Hội|Công an|Thủ trưởng|"
+    r"\s*(?:,|;|\bvà)\s+(?=(?:UBND|Ủy ban|Uỷ ban|Sở|Phòng|Ban|Hội|Công an|Thủ trưởng|Trung tâm|Văn phòng|"
+    r"Bộ|Cục|Chi cục|Trạm|Đài|Liên đoàn|Mặt trận|"
     r"(?i:các)\s+(?:sở|phòng|ban|ngành|hội|tổ chức|đoàn thể))\b)"
 )
 

@@ -647,3 +647,20 @@ def test_the_agency_that_consolidates_in_the_same_sentence_owns_the_later_deadli
     units, focal = found.deadlines
     assert (units.who, units.to) == (["Các sở, ban, ngành"], "Sở Y tế")  # the nearest recipient, not the last
     assert (focal.who, focal.to, focal.after) == (["Sở Y tế"], "Chủ tịch UBND tỉnh", units)
+
+
+def test_more_kinds_of_agency_head_a_section_and_end_a_recipient() -> None:
+    found = read_markdown(
+        """
+        ### III. TỔ CHỨC THỰC HIỆN
+        **1. Trạm Y tế xã:** tổng hợp báo cáo UBND xã và Trung tâm Y tế huyện định kỳ hằng tháng trước ngày 20.
+        """
+    )
+    (deadline,) = found.deadlines
+    assert found.agencies == ["Trạm Y tế xã"]
+    assert (deadline.who, deadline.to, deadline.recurrence, deadline.day) == (
+        ["Trạm Y tế xã"],
+        "UBND xã",
+        "monthly",
+        20,
+    )
