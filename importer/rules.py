@@ -114,7 +114,7 @@ MONTHLY_DEADLINE = re.compile(
 # "hằng tháng, trước ngày 20": the period first, then a day without a month.
 MONTHLY_BEFORE = re.compile(
     rf"(?:hằng|hàng|mỗi)\s+tháng[^.;]{{0,40}}?{DEADLINE_MARKER}\s*(?:vào\s+)?ngày\s+(?P<day>\d{{1,2}})"
-    r"(?!\s*[/.\d-]|\s+tháng)",
+    r"(?!\d|\s*(?:[/-]|\.\d)|\s+tháng)",
     re.IGNORECASE,
 )
 # More dates after a deadline, due the same way: "trước ngày 15/6 và 15/12 hằng năm".
