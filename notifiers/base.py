@@ -150,7 +150,11 @@ class Notifier(ABC):
 
     @abstractmethod
     async def send(self, message: Message) -> Delivery:
-        """Make one attempt; return the delivery or raise NotifierError."""
+        """Make one attempt; return the delivery or raise NotifierError.
+
+        The dispatcher records the send before this one at the event loop's next turn
+        (`scheduler.recorder`): `send` must await something (its connection, a reply) before
+        it hands the message over, as the built-in notifiers and their clients do."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once when the daemon stops."""

@@ -72,11 +72,18 @@ def segments(text: str) -> tuple[str, int]:
     one SMS, 67 per part (a character beyond the BMP takes two units, kept together).
     An empty text is one SMS.
     """
+    if GSM7_BASIC.issuperset(text):  # one septet per character: counted, not walked
+        return "GSM-7", _even_parts(len(text), 160, 153)
     if GSM7.issuperset(text):
-        if len(text) <= 80:  # two septets per character at most: one SMS
-            return "GSM-7", 1
         return "GSM-7", _parts([2 if ch in GSM7_EXTENSION else 1 for ch in text], 160, 153)
+    if max(text) <= "\uffff":  # one UTF-16 unit per character
+        return "UCS-2", _even_parts(len(text), 70, 67)
     return "UCS-2", _parts([2 if ord(ch) > 0xFFFF else 1 for ch in text], 70, 67)
+
+
+def _even_parts(length: int, single: int, per_part: int) -> int:
+    """`_parts` for `length` units of one each (a send computes this three times per SMS)."""
+    return 1 if length <= single else -(-length // per_part)
 
 
 def _parts(units: list[int], single: int, per_part: int) -> int:
@@ -92,7 +99,8 @@ def _parts(units: list[int], single: int, per_part: int) -> int:
 
 def gsm_text(text: str) -> str:
     """`text` without diacritics and within GSM-7 (see the module docstring)."""
-    plain = unaccent(text.translate(_TO_GSM))
+    # Usually `Message.short_ascii`, already ASCII: of ASCII, _TO_GSM maps only the tab.
+    plain = text.replace("\t", " ") if text.isascii() else unaccent(text.translate(_TO_GSM))
     if GSM7.issuperset(plain):
         return plain
     return "".join(ch if ch in GSM7 else "?" for ch in plain)

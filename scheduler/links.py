@@ -75,7 +75,7 @@ class Links:
         return reminder_id
 
     def _short_signature(self, body: str) -> str:
-        digest = hmac.new(self._short_key, body.encode(), hashlib.sha256).digest()[:SHORT_SIGNATURE_BYTES]
+        digest = hmac.digest(self._short_key, body.encode(), "sha256")[:SHORT_SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).decode()
 
     def token(self, occurrence_key: str) -> str:

@@ -11,7 +11,7 @@ from scheduler.events import Event, calendar_events
 from scheduler.ics import to_ics
 from scheduler.links import Links
 from scheduler.loader import Deployment
-from scheduler.templates import OUTPUTS, Rendered, Templates
+from scheduler.templates import OUTPUTS, Rendered, Templates, ngay
 
 DIGEST = "digest"
 
@@ -33,9 +33,9 @@ def reminder_fields(context: dict[str, Any]) -> dict[str, str]:
         "plan": context["plan"]["title"],
         "plan_number": context["plan"]["number"] or "",
         "item": context["item"]["title"],
-        "deadline": f"{context['start']:%d/%m/%Y}",
-        "effective_due": f"{context['effective_due']:%d/%m/%Y}",
-        "end": f"{context['end']:%d/%m/%Y}",
+        "deadline": ngay(context["start"]),
+        "effective_due": ngay(context["effective_due"]),
+        "end": ngay(context["end"]),
         "days_left": str(context["days_left"]),
         "to_agency": context["to_agency"] or "",
         "via_agency": context["via_agency"] or "",

@@ -57,6 +57,7 @@ class WorkCalendar:
         self.overrides = overrides or WorkdayOverrides()
         self._holidays = holidays.country_holidays("VN", language="vi")
         self._swapped = _swapped_saturdays()
+        self._next_working: dict[date, date] = {}  # remembered: asked again for every message sent
 
     @cached_property
     def fingerprint(self) -> str:
@@ -101,9 +102,12 @@ class WorkCalendar:
 
     def next_working_day(self, day: date) -> date:
         """The first working day on or after `day`."""
-        while not self.is_working_day(day):
-            day += timedelta(days=1)
-        return day
+        if day not in self._next_working:
+            working = day
+            while not self.is_working_day(working):
+                working += timedelta(days=1)
+            self._next_working[day] = working
+        return self._next_working[day]
 
     def add_working_days(self, day: date, count: int) -> date:
         """Move `count` working days from `day` (negative: backwards)."""

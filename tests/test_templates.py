@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jinja2 import StrictUndefined, Undefined
+from jinja2.sandbox import SandboxedEnvironment
 
 from scheduler.templates import (
     DEFAULTS_DIR,
@@ -20,6 +22,7 @@ from scheduler.templates import (
     TemplateInvalid,
     TemplateRenderError,
     Templates,
+    _variants,
     is_valid_name,
     ngay,
     ngay_day_du,
@@ -67,6 +70,52 @@ def test_every_kind_renders_its_sample(templates: Templates, kind: str):
 
 def test_defaults_load_without_warnings(templates: Templates):
     assert templates.warnings == []
+
+
+FIELDS = {"subject.txt": "subject", "email.txt": "text", "email.html": "html", "short.txt": "short"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_outputs_rendered_together_read_as_each_rendered_alone(templates: Templates, kind: str):
+    """The outputs of one message share the parts they import "with context" (evaluated once)."""
+    for context in _variants(kind):
+        together = templates.render(kind, context)
+        for output, field in FIELDS.items():
+            assert getattr(templates.render(kind, context, (output,)), field) == getattr(together, field)
+
+
+def test_a_part_imported_in_another_context_is_evaluated_again(tmp_path: Path):
+    write(tmp_path, "_phan.j2", '{% set ten = agency.name ~ "!" %}')
+    write(tmp_path, "upcoming.subject.txt.j2", '{% import "_phan.j2" as p with context %}{{ p.ten }}')
+    write(
+        tmp_path,
+        "_khung-khac.html.j2",
+        '{% set agency = {"name": "Đơn vị khác"} %}{% block b %}{% endblock %}',
+    )
+    write(
+        tmp_path,
+        "upcoming.email.html.j2",
+        '{% extends "_khung-khac.html.j2" %}{% block b %}{% import "_phan.j2" as p with context %}{{ p.ten }}'
+        "{% endblock %}",
+    )
+    write(
+        tmp_path,
+        "upcoming.email.txt.j2",
+        '{% set agency = {"name": "Đơn vị thứ ba"} %}{% import "_phan.j2" as p with context %}{{ p.ten }}',
+    )
+    rendered = Templates(tmp_path).render("upcoming", SAMPLE_CONTEXT)
+    assert rendered.subject == f"{SAMPLE_CONTEXT['agency']['name']}!"
+    assert rendered.html == "Đơn vị khác!"
+    assert rendered.text == "Đơn vị thứ ba!"
+
+
+def test_attributes_of_context_dicts_resolve_as_in_jinja(templates: Templates):
+    plain = SandboxedEnvironment(undefined=StrictUndefined)
+    record = {"name": "UBND xã", "items": "a key named like a dict method"}
+    assert templates.env.getattr(record, "name") == plain.getattr(record, "name") == "UBND xã"
+    assert templates.env.getattr(record, "items") == plain.getattr(record, "items") == record.items
+    assert isinstance(templates.env.getattr(record, "khong_co"), Undefined)
+    assert isinstance(templates.env.getattr(record, "__class__"), Undefined)
 
 
 def test_kind_specific_defaults_win_over_generic_ones(templates: Templates):
