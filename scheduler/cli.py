@@ -15,7 +15,6 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
 
-from importer.command import ImportFailed, import_document, print_summary
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
@@ -378,6 +377,8 @@ def import_(
     force: Annotated[bool, typer.Option(help="Ghi đè tệp --out đã có.")] = False,
 ) -> None:
     """Đọc lịch báo cáo từ văn bản kế hoạch và đề xuất tệp kế hoạch để người xem lại."""
+    from importer.command import ImportFailed, import_document, print_summary  # not in the daemon's memory
+
     try:
         found, text = import_document(document, out_file, year, force, _today(_settings()))
     except ImportFailed as exc:
