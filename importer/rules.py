@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+
+from scheduler.templates import unaccent
 
 # --- dates ------------------------------------------------------------------
 
@@ -369,15 +370,9 @@ PHONE = re.compile(r"(?<![\d/])(?:\+84|0)(?:[\s.]?\d){8,10}(?![\d/])")
 # --- helpers ---------------------------------------------------------------------
 
 
-def ascii_fold(text: str) -> str:
-    """Lowercase, without diacritics, đ → d: for comparing names and making ids."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def slug(text: str, words: int = 8) -> str:
     """`Sở Lao động - Thương binh và Xã hội` → `so-lao-dong-thuong-binh-va-xa-hoi`."""
-    parts = re.findall(r"[a-z0-9]+", ascii_fold(text))
+    parts = re.findall(r"[a-z0-9]+", unaccent(text).lower())
     return "-".join(parts[:words]) or "muc"
 
 
@@ -390,7 +385,7 @@ def same_agency(a: str, b: str) -> bool:
 
 def _key(text: str) -> str:
     text = re.sub(r"^(?:các|thủ trưởng)\s+", "", text.strip(), flags=re.IGNORECASE)
-    folded = re.sub(r"[^a-z0-9]", "", ascii_fold(text))
+    folded = re.sub(r"[^a-z0-9]", "", unaccent(text).lower())
     for short, full in (("ubnd", "uybannhandan"), ("ldtbxh", "laodongthuongbinhvaxahoi")):
         folded = folded.replace(short, full)
     return folded
