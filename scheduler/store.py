@@ -8,21 +8,33 @@ migrations in `scheduler/migrations/`; `open_store()` upgrades to the newest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Dialect, Engine, Executable, Index, Table, event, false, insert, text
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Executable,
+    Index,
+    Table,
+    event,
+    false,
+    insert,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, SQLModel, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 
 class Status(StrEnum):
@@ -135,21 +147,56 @@ def make_engine(url: str) -> Engine:
 MIGRATION_LOCK = 72_2020  # PostgreSQL advisory lock held while migrating
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> AlembicConfig:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the files in `migrations/versions/`.
+
+    Alembic itself (with Mako and Pygments, ~11 MB) is loaded only to upgrade: a daemon
+    whose schema is current would otherwise carry it for months. tests/test_migrations.py
+    checks that this agrees with Alembic's own reading."""
+    revises: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r'^revision = "(\w+)"', source, re.M)
+        down = re.search(r'^down_revision = (?:"(\w+)"|None)', source, re.M)
+        if revision and down:
+            revises[revision[1]] = down[1]
+    heads = set(revises) - set(revises.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations in {MIGRATIONS} have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The schema revision the database is at (None when it has no schema yet)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def migrate(engine: Engine) -> str | None:
     """Upgrade the database to the newest schema (idempotent); return the revision it was
     at. On PostgreSQL the upgrade holds an advisory lock: of several replicas starting at
     once one migrates, the others wait for it and then find nothing to do."""
-    config = _alembic_config()
+    head = head_revision()
+    with engine.connect() as connection:
+        before = current_revision(connection)
+    if before == head:
+        return before
+    from alembic import command
+
+    config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        before = MigrationContext.configure(connection).get_current_revision()
+        before = current_revision(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return before
@@ -157,10 +204,8 @@ def migrate(engine: Engine) -> str | None:
 
 def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     """(the database's schema revision, the newest this version knows): equal when current."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return current, head or ""
+        return current_revision(connection), head_revision()
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sql_values: Any) -> None:

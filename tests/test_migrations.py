@@ -17,7 +17,8 @@ from scheduler.store import (
     Occurrence,
     Reminder,
     Status,
-    _alembic_config,
+    alembic_config,
+    head_revision,
     make_engine,
     open_store,
     schema_revisions,
@@ -51,7 +52,7 @@ VALUES ('k-upcoming', 'tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi', 'tth-ub
 
 def test_upgrading_a_database_of_the_first_migration_keeps_every_row(empty_database, monkeypatch):
     engine = make_engine(empty_database)
-    config = _alembic_config()
+    config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
@@ -113,3 +114,24 @@ def test_replicas_upgrading_at_once_migrate_once_and_all_start(empty_postgres):
     engine = open_store(empty_postgres)
     assert schema_revisions(engine)[0] == schema_revisions(engine)[1]
     engine.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics_own():
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_opening_a_current_database_does_not_load_alembic(tmp_path):
+    """Alembic, Mako and Pygments (~11 MB) stay out of a daemon whose schema is current."""
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    open_store(url).dispose()
+    probe = (
+        "import sys; from scheduler.store import open_store, schema_revisions; "
+        f"engine = open_store({url!r}); print(schema_revisions(engine)[0], sorted("
+        "m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako', 'pygments')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split(" ", 1) == [head_revision(), "[]\n"]
