@@ -425,6 +425,8 @@ def run_daemon(settings: Settings) -> int:
 def _give_back_memory() -> None:
     """A sync builds and drops large structures; glibc keeps the freed pages unless asked, so
     a daemon that syncs once a night would carry the peak of its largest sync for months."""
+    gc.unfreeze()
     gc.collect()
+    gc.freeze()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
