@@ -424,7 +424,11 @@ def run_daemon(settings: Settings) -> int:
 
 def _give_back_memory() -> None:
     """A sync builds and drops large structures; glibc keeps the freed pages unless asked, so
-    a daemon that syncs once a night would carry the peak of its largest sync for months."""
+    a daemon that syncs once a night would carry the peak of its largest sync for months.
+    What survives (configuration, modules: most of the heap) is then frozen, so that the
+    cyclic collector's full passes while sending walk only what came after (3–5 ms instead
+    of ~0.1 s in bench_channels); it is unfrozen at the next sync, so that what a reload
+    drops is still collected."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
