@@ -79,7 +79,13 @@ class Reminder(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_reminder_status_send_at", "status", "send_at"),
-        Index("ix_reminder_status_next_attempt_at", "status", "next_attempt_at"),
+        Index(  # only rows waiting for a retry (migration 0007)
+            "ix_reminder_status_next_attempt_at",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

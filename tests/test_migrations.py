@@ -135,3 +135,22 @@ def test_opening_a_current_database_does_not_load_alembic(tmp_path):
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.split(" ", 1) == [head_revision(), "[]\n"]
+
+
+def test_the_retry_index_holds_only_rows_waiting_for_a_retry(tmp_path):
+    """Claims and sends leave it alone; the dispatcher's retry lookup still walks it."""
+    engine = open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    with engine.connect() as conn:
+        sql = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'ix_reminder_status_next_attempt_at'")
+        ).scalar()
+        plan = conn.execute(
+            text(
+                "EXPLAIN QUERY PLAN SELECT next_attempt_at FROM reminder WHERE status = :status "
+                "AND channel IN ('email') AND next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1"
+            ),
+            {"status": Status.PENDING},
+        ).all()
+    engine.dispose()
+    assert sql.endswith("WHERE next_attempt_at IS NOT NULL")
+    assert "USING INDEX ix_reminder_status_next_attempt_at" in " ".join(row[-1] for row in plan)
