@@ -74,8 +74,8 @@ class SendRecorder:
         if self._scheduled is not None:
             self._scheduled.cancel()
             self._scheduled = None
+        error, self._error = self._error, None  # cleared even if this commit fails too
         self._commit()
-        error, self._error = self._error, None
         if error is not None:
             raise error
 

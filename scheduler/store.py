@@ -161,22 +161,28 @@ def alembic_config() -> AlembicConfig:
     return config
 
 
-def head_revision() -> str:
+_REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([\w-]+)["']""", re.M)
+_DOWN_REVISION = re.compile(r"""^down_revision\b[^=\n]*=\s*(?:["']([\w-]+)["']|None)\s*$""", re.M)
+
+
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str:
     """The newest migration's revision, read from the files in `migrations/versions/`.
 
     Alembic itself (with Mako and Pygments, ~11 MB) is loaded only to upgrade: a daemon
     whose schema is current would otherwise carry it for months. tests/test_migrations.py
-    checks that this agrees with Alembic's own reading."""
+    checks that this agrees with Alembic's own reading. A file this cannot read (a merge
+    of two heads, say) is an error, not a file to skip: a head missed would leave its
+    migration unapplied."""
     revises: dict[str, str | None] = {}
-    for path in (MIGRATIONS / "versions").glob("*.py"):
+    for path in sorted(versions.glob("*.py")):
         source = path.read_text(encoding="utf-8")
-        revision = re.search(r'^revision = "(\w+)"', source, re.M)
-        down = re.search(r'^down_revision = (?:"(\w+)"|None)', source, re.M)
-        if revision and down:
-            revises[revision[1]] = down[1]
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if not (revision and down):
+            raise RuntimeError(f"{path}: no single `revision = '…'` and `down_revision = '…'` line")
+        revises[revision[1]] = down[1]
     heads = set(revises) - set(revises.values())
     if len(heads) != 1:
-        raise RuntimeError(f"the migrations in {MIGRATIONS} have {len(heads)} heads: {sorted(heads)}")
+        raise RuntimeError(f"the migrations in {versions} have {len(heads)} heads: {sorted(heads)}")
     return heads.pop()
 
 

@@ -199,3 +199,35 @@ def test_a_row_whose_lease_ran_out_before_its_turn_is_left_not_sent(setup, smtp_
         assert smtp_sink.received == []
         dispatcher.catch_up(datetime.now(settings.timezone))
     assert {r.status for r in reminders(engine, id=batch[0].id)} == {Status.PENDING}
+
+
+def test_a_failed_commit_of_sends_is_raised_once_and_stops_the_senders(tmp_path):
+    """The rows keep their lease (they go again after it); the next flush starts clean."""
+    from sqlalchemy import text
+
+    from notifiers.base import Delivery
+    from scheduler.recorder import SendRecorder
+
+    engine = open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    recorder = SendRecorder(engine)
+    row = SimpleNamespace(id=1, attempts=0, channel="email", send_at=datetime(2026, 1, 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE delivery_attempt"))
+
+    async def send_then_flush_twice() -> list[str]:
+        recorder.add(row, Delivery(provider_id="p"))
+        await asyncio.sleep(0)  # the commit runs at the loop's next turn, and fails
+        outcomes = ["failed" if recorder.failed else "ok"]
+        recorder.add(row, Delivery(provider_id="p"))  # committed by the flush, which fails too
+        for _ in range(2):
+            try:
+                recorder.flush()
+                outcomes.append("ok")
+            except Exception as exc:
+                outcomes.append(type(exc).__name__)
+        return outcomes
+
+    outcomes = asyncio.run(send_then_flush_twice())
+    engine.dispose()
+    assert outcomes == ["failed", "OperationalError", "ok"]
+    assert not recorder.failed

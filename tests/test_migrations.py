@@ -122,6 +122,16 @@ def test_the_head_read_from_the_files_is_alembics_own():
     assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def test_the_head_is_read_in_the_style_of_the_migration_template_and_unreadable_files_fail(tmp_path):
+    """script.py.mako writes `repr()`s (single quotes); a file not understood must not be skipped."""
+    (tmp_path / "0001_a.py").write_text('revision = "0001"\ndown_revision = None\n', "utf-8")
+    (tmp_path / "0002_b.py").write_text("revision = '0002'\ndown_revision = '0001'\n", "utf-8")
+    assert head_revision(tmp_path) == "0002"
+    (tmp_path / "0003_merge.py").write_text("revision = '0003'\ndown_revision = ('0001', '0002')\n", "utf-8")
+    with pytest.raises(RuntimeError, match=r"0003_merge\.py"):
+        head_revision(tmp_path)
+
+
 def test_opening_a_current_database_does_not_load_alembic(tmp_path):
     """Alembic, Mako and Pygments (~11 MB) stay out of a daemon whose schema is current."""
     url = f"sqlite:///{tmp_path / 'current.db'}"
