@@ -39,6 +39,7 @@ import bench_channels as bc
 
 from scheduler.daemon import build_notifiers
 from scheduler.dispatcher import Dispatcher
+from scheduler.recorder import journal_path
 from scheduler.settings import Settings, load_settings
 
 STUBS = ("recording", "rendering")
@@ -78,7 +79,9 @@ def dispatch(
     notifiers = build_notifiers(settings, deployment, engine)
     links = bc.Links(bc.BENCH_SECRET, settings.public_url, 60)
     builder = bc.MessageBuilder(deployment, bc.Templates(config / "templates"), links, bc.TZ)
-    dispatcher = Dispatcher(engine, builder, notifiers, settings, "bench")
+    dispatcher = Dispatcher(
+        engine, builder, notifiers, settings, "bench", journal=journal_path(settings.database_url)
+    )  # as the daemon
     stub(dispatcher, parts)
 
     async def run() -> None:

@@ -54,6 +54,7 @@ from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
+from scheduler.recorder import SendRecorder, journal_path
 from scheduler.settings import Settings
 from scheduler.singleton import once
 from scheduler.store import Reminder, Status, make_engine, open_store, schema_revisions, utcnow
@@ -193,7 +194,16 @@ class Daemon:
         self.notifiers = build_notifiers(s, self.deployment, self.engine)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
-        self.dispatcher = Dispatcher(self.engine, self.builder, self.notifiers, s, self.worker, self.metrics)
+        journal = journal_path(s.database_url)  # an SQLite file: we hold its lock, we are alone
+        self.dispatcher = Dispatcher(
+            self.engine, self.builder, self.notifiers, s, self.worker, self.metrics, journal
+        )
+        if journal is not None:
+            recovered = SendRecorder.recover(self.engine, journal)  # before the claims are given back
+            if recovered:
+                log.info(
+                    "recorded the sends of a stopped process from its journal", extra={"count": recovered}
+                )
         if make_url(s.database_url).get_backend_name() == "sqlite":
             released = self.dispatcher.release_claims()  # we hold the lock: every claim is orphaned
             if released:

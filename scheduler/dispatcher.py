@@ -3,8 +3,8 @@
 Each claimed row carries a lease; a process that dies leaves rows whose lease
 expires and that any dispatcher takes again, so a crash never loses a reminder
 (it may repeat the sends that were in flight). Every attempt is recorded in
-`delivery_attempt`; the sends that finish in one turn of the event loop are recorded
-together (`scheduler.recorder`). A transient failure puts the row back with a later
+`delivery_attempt`; sends are recorded through a journal or a commit per turn of the
+event loop (`scheduler.recorder`). A transient failure puts the row back with a later
 `next_attempt_at` (exponential backoff with jitter); a permanent one, or the
 last allowed attempt, makes it dead, with the reason, for the operator.
 
@@ -28,6 +28,7 @@ import random
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from time import monotonic
 from typing import Any
 
@@ -94,7 +95,10 @@ class Dispatcher:
         settings: Settings,
         worker: str,
         metrics: Metrics | None = None,
+        journal: Path | None = None,
     ) -> None:
+        """`journal`: the file that records sends (`scheduler.recorder`), for the process alone on
+        an SQLite file; without it each turn of the event loop commits its sends."""
         self.engine = engine
         self.builder = builder
         self.notifiers = dict(notifiers)
@@ -105,7 +109,7 @@ class Dispatcher:
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self.table = Reminder.__table__
-        self.recorder = SendRecorder(engine, metrics)  # sends: several per transaction
+        self.recorder = SendRecorder(engine, metrics, journal)  # sends: several per transaction
         self._record_attempt = insert(DeliveryAttempt.__table__)  # failures, fallbacks: one by one
 
     # --- the loop -------------------------------------------------------------

@@ -13,6 +13,7 @@ from scheduler.dispatcher import Dispatcher
 from scheduler.links import Links
 from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
+from scheduler.recorder import journal_path
 from scheduler.settings import Settings, SmtpSettings
 from scheduler.sync import sync
 from scheduler.templates import Templates
@@ -37,7 +38,9 @@ def make_dispatcher(engine: Engine, config_dir: Path, settings: Settings, sink: 
     builder = MessageBuilder(
         deployment, Templates(config_dir / "templates"), links(settings), settings.timezone
     )
-    return Dispatcher(engine, builder, {"email": EmailNotifier(smtp_settings(sink))}, settings, "test-worker")
+    notifiers = {"email": EmailNotifier(smtp_settings(sink))}
+    journal = journal_path(settings.database_url)  # as the daemon: on an SQLite file, sends are journaled
+    return Dispatcher(engine, builder, notifiers, settings, "test-worker", journal=journal)
 
 
 def sync_and_dispatch(engine: Engine, dispatcher: Dispatcher, settings: Settings, today: date) -> int:

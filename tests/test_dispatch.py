@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from notifiers.email import EmailNotifier
 from notifiers.sms import SmsNotifier
 from notifiers.zalo import ZaloNotifier
+from scheduler.recorder import SendRecorder
 from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
 from scheduler.sync import sync
 from tests.conftest import make_settings
@@ -31,6 +33,16 @@ def at(settings, day: date, hour: int = 8, minute: int = 0) -> datetime:
 
 @pytest.fixture
 def setup(tmp_path, config_dir, smtp_sink, database_url):
+    yield from dispatcher_on(database_url, tmp_path, config_dir, smtp_sink)
+
+
+@pytest.fixture
+def sqlite_setup(tmp_path, config_dir, smtp_sink):
+    """A dispatcher on an SQLite file, which journals its sends as the daemon does."""
+    yield from dispatcher_on(f"sqlite:///{tmp_path / 'nhacviec.db'}", tmp_path, config_dir, smtp_sink)
+
+
+def dispatcher_on(database_url, tmp_path, config_dir, smtp_sink):
     one_agency_plan(config_dir)
     settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
@@ -199,6 +211,53 @@ def test_a_row_whose_lease_ran_out_before_its_turn_is_left_not_sent(setup, smtp_
         assert smtp_sink.received == []
         dispatcher.catch_up(datetime.now(settings.timezone))
     assert {r.status for r in reminders(engine, id=batch[0].id)} == {Status.PENDING}
+
+
+def test_a_batchs_sends_are_journaled_and_a_crash_before_the_flush_repeats_none(sqlite_setup, smtp_sink):
+    """On an SQLite file each send is in the journal before the sender's next one; what a
+    crash left there is written at the next start, so the rows are not sent again."""
+    settings, engine, dispatcher = sqlite_setup
+    journal = dispatcher.recorder.journal
+    day = date(2026, 12, 10)
+
+    async def send_without_flush(batch) -> None:  # then the process dies
+        await dispatcher._sender(deque(batch), *dispatcher._batch_context(batch))
+        await dispatcher.notifiers["email"].aclose()
+
+    with time_machine.travel(at(settings, day), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, day)
+        batch = dispatcher.claim(datetime.now(settings.timezone))
+        asyncio.run(send_without_flush(batch))
+    assert batch and len(smtp_sink.received) == len(batch)
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)[0] for line in lines] == [row.id for row in batch]
+    assert {r.status for r in reminders(engine)} >= {Status.CLAIMED}
+    with journal.open("a", encoding="utf-8") as cut_short:  # the crash cut the last write
+        cut_short.write('[999999, 1, "email"')
+
+    assert SendRecorder.recover(engine, journal) == len(batch)
+    assert not journal.exists()
+    for row in batch:
+        (stored,) = reminders(engine, id=row.id)
+        assert (stored.status, stored.attempts, stored.claimed_by) == (Status.SENT, 1, None)
+        assert [a.outcome for a in attempts(engine, row.id)] == ["sent"]
+    assert dispatcher.release_claims() == 0
+    with time_machine.travel(at(settings, day, 9), tick=False):
+        assert run(dispatcher) == 0  # nothing of the batch goes again
+    assert len(smtp_sink.received) == len(batch)
+
+
+def test_a_flush_writes_the_journaled_sends_and_empties_the_journal(sqlite_setup, smtp_sink):
+    settings, engine, dispatcher = sqlite_setup
+    journal = dispatcher.recorder.journal
+    day = date(2026, 12, 10)
+    with time_machine.travel(at(settings, day), tick=False):
+        sync(engine, dispatcher.builder.deployment, settings, day)
+        sent = run(dispatcher)
+    assert sent == len(smtp_sink.received) > 0
+    assert journal.read_bytes() == b""
+    assert SendRecorder.recover(engine, journal) == 0  # already committed: nothing written twice
+    assert all(len(attempts(engine, r.id)) == 1 for r in reminders(engine, status=Status.SENT))
 
 
 def test_a_failed_commit_of_sends_is_raised_once_and_stops_the_senders(tmp_path):
