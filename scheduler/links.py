@@ -50,7 +50,8 @@ def secret_key(settings: Settings) -> str:
 class Links:
     def __init__(self, secret: str, public_url: str, max_age_days: int) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
-        self._short_key = hashlib.sha256(f"{SALT}.short:{secret}".encode()).digest()
+        short_key = hashlib.sha256(f"{SALT}.short:{secret}".encode()).digest()
+        self._short_hmac = hmac.new(short_key, digestmod=hashlib.sha256)  # copied per link: keyed once
         self.public_url = public_url.rstrip("/")
         self.max_age = max_age_days * 86400
 
@@ -75,7 +76,9 @@ class Links:
         return reminder_id
 
     def _short_signature(self, body: str) -> str:
-        digest = hmac.digest(self._short_key, body.encode(), "sha256")[:SHORT_SIGNATURE_BYTES]
+        mac = self._short_hmac.copy()
+        mac.update(body.encode())
+        digest = mac.digest()[:SHORT_SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).decode()
 
     def token(self, occurrence_key: str) -> str:
