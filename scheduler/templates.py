@@ -103,6 +103,8 @@ from jinja2.runtime import Undefined
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 
+from scheduler import shared_renders
+
 DEFAULTS_DIR = Path(__file__).parent / "message_templates"
 SUFFIX = ".j2"
 
@@ -116,6 +118,7 @@ _NO_ATTRIBUTE = re.compile(r"'(.+)' has no attribute '(.+)'")
 _EXTRA_DOTS = re.compile(r"\.{4,}")
 _PARTIAL = re.compile(r"_[a-z0-9][a-z0-9_-]*(\.txt|\.html)?\.j2")
 SMS_LIMIT = 160
+RECIPIENT = frozenset({"agency", "contact"})  # a template reading these renders for each recipient
 
 REMINDER_KEYS = frozenset(
     {
@@ -542,9 +545,14 @@ class Templates:
         self._errors: dict[str, tuple[str, list[str]]] = {}  # where → (message, kinds)
         self._filenames: set[str] = set()
         self._chosen: dict[tuple[str, str], Template] = {}
+        self._reads: dict[tuple[str, str], frozenset[str]] = {}  # of the renders shared between recipients
+        self._reads_of_outputs: dict[tuple[str, tuple[str, ...]], tuple[str, ...] | None] = {}
+        self._kept: dict[Any, Rendered] = {}
         self._check_names()
         if self._compile_all():
             self._render_samples()
+            if not self._errors:
+                self._check_shared()
         if self._errors:
             raise TemplateInvalid(
                 [
@@ -562,6 +570,18 @@ class Templates:
             raise ValueError(f"loại nhắc việc không hợp lệ: {kind!r}; các loại: {', '.join(KINDS)}")
         if not outputs:  # a channel that sends fields, not text (Zalo ZNS)
             return NOTHING
+        names = self._shared_reads(kind, outputs)
+        key = None if names is None else shared_renders.key(kind, outputs, names, context)
+        if key is None:
+            return self._render(kind, context, outputs)
+        rendered = self._kept.get(key)
+        if rendered is None:
+            if len(self._kept) >= shared_renders.MAX_KEPT:
+                self._kept.clear()
+            rendered = self._kept[key] = self._render(kind, shared_renders.with_marker(context), outputs)
+        return shared_renders.with_link(rendered, context.get(shared_renders.LINK))
+
+    def _render(self, kind: str, context: Mapping[str, Any], outputs: Collection[str]) -> Rendered:
         values = dict(context)
         imported = _imported.set({})  # the outputs share what they import (`_Template`)
         try:
@@ -571,6 +591,39 @@ class Templates:
             raise TemplateRenderError(f"{where}: {message}") from exc
         finally:
             _imported.reset(imported)
+
+    def _shared_reads(self, kind: str, outputs: Collection[str]) -> tuple[str, ...] | None:
+        """The context names the outputs' templates read, if their renders are shared between
+        recipients (`scheduler.shared_renders`); None if they are not."""
+        wanted = (kind, tuple(outputs))
+        if wanted not in self._reads_of_outputs:
+            each = [self._reads.get((kind, output)) for output in outputs]
+            shared = all(names is not None for names in each)
+            self._reads_of_outputs[wanted] = tuple(sorted(set().union(*each))) if shared else None
+        return self._reads_of_outputs[wanted]
+
+    def _check_shared(self) -> None:
+        """Which (kind, output) renders are shared between recipients: those whose templates do not
+        read the recipient, print the link as it is, and give the same text both ways for
+        every sample context."""
+        reads: dict[str, frozenset[str] | None] = {}
+        trees: dict[str, nodes.Template] = {}
+        for kind in REMINDER_KINDS:
+            for output in OUTPUTS:
+                name = self._chosen[kind, output].name or ""
+                if name not in reads:
+                    names = shared_renders.reads(self.env, name, trees)
+                    reads[name] = None if names is None or names & RECIPIENT else names
+                if reads[name] is not None and self._same_both_ways(kind, output):
+                    self._reads[kind, output] = reads[name]
+
+    def _same_both_ways(self, kind: str, output: str) -> bool:
+        for context in _variants(kind):
+            link = context.get(shared_renders.LINK)
+            once = self._render(kind, shared_renders.with_marker(context), (output,))
+            if shared_renders.with_link(once, link) != self._render(kind, context, (output,)):
+                return False
+        return True
 
     def template_for(self, kind: str, output: str) -> str:
         """The file that renders `output` for `kind` (for the operator's information)."""

@@ -539,3 +539,64 @@ def test_unaccent_is_the_whole_text_without_its_marks(text: str):
     decomposed = unicodedata.normalize("NFD", text.translate(strokes))
     expected = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     assert unaccent(text) == unicodedata.normalize("NFC", expected)
+
+
+# --- renders shared between recipients (scheduler/shared_renders.py) --------------------------
+
+OTHER_RECIPIENT = {
+    **SAMPLE_CONTEXT,
+    "agency": {"id": "tth-ubnd-x-huong-phong", "name": "UBND xã Hương Phong"},
+    "contact": {"name": "Chị Lan", "role": "focal"},
+    "confirm_url": "https://nhacviec.hue.gov.vn/x/2s.8z7.AbCdEfGhIjKl",
+}
+
+
+def test_a_short_text_is_rendered_once_for_every_recipient_of_the_same_deadline():
+    templates = Templates(None)
+    first = templates.render("upcoming", SAMPLE_CONTEXT, ("short.txt",))
+    second = templates.render("upcoming", OTHER_RECIPIENT, ("short.txt",))
+    assert len(templates._kept) == 1
+    assert first.short.endswith(f": {URL}") and second.short.endswith(f": {OTHER_RECIPIENT['confirm_url']}")
+    assert first.short.replace(URL, "") == second.short.replace(OTHER_RECIPIENT["confirm_url"], "")
+    assert second == templates._render("upcoming", OTHER_RECIPIENT, ("short.txt",))  # as rendered alone
+    later = {**OTHER_RECIPIENT, "days_left": 3}
+    assert "còn 3 ngày" in templates.render("upcoming", later, ("short.txt",)).short
+    assert len(templates._kept) == 2
+
+
+def test_renders_that_read_the_recipient_are_not_shared(templates: Templates):
+    e_mail = templates.render("upcoming", OTHER_RECIPIENT, ("email.txt",))
+    assert "UBND xã Hương Phong" in e_mail.text and OTHER_RECIPIENT["confirm_url"] in e_mail.text
+    assert templates._shared_reads("upcoming", ("email.txt",)) is None
+    assert templates._shared_reads("escalation", ("short.txt",)) is None  # it names the agency
+
+
+def test_a_template_that_changes_the_link_is_rendered_for_each_message(tmp_path: Path):
+    write(
+        tmp_path,
+        "short.txt.j2",
+        '{{ item.title }} {{ confirm_url | replace("https://", "") if confirm_url }}',
+    )
+    templates = Templates(tmp_path)
+    texts = [templates.render("upcoming", c, ("short.txt",)).short for c in (SAMPLE_CONTEXT, OTHER_RECIPIENT)]
+    assert texts == [
+        f"{SAMPLE_CONTEXT['item']['title']} {url.removeprefix('https://')}"
+        for url in (URL, OTHER_RECIPIENT["confirm_url"])
+    ]
+    assert templates._kept == {}
+
+
+def test_a_shared_html_render_gets_each_link_escaped(tmp_path: Path):
+    write(
+        tmp_path,
+        "email.html.j2",
+        '<p>{{ item.title }}</p>{% if confirm_url %}<a href="{{ confirm_url }}">x</a>{% endif %}',
+    )
+    templates = Templates(tmp_path)
+    link = "https://nhacviec.example/x/1.2.3?a=1&b=<2>"
+    html = templates.render("upcoming", {**OTHER_RECIPIENT, "confirm_url": link}, ("email.html",)).html
+    assert html.endswith('<a href="https://nhacviec.example/x/1.2.3?a=1&amp;b=&lt;2&gt;">x</a>')
+    assert (
+        html == templates._render("upcoming", {**OTHER_RECIPIENT, "confirm_url": link}, ("email.html",)).html
+    )
+    assert len(templates._kept) == 1
