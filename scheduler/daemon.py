@@ -57,7 +57,15 @@ from scheduler.metrics import Metrics
 from scheduler.recorder import SendRecorder, journal_path
 from scheduler.settings import Settings
 from scheduler.singleton import once
-from scheduler.store import Reminder, Status, make_engine, open_store, schema_revisions, utcnow
+from scheduler.store import (
+    Reminder,
+    Status,
+    make_engine,
+    open_store,
+    schema_revisions,
+    sqlite_file,
+    utcnow,
+)
 from scheduler.sync import sync
 from scheduler.templates import Templates
 from scheduler.web import create_app
@@ -101,11 +109,11 @@ def open_database(database_url: str) -> Any:
 @contextlib.contextmanager
 def single_instance(database_url: str) -> Iterator[None]:
     """Refuse a second daemon on the same SQLite file (PostgreSQL coordinates by itself)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    database = sqlite_file(database_url)
+    if database is None:
         yield
         return
-    lock_path = Path(url.database).with_suffix(Path(url.database).suffix + ".lock")
+    lock_path = database.with_suffix(database.suffix + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     handle: IO[str] = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's life
     try:
@@ -113,7 +121,7 @@ def single_instance(database_url: str) -> Iterator[None]:
     except BlockingIOError:
         handle.close()
         raise AlreadyRunning(
-            f"một tiến trình nhacviec khác đang chạy trên {url.database} (khóa {lock_path}); "
+            f"một tiến trình nhacviec khác đang chạy trên {database} (khóa {lock_path}); "
             "hãy dừng tiến trình đó trước, hoặc dùng PostgreSQL để chạy nhiều tiến trình"
         ) from None
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from scheduler.recorder import SendRecorder, journal_path
 from scheduler.settings import redact_url
 from scheduler.store import (
     DeliveryAttempt,
@@ -102,6 +103,9 @@ def copy_database(source_url: str, target_url: str, batch: int = 5000) -> dict[s
     try:
         # Holding the daemon's lock: rows it would write after the snapshot would be lost.
         with single_instance(source_url):
+            journal = journal_path(source_url)
+            if journal is not None:  # what a stopped daemon sent and had not written yet
+                SendRecorder.recover(source, journal)
             return _copy(source, source_url, target_url, batch)
     except AlreadyRunning:
         raise CopyRefused(

@@ -41,11 +41,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, update
-from sqlalchemy.engine import make_url
 
 from notifiers.base import Delivery
 from scheduler.metrics import Metrics
-from scheduler.store import DeliveryAttempt, Prepared, Reminder, Status, dbapi_transaction, utcnow
+from scheduler.store import (
+    DeliveryAttempt,
+    Prepared,
+    Reminder,
+    Status,
+    dbapi_transaction,
+    sqlite_file,
+    utcnow,
+)
 
 log = logging.getLogger("nhacviec.recorder")
 
@@ -54,10 +61,8 @@ ATTEMPT_COLUMNS = ("reminder_id", "attempted_at", "channel", "outcome", "provide
 
 def journal_path(database_url: str) -> Path | None:
     """Where the sends of a daemon on this SQLite file are journaled; None for other databases."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).with_suffix(Path(url.database).suffix + ".sent")
+    database = sqlite_file(database_url)
+    return None if database is None else database.with_suffix(database.suffix + ".sent")
 
 
 class SendRecorder:

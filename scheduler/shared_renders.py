@@ -24,7 +24,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from jinja2 import Environment, meta, nodes
+from jinja2 import Environment, TemplateError, meta, nodes
 from markupsafe import escape
 
 LINK = "confirm_url"
@@ -46,7 +46,10 @@ def reads(env: Environment, name: str, trees: dict[str, nodes.Template]) -> froz
         seen.add(current)
         if current not in trees:
             assert env.loader is not None
-            trees[current] = env.parse(env.loader.get_source(env, current)[0])
+            try:  # e.g. `{% include "x.j2" ignore missing %}` of a file that is not there
+                trees[current] = env.parse(env.loader.get_source(env, current)[0])
+            except TemplateError:
+                return None
         tree = trees[current]
         if not _link_printed_as_is(tree):
             return None

@@ -199,3 +199,45 @@ def test_a_sqlite_source_in_use_by_the_service_is_refused(sqlite_source, tmp_pat
     with single_instance(sqlite_source), pytest.raises(CopyRefused, match="dừng dịch vụ"):
         copy_database(sqlite_source, f"sqlite:///{tmp_path / 'dich.db'}")
     assert not (tmp_path / "dich.db").exists()
+
+
+def test_sends_a_stopped_daemon_left_in_its_journal_arrive_as_sent(sqlite_source, tmp_path):
+    """The daemon writes a batch's sends into the database at the batch's end; after a crash
+    they are only in its journal, which the copy (holding the daemon's lock) writes first."""
+    import json
+
+    from scheduler.recorder import journal_path
+
+    source = make_engine(sqlite_source)
+    reminders = Reminder.__table__
+    with source.begin() as conn:
+        row_id = (
+            conn.execute(
+                select(reminders.c.id).where(reminders.c.status == Status.PENDING).order_by(reminders.c.id)
+            )
+            .scalars()
+            .first()
+        )
+        conn.execute(
+            update(reminders).where(reminders.c.id == row_id).values(status=Status.CLAIMED, claimed_by="h:1")
+        )
+    source.dispose()
+    journal = journal_path(sqlite_source)
+    journal.write_text(
+        json.dumps([row_id, 1, "email", "msg-2", SENT_AT.isoformat()]) + "\n", encoding="utf-8"
+    )
+
+    target_url = f"sqlite:///{tmp_path / 'dich.db'}"
+    copy_database(sqlite_source, target_url)
+    target = make_engine(target_url)
+    with target.connect() as conn:
+        copied = conn.execute(select(reminders).where(reminders.c.id == row_id)).one()
+        outcomes = (
+            conn.execute(select(DeliveryAttempt.outcome).where(DeliveryAttempt.reminder_id == row_id))
+            .scalars()
+            .all()
+        )
+    assert (copied.status, copied.provider_id, copied.sent_at, copied.claimed_by) == (
+        Status.SENT, "msg-2", SENT_AT, None,
+    )  # fmt: skip
+    assert outcomes == ["sent"] and not journal.exists()

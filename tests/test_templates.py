@@ -600,3 +600,17 @@ def test_a_shared_html_render_gets_each_link_escaped(tmp_path: Path):
         html == templates._render("upcoming", {**OTHER_RECIPIENT, "confirm_url": link}, ("email.html",)).html
     )
     assert len(templates._kept) == 1
+
+
+def test_a_template_including_a_file_that_may_be_missing_loads_and_is_not_shared(tmp_path: Path):
+    write(
+        tmp_path,
+        "short.txt.j2",
+        '{% include "_khong-co.j2" ignore missing %}{{ item.title }} {{ confirm_url }}',
+    )
+    templates = Templates(tmp_path)
+    texts = [templates.render("upcoming", c, ("short.txt",)).short for c in (SAMPLE_CONTEXT, OTHER_RECIPIENT)]
+    assert texts == [
+        f"{SAMPLE_CONTEXT['item']['title']} {url}" for url in (URL, OTHER_RECIPIENT["confirm_url"])
+    ]
+    assert templates._kept == {}
