@@ -3,10 +3,16 @@
 Scalars stay text (so `10/6`, `08:00` and `2020-06-10` reach the validators as
 written, never as YAML 1.1 sexagesimals or timestamps); only `null`/`~`/empty
 become None. Errors are `ConfigError`s that point at `file:line`.
+
+Hostile or damaged files are refused before they cost anything: aliases (`*name`), which
+let a 600-byte file expand to billions of values ("billion laughs"), and which no
+configuration of ours needs; nesting deeper than `MAX_DEPTH`; control characters (NUL,
+C1 …), which an editor does not show (YAML would even count U+0085 as a line break).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,9 @@ except AttributeError:  # PyYAML built without libyaml
 
 Path_ = tuple[str | int, ...]
 _NULL = "tag:yaml.org,2002:null"
+MAX_DEPTH = 30  # a plan file nests 5 levels deep
+# What YAML's reader refuses (C0 controls but tab, LF and CR; DEL; C1; U+FFFE, U+FFFF), and NEL.
+_CONTROL = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,14 @@ class YamlDocument:
 
 def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], doc_file: str) -> Any:
     lines[path] = node.start_mark.line + 1
+    if len(path) > MAX_DEPTH:
+        raise ConfigInvalid(
+            [
+                ConfigError(
+                    doc_file, lines[path], "", f"các mục lồng nhau quá {MAX_DEPTH} tầng; hãy kiểm tra lại tệp"
+                )
+            ]
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -108,7 +125,22 @@ def read_yaml(file: Path, display: str | None = None) -> YamlDocument:
         raise ConfigInvalid(
             [ConfigError(name, 1, "", f"tệp không phải UTF-8 (byte {exc.start}); hãy lưu lại với mã UTF-8")]
         ) from None
+    if control := _CONTROL.search(text):
+        start = text.rfind("\n", 0, control.start()) + 1
+        raise ConfigInvalid(
+            [
+                ConfigError(
+                    name,
+                    text.count("\n", 0, start) + 1,
+                    "",
+                    f"ký tự điều khiển U+{ord(control[0]):04X} (không nhìn thấy) ở cột "
+                    f"{control.start() - start + 1} không được phép trong tệp cấu hình; hãy xóa ký tự này "
+                    "(thường lẫn vào khi sao chép từ văn bản khác hoặc khi lưu sai bảng mã)",
+                )
+            ]
+        )
     try:
+        _refuse_aliases(text, name)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -117,3 +149,20 @@ def read_yaml(file: Path, display: str | None = None) -> YamlDocument:
     lines: dict[Path_, int] = {}
     data = {} if node is None else _build(node, (), lines, name)
     return YamlDocument(name, data, lines)
+
+
+def _refuse_aliases(text: str, name: str) -> None:
+    """Refuse `*name` (and `<<: *name`) where it is written, before anything is expanded."""
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise ConfigInvalid(
+                [
+                    ConfigError(
+                        name,
+                        event.start_mark.line + 1,
+                        "",
+                        f"bí danh YAML '*{event.anchor}' không được dùng trong tệp cấu hình; "
+                        "hãy viết đầy đủ giá trị tại chỗ",
+                    )
+                ]
+            )

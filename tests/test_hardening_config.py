@@ -1,0 +1,141 @@
+"""Hostile configuration and documents (issue 13): YAML aliases and control characters, a .docx
+whose zip headers lie, templates that allocate without bound, the shared-render link marker,
+and the year's days off with where each comes from."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scheduler.cli import app
+from scheduler.loader import load_config
+from scheduler.yamlfile import ConfigInvalid
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = "plans/tth-2020-bdg.yaml"
+
+# The reviewer's file: nine levels of nine aliases, 9^9 ≈ 387 million strings once expanded.
+LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, name in pairwise("abcdefghi")
+)
+
+
+def measured(setup: str, action: str, address_space_mb: int = 1024) -> dict:
+    """Run `action` in a fresh interpreter after `setup` (the imports), its address space allowed to
+    grow by `address_space_mb` at most (a regression fails fast instead of taking the machine):
+    how long it took, how much its peak RSS grew, and what it raised."""
+    child = textwrap.dedent(
+        """
+        import json, os, resource, time
+        {setup}
+        pages = int(open("/proc/self/statm").read().split()[0])
+        limit = pages * os.sysconf("SC_PAGE_SIZE") + {address_space_mb} * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        try:
+            {action}
+            raised = None
+        except BaseException as exc:
+            raised = [type(exc).__name__, str(exc)]
+        seconds = time.perf_counter() - start
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        print(json.dumps({{"seconds": seconds, "grown_mb": grown / 1024, "raised": raised}}))
+        """
+    ).format(setup=setup, action=action, address_space_mb=address_space_mb)
+    done = subprocess.run(
+        [sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+# --- YAML: aliases, nesting, control characters --------------------------------------------------
+
+
+def test_the_billion_laughs_file_is_one_error_in_under_a_second_and_100_mb(config_dir: Path):
+    hostile = config_dir / "plans" / "cuoi.yaml"
+    hostile.write_text(LAUGHS, encoding="utf-8")
+    assert len(LAUGHS) < 600
+    result = measured(
+        "from scheduler.loader import load_config",
+        f"load_config({str(config_dir)!r})",
+    )
+    assert result["raised"] is not None and result["raised"][0] == "ConfigInvalid", result
+    assert result["raised"][1].splitlines() == [
+        f"{hostile}:2: bí danh YAML '*a' không được dùng trong tệp cấu hình; hãy viết đầy đủ giá trị tại chỗ"
+    ]
+    assert result["seconds"] < 1, result
+    assert result["grown_mb"] < 100, result
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "alias"),
+    [
+        pytest.param(
+            "id: x\nparticipants: &p [tth-huyen]\nwindows:\n  - {id: w, title: T, start: 1/6, end: 30/6, who: *p}\n",
+            4, "*p", id="alias",
+        ),
+        pytest.param(
+            "id: x\nbase: &base {title: T}\nobservances:\n  - <<: *base\n    id: o\n",
+            4, "*base", id="merge key",
+        ),
+    ],
+)  # fmt: skip
+def test_an_alias_is_refused_where_it_is_written(config_dir: Path, text: str, line: int, alias: str):
+    (config_dir / "plans" / "bi-danh.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir)
+    [error] = caught.value.errors
+    assert (error.file, error.line) == (str(config_dir / "plans" / "bi-danh.yaml"), line)
+    assert f"bí danh YAML '{alias}' không được dùng" in error.message
+
+
+def test_an_anchor_without_alias_is_harmless(config_dir: Path):
+    path = config_dir / PLAN
+    path.write_text(path.read_text(encoding="utf-8").replace("year: 2020\n", "year: &nam 2020\n"), "utf-8")
+    assert load_config(config_dir).plans
+
+
+def test_nesting_too_deep_is_one_error_not_a_recursion_error(config_dir: Path):
+    (config_dir / "plans" / "sau.yaml").write_text("id: x\nnote: " + "[" * 990 + "]" * 990 + "\n", "utf-8")
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir)
+    [error] = caught.value.errors
+    assert error.line == 2 and "lồng nhau quá 30 tầng" in error.message
+
+
+@pytest.mark.parametrize(
+    ("character", "code"),
+    [("\x00", "U+0000"), ("\x1b", "U+001B"), ("\x85", "U+0085"), ("\x9b", "U+009B"), ("\x7f", "U+007F")],
+    ids=["NUL", "ESC", "NEL (C1)", "CSI (C1)", "DEL"],
+)
+def test_a_control_character_is_one_line_with_file_line_and_column(
+    config_dir: Path, tmp_path: Path, character: str, code: str
+):
+    path = config_dir / PLAN
+    text = path.read_text(encoding="utf-8")
+    line = text[: text.index("year: 2020")].count("\n") + 1
+    path.write_text(text.replace("year: 2020", f"year: 20{character}20"), encoding="utf-8")
+    env = {"NHACVIEC_CONFIG_DIR": str(config_dir), "NHACVIEC_DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"}
+    result = CliRunner().invoke(app, ["check"], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"lỗi {path}:{line}: ký tự điều khiển {code} (không nhìn thấy) ở cột 9 không được phép trong tệp "
+        "cấu hình; hãy xóa ký tự này (thường lẫn vào khi sao chép từ văn bản khác hoặc khi lưu sai bảng mã)",
+        "1 lỗi; chưa có thay đổi nào được áp dụng.",
+    ]
+
+
+def test_a_byte_order_mark_tabs_and_vietnamese_text_still_load(config_dir: Path):
+    path = config_dir / PLAN
+    text = path.read_text(encoding="utf-8").replace("year: 2020\n", "year: 2020\t# năm ‘kế hoạch’ — ổn\n")
+    path.write_text("\ufeff" + text, encoding="utf-8")
+    assert load_config(config_dir).plans
