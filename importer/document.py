@@ -25,7 +25,9 @@ the expensive step it guards (the size from `stat()` before reading a byte):
 - `MAX_TEXT_FILE_BYTES` (20 MB) for .txt/.md: a plan is at most a few hundred KB of text;
 - `MAX_PACKED_FILE_BYTES` (100 MB) for .docx/.pdf, which may carry scans and pictures;
 - `MAX_DOCX_XML_BYTES` (50 MB) for word/document.xml unpacked and
-  `MAX_DOCX_UNPACKED_BYTES` (200 MB) for the whole package unpacked: zip bombs;
+  `MAX_DOCX_UNPACKED_BYTES` (200 MB) for the whole package unpacked: zip bombs. The sizes
+  the zip headers declare are not trusted: every part is inflated once, chunk by chunk,
+  counting the bytes, before python-docx (which inflates each part whole) opens the file;
 - `MAX_PDF_PAGES` (500) and `MAX_TEXT_CHARS` (5 million characters, ~2,000 full pages)
   of extracted text.
 """
@@ -33,12 +35,14 @@ the expensive step it guards (the size from `stat()` before reading a byte):
 from __future__ import annotations
 
 import codecs
+import copy
 import logging
 import math
 import re
 import statistics
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -54,6 +58,7 @@ MAX_DOCX_XML_BYTES = 50 * MB
 MAX_DOCX_UNPACKED_BYTES = 200 * MB
 MAX_PDF_PAGES = 500
 MAX_TEXT_CHARS = 5_000_000
+_INFLATE_CHUNK = MB  # what the running count of a .docx part holds at a time
 
 SUPPORTED = (".txt", ".md", ".docx", ".pdf")
 
@@ -409,11 +414,58 @@ def _check_docx_package(path: Path) -> None:
         raise _not_docx(path, "thiếu phần word/document.xml")
     unpacked = sum(info.file_size for info in infos)
     if by_name["word/document.xml"].file_size > MAX_DOCX_XML_BYTES or unpacked > MAX_DOCX_UNPACKED_BYTES:
-        raise DocumentError(
-            f"{path}: tệp Word giải nén ra quá lớn ({unpacked / MB:.0f} MB; giới hạn "
-            f"{MAX_DOCX_XML_BYTES // MB} MB cho nội dung, {MAX_DOCX_UNPACKED_BYTES // MB} MB cho cả tệp); "
-            "hãy bỏ bớt hình ảnh hoặc chỉ giữ phần văn bản kế hoạch"
-        )
+        raise _unpacks_too_big(path, f"{unpacked / MB:.0f} MB")
+    _count_unpacked(path, infos)
+
+
+def _count_unpacked(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Inflate every part with a running count, whatever size its headers declare.
+
+    A header may declare 4 KB for a part that inflates to 300 MB; python-docx reads each part
+    whole, which inflates it whole before the declared size cuts it. Here a part is read
+    `_INFLATE_CHUNK` at a time and refused as soon as the count passes the limits.
+    """
+    total = 0
+    with zipfile.ZipFile(path) as package:
+        for info in infos:
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _not_docx(path, f"phần {info.filename} được nén theo cách Word không dùng")
+            limit = MAX_DOCX_XML_BYTES if info.filename == "word/document.xml" else MAX_DOCX_UNPACKED_BYTES
+            size = _inflated_size(package, info, min(limit, MAX_DOCX_UNPACKED_BYTES - total), path)
+            if size is None:
+                declared = f"{info.file_size:,}".replace(",", ".")
+                raise _unpacks_too_big(
+                    path,
+                    f"phần {info.filename} khai {declared} byte nhưng giải nén ra nhiều hơn thế",
+                    "tệp nén khai sai kích thước, có thể bị hỏng hoặc cố ý gây hại; đừng dùng tệp này, "
+                    "hãy xin lại bản gốc của văn bản",
+                )
+            total += size
+
+
+def _inflated_size(package: zipfile.ZipFile, info: zipfile.ZipInfo, room: int, path: Path) -> int | None:
+    """The bytes `info` inflates to, or None as soon as they pass `room`."""
+    unbounded = copy.copy(info)
+    unbounded.file_size = MAX_DOCX_UNPACKED_BYTES + 1  # zipfile stops at the declared size: read past it
+    size = 0
+    try:
+        with package.open(unbounded) as part:
+            while chunk := part.read(_INFLATE_CHUNK):
+                size += len(chunk)
+                if size > room:
+                    return None
+    except (zipfile.BadZipFile, zlib.error, RuntimeError, EOFError, OSError) as exc:
+        raise _not_docx(path, f"nội dung hỏng: {type(exc).__name__}") from None
+    return size
+
+
+def _unpacks_too_big(
+    path: Path, size: str, advice: str = "hãy bỏ bớt hình ảnh hoặc chỉ giữ phần văn bản kế hoạch"
+) -> DocumentError:
+    return DocumentError(
+        f"{path}: tệp Word giải nén ra quá lớn ({size}; giới hạn "
+        f"{MAX_DOCX_XML_BYTES // MB} MB cho nội dung, {MAX_DOCX_UNPACKED_BYTES // MB} MB cho cả tệp); {advice}"
+    )
 
 
 def _not_docx(path: Path, why: str) -> DocumentError:

@@ -5,18 +5,22 @@ and the year's days off with where each comes from."""
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from importer.document import MB
 from scheduler.cli import app
 from scheduler.loader import load_config
 from scheduler.yamlfile import ConfigInvalid
+from tests.document_files import write_docx
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = "plans/tth-2020-bdg.yaml"
@@ -139,3 +143,50 @@ def test_a_byte_order_mark_tabs_and_vietnamese_text_still_load(config_dir: Path)
     text = path.read_text(encoding="utf-8").replace("year: 2020\n", "year: 2020\t# năm ‘kế hoạch’ — ổn\n")
     path.write_text("\ufeff" + text, encoding="utf-8")
     assert load_config(config_dir).plans
+
+
+# --- .docx whose zip headers lie -------------------------------------------------------------------
+
+
+def lying_docx(folder: Path, real: int = 300 * MB, declared: int = 4096) -> Path:
+    """A Word package whose word/document.xml inflates to `real` bytes while its local and central
+    headers both declare `declared`: ~300 KB on disk, like the reviewer's file."""
+    honest = write_docx("Báo cáo trước ngày 15/12/2020.", folder / "that.docx")
+    path = folder / "noi-doi.docx"
+    with zipfile.ZipFile(honest) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                package.writestr(info, source.read(info))
+        with package.open("word/document.xml", "w") as member:  # streamed: never 300 MB in memory here
+            chunk = b" " * MB
+            for _ in range(real // MB):
+                member.write(chunk)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as package:
+        info = package.getinfo("word/document.xml")
+    struct.pack_into("<I", data, info.header_offset + 22, declared)  # local header: uncompressed size
+    name = b"word/document.xml"
+    (central,) = struct.unpack_from("<I", data, data.rindex(b"PK\x05\x06") + 16)  # the central directory
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central += 46 + sum(struct.unpack_from("<HHH", data, central + 28))  # name, extra, comment
+    struct.pack_into("<I", data, central + 24, declared)  # central header: uncompressed size
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as package:
+        assert package.getinfo("word/document.xml").file_size == declared
+    assert path.stat().st_size < MB
+    return path
+
+
+def test_a_docx_whose_headers_lie_is_refused_with_bounded_memory(tmp_path: Path):
+    path = lying_docx(tmp_path)
+    result = measured(
+        "import docx\nfrom importer.document import read_document",
+        f"read_document(__import__('pathlib').Path({str(path)!r}))",
+    )
+    assert result["raised"] is not None and result["raised"][0] == "DocumentError", result
+    [message] = result["raised"][1].splitlines()
+    assert message.startswith(f"{path}: tệp Word giải nén ra quá lớn"), message
+    assert "phần word/document.xml khai 4.096 byte nhưng giải nén ra nhiều hơn thế" in message
+    assert "giới hạn 50 MB cho nội dung" in message and "khai sai kích thước" in message
+    assert result["grown_mb"] < 50, result
+    assert result["seconds"] < 5, result
