@@ -20,6 +20,7 @@ for a kind whose results differ.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
@@ -28,7 +29,9 @@ from jinja2 import Environment, TemplateError, meta, nodes
 from markupsafe import escape
 
 LINK = "confirm_url"
-MARKER = "nhacviec-lien-ket-xac-nhan"  # ASCII, no space, dot or HTML character: survives tidying
+# ASCII, no space, dot or HTML character: survives tidying. Random for each process, so that no
+# title or name can hold it and be replaced by the link.
+MARKER = f"nhacviec-lien-ket-{secrets.token_hex(16)}"
 UNSHAREABLE = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock)
 MAX_KEPT = 5000  # renders kept; all forgotten when full (a day's reminders share a few hundred)
 

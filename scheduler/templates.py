@@ -494,8 +494,44 @@ class _Template(Template):
         return module
 
 
+MAX_LENGTH = 100_000  # of a string or list that `*` or `+` makes in a template
+MAX_POWER_BITS = 4096  # of an integer that `**` makes
+_SEQUENCES = (str, list, tuple)
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse, before it is computed, a value that would fill the memory: `'a' * 300000000`,
+    `7 ** 99999999`, or a string doubled with `a + a` over and over."""
+    length = None
+    if operator == "*":
+        for sequence, count in ((left, right), (right, left)):
+            if isinstance(sequence, _SEQUENCES) and isinstance(count, int):
+                length = len(sequence) * count
+    elif operator == "+":
+        if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+            length = len(left) + len(right)
+    elif isinstance(left, int) and isinstance(right, int) and right > 0:
+        bits = (abs(left).bit_length() - 1) * right  # about the result's size; 0 for 0, 1 and -1
+        if bits > MAX_POWER_BITS:
+            raise SecurityError(
+                f"phép lũy thừa '**' tạo ra số quá lớn (khoảng {_number(bits)} bit, "
+                f"giới hạn {_number(MAX_POWER_BITS)})"
+            )
+    if length is not None and length > MAX_LENGTH:
+        name = "nhân" if operator == "*" else "cộng"
+        raise SecurityError(
+            f"phép {name} '{operator}' tạo ra chuỗi hoặc danh sách dài {_number(length)}, "
+            f"quá giới hạn {_number(MAX_LENGTH)}"
+        )
+
+
+def _number(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
 class _Environment(SandboxedEnvironment):
-    """The sandbox, with `_Template`s, and two shortcuts that give the same results.
+    """The sandbox, with `_Template`s, bounded `*`, `**` and `+` (`_check_binop`), and two
+    shortcuts that give the same results.
 
     - A template's globals are a plain dict. Jinja's default is a ChainMap over the
       environment's globals, which it copies key by key (in Python) into every render and
@@ -509,6 +545,11 @@ class _Environment(SandboxedEnvironment):
     """
 
     template_class = _Template
+    intercepted_binops = frozenset({"*", "**", "+"})  # no constant folding at compile time either
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}

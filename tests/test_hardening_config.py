@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from importer.document import MB
 from scheduler.cli import app
 from scheduler.loader import load_config
+from scheduler.templates import SAMPLE_CONTEXT, Templates
 from scheduler.yamlfile import ConfigInvalid
 from tests.document_files import write_docx
 
@@ -190,3 +191,72 @@ def test_a_docx_whose_headers_lie_is_refused_with_bounded_memory(tmp_path: Path)
     assert "giới hạn 50 MB cho nội dung" in message and "khai sai kích thước" in message
     assert result["grown_mb"] < 50, result
     assert result["seconds"] < 5, result
+
+
+# --- templates: bounded arithmetic, a marker nobody can write --------------------------------------
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        pytest.param("{{ 'a' * 300000000 }}", "phép nhân '*' tạo ra chuỗi hoặc danh sách dài 300.000.000", id="str*n"),
+        pytest.param("{{ 300000000 * item.title }}", "phép nhân '*' tạo ra chuỗi hoặc danh sách dài", id="n*context"),
+        pytest.param("{{ [0] * 300000000 }}", "dài 300.000.000", id="list*n"),
+        pytest.param("{{ 7 ** 99999999 }}", "phép lũy thừa '**' tạo ra số quá lớn", id="power"),
+        pytest.param(
+            "{% set a = item.title %}" + "{% set a = a + a %}" * 40 + "{{ a }}",
+            "phép cộng '+' tạo ra chuỗi hoặc danh sách dài", id="doubling",
+        ),
+    ],
+)  # fmt: skip
+def test_an_override_template_that_would_allocate_without_bound_fails_at_load(
+    tmp_path: Path, template: str, words: str
+):
+    (tmp_path / "short.txt.j2").write_text(f"{{{{ item.title }}}}\n{template}\n", encoding="utf-8")
+    result = measured(
+        "import pathlib\nfrom scheduler.templates import Templates",
+        f"Templates(pathlib.Path({str(tmp_path)!r}))",
+    )
+    assert result["raised"] is not None and result["raised"][0] == "TemplateInvalid", result
+    errors = result["raised"][1].splitlines()
+    assert errors and all(
+        e.startswith(f"{tmp_path / 'short.txt.j2'}:2: không được phép trong mẫu: ") for e in errors
+    )
+    assert words in errors[0] and "giới hạn" in errors[0]
+    assert result["grown_mb"] < 50, result
+    assert result["seconds"] < 5, result
+
+
+def test_arithmetic_of_a_normal_size_still_works(tmp_path: Path):
+    (tmp_path / "short.txt.j2").write_text(
+        "{{ item.title }} {{ '-' * 3 }} {{ 2 ** 10 }} {{ days_left + 1 }} {{ [1] + [2] }} {{ confirm_url }}\n",
+        encoding="utf-8",
+    )
+    short = Templates(tmp_path).render("upcoming", SAMPLE_CONTEXT, ("short.txt",)).short
+    assert (
+        short
+        == f"{SAMPLE_CONTEXT['item']['title']} --- 1024 {SAMPLE_CONTEXT['days_left'] + 1} [1, 2] {SAMPLE_CONTEXT['confirm_url']}"
+    )
+
+
+def test_a_title_holding_the_old_fixed_marker_is_not_replaced_by_the_link():
+    templates = Templates(None)
+    title = "Báo cáo nhacviec-lien-ket-xac-nhan (chữ trong tên kế hoạch)"
+    for context in (SAMPLE_CONTEXT, {**SAMPLE_CONTEXT, "confirm_url": "https://nhacviec.example/x/9.8.7"}):
+        short = templates.render(
+            "upcoming", {**context, "item": {**context["item"], "title": title}}, ("short.txt",)
+        ).short
+        assert title in short and short.count(context["confirm_url"]) == 1, short
+    assert len(templates._kept) == 1  # the second message reused the first render
+
+
+def test_the_marker_is_random_for_each_process():
+    code = "from scheduler import shared_renders; print(shared_renders.MARKER)"
+    markers = {
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(markers) == 2
+    for marker in markers:
+        assert len(marker) >= 32 and marker.isascii() and not set(marker) & set(" .&<>\"'")
