@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from scheduler.loader import load_config
 from scheduler.planner import send_day
 from scheduler.schema import Offset
 from scheduler.workdays import WorkCalendar, WorkdayOverrides
+from tests.conftest import SAMPLE_CONFIG
 
 D = date
 CAL = WorkCalendar()
@@ -81,3 +83,21 @@ def test_working_day_arithmetic():
     assert CAL.last_working_day_of_month(2025, 12) == D(2025, 12, 31)
     custom = WorkCalendar(WorkdayOverrides(days_off={D(2025, 12, 31): "Nghỉ"}))
     assert custom.last_working_day_of_month(2025, 12) == D(2025, 12, 30)
+
+
+# --- the facts of 2025–2026 (issue 13), the override file's places, `nhacviec workdays` ----------
+
+
+def test_the_2025_and_2026_swaps_come_from_the_package():
+    # 2/5/2025 off for Saturday 26/4/2025; 31/8/2026 off for Saturday 22/8/2026.
+    for off, worked in ((D(2025, 5, 2), D(2025, 4, 26)), (D(2026, 8, 31), D(2026, 8, 22))):
+        assert not CAL.is_working_day(off) and CAL.is_working_day(worked)
+        assert CAL.working_day_name(worked) == f"Làm bù cho ngày {off:%d/%m/%Y}"
+
+
+def test_the_holidays_lower_bound_is_the_first_release_with_both_swaps():
+    # Installing 0.101 … 0.109 one by one: 0.106 is the first with the swaps of 2025 and 2026.
+    pyproject = (SAMPLE_CONFIG.parent / "pyproject.toml").read_text(encoding="utf-8")
+    bound = re.search(r'"holidays>=([\d.]+)"', pyproject)
+    assert bound is not None
+    assert tuple(int(part) for part in bound[1].split(".")) >= (0, 106)
