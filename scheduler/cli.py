@@ -449,6 +449,56 @@ def _templates(settings: Settings, config: Path | None) -> Templates:
         raise typer.Exit(1) from None
 
 
+@app.command()
+def workdays(
+    year: Annotated[int, typer.Argument(min=1995, max=2200, help="Năm, ví dụ 2026.")],
+    config: ConfigOption = None,
+) -> None:
+    """Ngày nghỉ và ngày làm bù của một năm, mỗi ngày với nguồn, để đối chiếu với thông báo của Chính phủ."""
+    import holidays
+    from rich.markup import escape
+
+    from scheduler.loader import load_workdays
+    from scheduler.templates import WEEKDAYS
+    from scheduler.workdays import WorkCalendar
+
+    file = (config or _settings().config_dir) / "workdays.yaml"
+    try:
+        overrides = load_workdays(file.parent)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            err.print(f"[red]lỗi[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    table = Table(title=f"Ngày nghỉ và ngày làm bù năm {year}")
+    for column in ("Ngày", "Thứ", "", "Tên", "Nguồn"):
+        table.add_column(column, overflow="fold")
+    for listed in WorkCalendar(overrides).listing(year):
+        when = format_date(listed.day)
+        kind = "nghỉ" if listed.off else "làm việc"
+        table.add_row(when, WEEKDAYS[listed.day.weekday()], kind, escape(listed.name), escape(listed.source))
+    out.print(table)
+    out.print(
+        f"Nguồn: luật — ngày lễ, Tết theo Bộ luật Lao động (Điều 112), do gói holidays {holidays.__version__} "
+        "tính; hoán đổi đã công bố — ngày nghỉ, ngày làm bù Chính phủ đã công bố, có trong gói holidays; "
+        f"workdays.yaml:dòng — {escape(str(file))}. Các thứ Bảy, Chủ nhật khác là ngày nghỉ hằng tuần.",
+        highlight=False,
+    )
+    if confirmed := overrides.tet_confirmed.get(year):
+        source, line = confirmed
+        out.print(
+            f"Lịch nghỉ Tết {year} đã đối chiếu: {escape(source)} (workdays.yaml:{line}).", highlight=False
+        )
+    else:
+        err.print(
+            f"[yellow]cảnh báo[/yellow] lịch nghỉ Tết Nguyên đán năm {year} chưa được xác nhận trong "
+            f"{escape(str(file))}: hãy đối chiếu các ngày trên với thông báo của Chính phủ, ghi ngày nghỉ, "
+            f"ngày làm bù còn thiếu vào days_off, working_days rồi ghi năm vào tet_confirmed "
+            f'(ví dụ - {{year: {year}, source: "Thông báo số …"}})',
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 app.add_typer(
     db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check), sao chép (copy)."
 )

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from notifiers.registry import PluginError, notifier_class
-from scheduler.dates import DayOfYear
+from scheduler.dates import DayOfYear, format_date
 from scheduler.schema import (
     AgenciesFile,
     AgencySpec,
@@ -587,6 +588,50 @@ def _warn_unreachable(plans, members, contacts, where, check: _Checker) -> None:
                             )
 
 
+def _load_workdays(file: Path, errors: list[ConfigError]) -> WorkdayOverrides:
+    """config/workdays.yaml (optional), each entry with its line for `nhacviec workdays`."""
+    for doc in _read_all([file] if file.is_file() else [], errors):
+        if (parsed := _validate(WorkdaysFile, doc, errors)) is None:
+            break
+        lines: dict[date, int] = {}
+        for section in ("days_off", "working_days"):
+            for i, note in enumerate(getattr(parsed, section)):
+                if note.date in lines:
+                    errors.append(
+                        doc.error(
+                            (section, i, "date"),
+                            f"ngày {format_date(note.date)} đã ghi ở {doc.file}:{lines[note.date]}",
+                        )
+                    )
+                lines[note.date] = doc.line_of((section, i))
+        tet: dict[int, tuple[str, int]] = {}
+        for i, confirmed in enumerate(parsed.tet_confirmed):
+            if confirmed.year in tet:
+                errors.append(
+                    doc.error(
+                        ("tet_confirmed", i, "year"),
+                        f"năm {confirmed.year} đã ghi ở {doc.file}:{tet[confirmed.year][1]}",
+                    )
+                )
+            tet[confirmed.year] = (confirmed.source, doc.line_of(("tet_confirmed", i)))
+        return WorkdayOverrides(
+            {d.date: d.name for d in parsed.days_off},
+            {d.date: d.name for d in parsed.working_days},
+            lines,
+            tet,
+        )
+    return WorkdayOverrides()
+
+
+def load_workdays(config_dir: Path) -> WorkdayOverrides:
+    """Only config/workdays.yaml, for `nhacviec workdays`; raise ConfigInvalid on errors."""
+    errors: list[ConfigError] = []
+    overrides = _load_workdays(Path(config_dir) / "workdays.yaml", errors)
+    if errors:
+        raise ConfigInvalid(errors)
+    return overrides
+
+
 def load_config(config_dir: Path) -> Deployment:
     """Read and validate every file; raise ConfigInvalid with all problems found."""
     config_dir = Path(config_dir)
@@ -621,13 +666,7 @@ def load_config(config_dir: Path) -> Deployment:
             policies = _load_policies(doc, parsed, check)
             default_policy = parsed.default
 
-    overrides = WorkdayOverrides()
-    workdays_file = config_dir / "workdays.yaml"
-    for doc in _read_all([workdays_file] if workdays_file.is_file() else [], errors):
-        if (parsed := _validate(WorkdaysFile, doc, errors)) is not None:
-            overrides = WorkdayOverrides(
-                {d.date: d.name for d in parsed.days_off}, {d.date: d.name for d in parsed.working_days}
-            )
+    overrides = _load_workdays(config_dir / "workdays.yaml", errors)
 
     channels: dict[str, ChannelConfig] = {}
     channels_file = config_dir / "channels.yaml"

@@ -180,9 +180,17 @@ class DayNote(Strict):
     name: str
 
 
+class TetNote(Strict):
+    """A year whose Tết schedule an officer has checked against the government's announcement."""
+
+    year: int = Field(ge=1995, le=2200)
+    source: str = Field(min_length=1)  # the announcement: "Thông báo số …", what it says
+
+
 class WorkdaysFile(Strict):
     days_off: list[DayNote] = []
     working_days: list[DayNote] = []
+    tet_confirmed: list[TetNote] = []
 
 
 # --- plans ------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 Public holidays come from the `holidays` package (Tết by the lunar calendar, Hùng
 Kings, 30/4, 1/5, 2/9 with its adjacent day, days off given in exchange for a
-working Saturday). The government announces swaps each year; the deployment adds
-them in `config/workdays.yaml`:
+working Saturday). The government announces swaps each year; what the package does
+not have yet, the deployment adds in `config/workdays.yaml`, with the years whose Tết
+schedule an officer has checked against the announcement:
 
-    days_off:        # extra days off, e.g. a swapped Monday during Tết
-      - {date: 27/01/2025, name: Nghỉ bù Tết}
-    working_days:    # Saturdays worked in exchange
-      - {date: 08/02/2025, name: Làm bù cho 27/01/2025}
+    days_off:        # a working day given off in exchange for a Saturday
+      - {date: 02/01/2026, name: Nghỉ Tết Dương lịch, làm bù thứ Bảy 10/01/2026}
+    working_days:    # the Saturday worked for it
+      - {date: 10/01/2026, name: Làm bù cho ngày 02/01/2026}
+    tet_confirmed:
+      - {year: 2026, source: "…"}
 """
 
 from __future__ import annotations
@@ -25,10 +28,27 @@ import holidays
 class WorkdayOverrides:
     days_off: dict[date, str] = field(default_factory=dict)
     working_days: dict[date, str] = field(default_factory=dict)
+    lines: dict[date, int] = field(default_factory=dict)  # where each day is written in workdays.yaml
+    tet_confirmed: dict[int, tuple[str, int]] = field(default_factory=dict)  # year -> (source, line)
 
 
-def _swapped_saturdays() -> dict[date, str]:
-    """Saturdays worked in exchange for a day off, as the `holidays` package records them.
+LAW = "luật"  # a holiday of the Labour Code, as the `holidays` package computes it
+SWAP = "hoán đổi đã công bố"  # a swap the `holidays` package records
+
+
+@dataclass(frozen=True)
+class ListedDay:
+    """A day off or a weekend day worked, with where it comes from (`WorkCalendar.listing`)."""
+
+    day: date
+    off: bool
+    name: str
+    source: str
+
+
+def _package_swaps() -> tuple[dict[date, str], set[date]]:
+    """The swaps the `holidays` package records: the Saturdays worked, each with the day it is
+    worked for, and those days off.
 
     The package lists the day off ("Ngày nghỉ (thay cho ngày 26/04/2025)") but not the
     Saturday that is worked for it; its static table holds both.
@@ -39,15 +59,17 @@ def _swapped_saturdays() -> dict[date, str]:
         {},
     )
     worked: dict[date, str] = {}
+    off: set[date] = set()
     for year, entries in table.items():
         rows = entries if isinstance(entries[0], tuple) else (entries,)
         for row in rows:
             if len(row) < 4:
                 continue
-            off = date(year, row[0], row[1])
+            day_off = date(year, row[0], row[1])
             worked_year = row[4] if len(row) > 4 else year
-            worked[date(worked_year, row[2], row[3])] = f"Làm bù cho ngày {off:%d/%m/%Y}"
-    return worked
+            worked[date(worked_year, row[2], row[3])] = f"Làm bù cho ngày {day_off:%d/%m/%Y}"
+            off.add(day_off)
+    return worked, off
 
 
 class WorkCalendar:
@@ -56,7 +78,7 @@ class WorkCalendar:
     def __init__(self, overrides: WorkdayOverrides | None = None) -> None:
         self.overrides = overrides or WorkdayOverrides()
         self._holidays = holidays.country_holidays("VN", language="vi")
-        self._swapped = _swapped_saturdays()
+        self._swapped, self._swapped_off = _package_swaps()
         self._next_working: dict[date, date] = {}  # remembered: asked again for every message sent
 
     @cached_property
@@ -93,6 +115,25 @@ class WorkCalendar:
         if day in self.overrides.working_days:
             return self.overrides.working_days[day]
         return self._swapped.get(day) if day.weekday() == 5 else None
+
+    def listing(self, year: int) -> list[ListedDay]:
+        """The year's days off and weekend days worked, each with its source: the law (the
+        holidays the package computes), a swap the package records, or the override file."""
+        listed = []
+        day = date(year, 1, 1)
+        while day.year == year:
+            written = f"workdays.yaml:{self.overrides.lines.get(day, '?')}"
+            if day in self.overrides.working_days:
+                listed.append(ListedDay(day, False, self.overrides.working_days[day], written))
+            elif day in self.overrides.days_off:
+                listed.append(ListedDay(day, True, self.overrides.days_off[day], written))
+            elif day in self._holidays:
+                swap = day in self._swapped_off
+                listed.append(ListedDay(day, True, self._holidays[day], SWAP if swap else LAW))
+            elif day.weekday() == 5 and day in self._swapped:
+                listed.append(ListedDay(day, False, self._swapped[day], SWAP))
+            day += timedelta(days=1)
+        return listed
 
     def previous_working_day(self, day: date) -> date:
         """The last working day on or before `day`."""

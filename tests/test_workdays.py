@@ -6,10 +6,17 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from scheduler.cli import app
+from scheduler.dates import parse_date
 from scheduler.loader import load_config
 from scheduler.planner import send_day
 from scheduler.schema import Offset
-from scheduler.workdays import WorkCalendar, WorkdayOverrides
+from scheduler.workdays import LAW, SWAP, WorkCalendar, WorkdayOverrides
+from scheduler.yamlfile import ConfigInvalid
 from tests.conftest import SAMPLE_CONFIG
 
 D = date
@@ -101,3 +108,95 @@ def test_the_holidays_lower_bound_is_the_first_release_with_both_swaps():
     bound = re.search(r'"holidays>=([\d.]+)"', pyproject)
     assert bound is not None
     assert tuple(int(part) for part in bound[1].split(".")) >= (0, 106)
+
+
+def test_new_year_2026_is_off_from_1_to_4_january_with_saturday_10_worked():
+    # Công văn 12729/VPCP-KGVX, 25/12/2025: Friday 2/1 off, in exchange for Saturday 10/1.
+    workdays = load_config(SAMPLE_CONFIG).workdays
+    for day in days(D(2026, 1, 1), D(2026, 1, 4)):
+        assert not workdays.is_working_day(day), day
+    assert workdays.is_working_day(D(2025, 12, 31)) and workdays.is_working_day(D(2026, 1, 5))
+    assert workdays.is_working_day(D(2026, 1, 10))
+    assert not workdays.is_working_day(D(2026, 1, 17))  # an ordinary Saturday
+
+
+def test_the_readme_example_is_a_real_swap():
+    readme = (SAMPLE_CONFIG.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(days_off:.*?)```", readme, re.S)
+    assert block is not None
+    example = yaml.safe_load(block[1])
+    workdays = load_config(SAMPLE_CONFIG).workdays
+    assert example["days_off"] and example["working_days"]
+    for entry in example["days_off"]:
+        day = parse_date(entry["date"])
+        assert day.weekday() < 5 and not workdays.is_working_day(day), entry
+    for entry in example["working_days"]:
+        day = parse_date(entry["date"])
+        assert day.weekday() == 5 and workdays.is_working_day(day), entry
+
+
+def test_the_listing_gives_each_day_with_its_source(config_dir: Path):
+    listed = {entry.day: entry for entry in load_config(config_dir).workdays.listing(2026)}
+    lines = (config_dir / "workdays.yaml").read_text(encoding="utf-8").splitlines()
+    line_of = {
+        day: next(i for i, text in enumerate(lines, 1) if f"date: {day}" in text)
+        for day in ("02/01/2026", "10/01/2026")
+    }
+    expected = {
+        D(2026, 1, 1): (True, LAW),
+        D(2026, 1, 2): (True, f"workdays.yaml:{line_of['02/01/2026']}"),
+        D(2026, 1, 10): (False, f"workdays.yaml:{line_of['10/01/2026']}"),
+        D(2026, 2, 17): (True, LAW),
+        D(2026, 4, 27): (True, LAW),  # Hùng Kings on Sunday 26/4: the Monday after
+        D(2026, 8, 22): (False, SWAP),
+        D(2026, 8, 31): (True, SWAP),
+        D(2026, 9, 2): (True, LAW),
+    }
+    assert {day: (listed[day].off, listed[day].source) for day in expected} == expected
+    assert D(2026, 1, 17) not in listed and D(2026, 1, 3) not in listed  # ordinary weekends are not listed
+    assert [entry.day for entry in listed.values()] == sorted(listed)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        (
+            "days_off:\n  - {date: 02/01/2026, name: a}\nworking_days:\n  - {date: 02/01/2026, name: b}\n",
+            4, "working_days[0].date", "ngày 02/01/2026 đã ghi ở",
+        ),
+        (
+            "tet_confirmed:\n  - {year: 2026, source: a}\n  - {year: 2026, source: b}\n",
+            3, "tet_confirmed[1].year", "năm 2026 đã ghi ở",
+        ),
+    ],
+)  # fmt: skip
+def test_a_day_or_a_year_written_twice_is_an_error(
+    config_dir: Path, text: str, line: int, field: str, words: str
+):
+    (config_dir / "workdays.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir)
+    [error] = caught.value.errors
+    assert error.field == field and error.line == line and words in error.message
+    assert f"{config_dir / 'workdays.yaml'}:2" in error.message
+
+
+def test_the_workdays_command_lists_the_year_and_warns_of_an_unconfirmed_tet(config_dir: Path):
+    env = {"NHACVIEC_CONFIG_DIR": str(config_dir)}
+    confirmed = CliRunner().invoke(app, ["workdays", "2026"], env=env)
+    assert confirmed.exit_code == 0, confirmed.output
+    rows = [line for line in confirmed.stdout.splitlines() if line.startswith("│ ")]
+    first_cells = [row.split("│")[1:4] for row in rows if row[2].isdigit()]
+    assert [cell.strip() for cell in first_cells[1]] == ["02/01/2026", "Thứ Sáu", "nghỉ"]
+    assert ["10/01/2026", "Thứ Bảy", "làm việc"] in [[c.strip() for c in cells] for cells in first_cells]
+    assert (
+        "Lịch nghỉ Tết 2026 đã đối chiếu" in confirmed.stdout and "chưa được xác nhận" not in confirmed.stderr
+    )
+
+    unconfirmed = CliRunner().invoke(app, ["workdays", "2027"], env=env)
+    assert unconfirmed.exit_code == 0
+    assert unconfirmed.stderr.startswith(
+        "cảnh báo lịch nghỉ Tết Nguyên đán năm 2027 chưa được xác nhận trong "
+    )
+    assert "tet_confirmed" in unconfirmed.stderr
+    assert "05/02/2027" in unconfirmed.stdout  # the Eve of Tết Đinh Mùi, from the package
