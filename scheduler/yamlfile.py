@@ -159,7 +159,7 @@ def _refuse_aliases(text: str, name: str) -> None:
                 [
                     ConfigError(
                         name,
-                        event.start_mark.line + 1,
+                        event.start_mark.line + 1 if event.start_mark else 1,
                         "",
                         f"bí danh YAML '*{event.anchor}' không được dùng trong tệp cấu hình; "
                         "hãy viết đầy đủ giá trị tại chỗ",
