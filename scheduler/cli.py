@@ -10,7 +10,6 @@ from types import SimpleNamespace
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
@@ -33,6 +32,7 @@ from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
 from scheduler.templates import OUTPUTS, TemplateInvalid, Templates
+from scheduler.terminal import console, styled
 from scheduler.yamlfile import ConfigInvalid
 from scheduler.zalo_cli import zalo_app
 
@@ -41,8 +41,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 DateOption = Annotated[str | None, typer.Option(help="Ngày dạng dd/mm/yyyy hoặc yyyy-mm-dd.")]
 ConfigOption = Annotated[
@@ -54,7 +54,7 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        err.print(f"[red]Lỗi cấu hình môi trường:[/red] {exc}", highlight=False)
+        err.print(styled("Lỗi cấu hình môi trường:", "red", f" {exc}"), highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -63,11 +63,11 @@ def _deployment(settings: Settings, config: Path | None) -> Deployment:
         deployment = load_config(config or settings.config_dir)
     except ConfigInvalid as exc:
         for error in exc.errors:
-            err.print(f"[red]lỗi[/red] {error}", highlight=False, soft_wrap=True)
-        err.print(f"[red]{len(exc.errors)} lỗi; chưa có thay đổi nào được áp dụng.[/red]")
+            err.print(styled("lỗi", "red", f" {error}"), highlight=False, soft_wrap=True)
+        err.print(f"{len(exc.errors)} lỗi; chưa có thay đổi nào được áp dụng.", style="red")
         raise typer.Exit(1) from None
     for warning in deployment.warnings:
-        err.print(f"[yellow]cảnh báo[/yellow] {warning}", highlight=False, soft_wrap=True)
+        err.print(styled("cảnh báo", "yellow", f" {warning}"), highlight=False, soft_wrap=True)
     return deployment
 
 
@@ -77,7 +77,7 @@ def _date(text: str | None, default: date, option: str) -> date:
     try:
         return parse_date(text)
     except ValueError as exc:
-        err.print(f"[red]{option}:[/red] {exc}", highlight=False)
+        err.print(styled(f"{option}:", "red", f" {exc}"), highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -93,10 +93,13 @@ def check(config: ConfigOption = None) -> None:
     _templates(settings, config)
     contacts = sum(len(c) for c in deployment.contacts.values())
     out.print(
-        f"[green]Cấu hình hợp lệ[/green]: {len(deployment.plans)} kế hoạch, "
-        f"{len(deployment.agencies)} đơn vị, {len(deployment.groups)} nhóm, {contacts} đầu mối, "
-        f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings)} cảnh báo.",
-        highlight=False,
+        styled(
+            "Cấu hình hợp lệ",
+            "green",
+            f": {len(deployment.plans)} kế hoạch, "
+            f"{len(deployment.agencies)} đơn vị, {len(deployment.groups)} nhóm, {contacts} đầu mối, "
+            f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings)} cảnh báo.",
+        ),
     )
 
 
@@ -115,15 +118,19 @@ def calendar(
     first = _date(from_, _today(settings), "--from")
     last = _date(to, first + timedelta(days=90), "--to")
     if last < first:
-        err.print(f"[red]--to ({format_date(last)}) trước --from ({format_date(first)})[/red]")
+        err.print(f"--to ({format_date(last)}) trước --from ({format_date(first)})", style="red")
         raise typer.Exit(2)
     if plan is not None and plan not in {p.id for p in deployment.plans}:
         err.print(
-            f"[red]--plan:[/red] không có kế hoạch '{plan}'; có: {', '.join(p.id for p in deployment.plans)}"
+            styled(
+                "--plan:",
+                "red",
+                f" không có kế hoạch '{plan}'; có: {', '.join(p.id for p in deployment.plans)}",
+            )
         )
         raise typer.Exit(2)
     if agency is not None and agency not in deployment.agencies:
-        err.print(f"[red]--agency:[/red] không có đơn vị '{agency}' trong config/agencies/")
+        err.print(styled("--agency:", "red", f" không có đơn vị '{agency}' trong config/agencies/"))
         raise typer.Exit(2)
     events = calendar_events(deployment, first, last, plan, agency)
     if ics is not None:
@@ -191,7 +198,9 @@ def outbox(
     settings = _settings()
     status = Status.DEAD.value if dead else status
     if status is not None and status not in {s.value for s in Status}:
-        err.print(f"[red]--status:[/red] '{status}' không có; chọn: {', '.join(s.value for s in Status)}")
+        err.print(
+            styled("--status:", "red", f" '{status}' không có; chọn: {', '.join(s.value for s in Status)}")
+        )
         raise typer.Exit(2)
     engine = open_store(settings.database_url)
     query = select(Reminder)
@@ -252,7 +261,11 @@ def ack(
         done = acknowledge(engine, occurrence, by, utcnow())
     except UnknownOccurrence:
         err.print(
-            f"[red]Không có lần xuất hiện '{occurrence}'.[/red] Xem cột 'Lần xuất hiện' của `nhacviec outbox`."
+            styled(
+                f"Không có lần xuất hiện '{occurrence}'.",
+                "red",
+                " Xem cột 'Lần xuất hiện' của `nhacviec outbox`.",
+            )
         )
         raise typer.Exit(1) from None
     when = done.confirmed_at.astimezone(settings.timezone).strftime("%H:%M %d/%m/%Y")
@@ -269,7 +282,7 @@ def retry(
 ) -> None:
     """Đưa nhắc việc hỏng (dead) trở lại hàng đợi để gửi ngay."""
     if (reminder_id is None) == (not all_dead):
-        err.print("[red]Cho biết một số id, hoặc --all-dead.[/red]")
+        err.print("Cho biết một số id, hoặc --all-dead.", style="red")
         raise typer.Exit(2)
     settings = _settings()
     engine = open_store(settings.database_url)
@@ -285,7 +298,7 @@ def retry(
             .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
         ).rowcount
     if reminder_id is not None and count == 0:
-        err.print(f"[red]Không có nhắc việc số {reminder_id} trong danh sách hỏng.[/red]")
+        err.print(f"Không có nhắc việc số {reminder_id} trong danh sách hỏng.", style="red")
         raise typer.Exit(1)
     out.print(f"Đã đưa {count} nhắc việc trở lại hàng đợi; dịch vụ sẽ gửi trong lần đánh thức tới.")
 
@@ -314,14 +327,15 @@ def preview(
     elif plan is not None and agency is not None:
         reminder, occurrence = _sample(deployment, settings, plan, agency, kind, channel)
     else:
-        err.print("[red]Cho biết số id của nhắc việc, hoặc --plan và --agency.[/red]")
+        err.print("Cho biết số id của nhắc việc, hoặc --plan và --agency.", style="red")
         raise typer.Exit(2)
     # Rendered as on the day it goes out, so that "còn N ngày" reads as the recipient will read it.
     message = builder.reminder(reminder, occurrence, (), reminder.send_at, OUTPUTS)
-    out.print(f"[bold]Tiêu đề:[/bold] {message.subject}\n", highlight=False)
+    out.print(styled("Tiêu đề:", "bold", f" {message.subject}\n"), highlight=False)
     out.print(message.text, highlight=False)
-    out.print(f"\n[bold]Zalo:[/bold] {message.short}", highlight=False)
-    out.print(f"[bold]SMS:[/bold] {message.short_ascii}", highlight=False)
+    out.print()
+    out.print(styled("Zalo:", "bold", f" {message.short}"), highlight=False)
+    out.print(styled("SMS:", "bold", f" {message.short_ascii}"), highlight=False)
 
 
 def _stored(settings: Settings, reminder_id: int):
@@ -335,10 +349,12 @@ def _stored(settings: Settings, reminder_id: int):
             ).first()
         )
     if reminder is None:
-        err.print(f"[red]Không có nhắc việc số {reminder_id}.[/red]")
+        err.print(f"Không có nhắc việc số {reminder_id}.", style="red")
         raise typer.Exit(1)
     if occurrence is None:
-        err.print("[red]Đây là bản tổng hợp hằng ngày; nó được dựng lúc gửi nên không xem trước được.[/red]")
+        err.print(
+            "Đây là bản tổng hợp hằng ngày; nó được dựng lúc gửi nên không xem trước được.", style="red"
+        )
         raise typer.Exit(1)
     return reminder, occurrence
 
@@ -360,7 +376,8 @@ def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, 
                 )  # fmt: skip
                 return replace(reminder, channel=channel), row
     err.print(
-        f"[red]Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
+        f"Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.",
+        style="red",
     )
     raise typer.Exit(1)
 
@@ -382,7 +399,7 @@ def import_(
     try:
         found, text = import_document(document, out_file, year, force, _today(_settings()))
     except ImportFailed as exc:
-        err.print(f"[red]lỗi[/red] {exc.message}", highlight=False, soft_wrap=True)
+        err.print(styled("lỗi", "red", f" {exc.message}"), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.code) from None
     if out_file is None:
         print(text, end="")
@@ -403,24 +420,24 @@ def send_test(
     try:
         cls = notifier_class(channel)
     except KeyError:
-        err.print(f"[red]Kênh '{channel}' không có; các kênh đã cài: {', '.join(channel_names())}.[/red]")
+        err.print(f"Kênh '{channel}' không có; các kênh đã cài: {', '.join(channel_names())}.", style="red")
         raise typer.Exit(2) from None
     try:
         recipient = parse_recipient(cls.address, to)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red")
         raise typer.Exit(2) from None
     try:
         notifier = build_notifier(channel, settings, deployment, open_store(settings.database_url))
     except NotConfigured as exc:
-        err.print(f"[red]Kênh {channel} chưa được cấu hình:[/red] {exc}")
+        err.print(styled(f"Kênh {channel} chưa được cấu hình:", "red", f" {exc}"))
         raise typer.Exit(1) from None
     message = sample_message(templates, channel, recipient, kind)
     try:
         delivery = asyncio.run(_send_once(notifier, message))
     except NotifierError as exc:
         what = "không gửi được tới người nhận này qua kênh" if exc.unreachable else "lỗi"
-        err.print(f"[red]{what}:[/red] {exc}", highlight=False)
+        err.print(styled(f"{what}:", "red", f" {exc}"), highlight=False)
         if exc.alert:
             err.print("Lỗi cấu hình: kiểm tra khóa, mẫu tin hoặc số dư với nhà cung cấp.")
         elif not exc.permanent:
@@ -445,7 +462,7 @@ def _templates(settings: Settings, config: Path | None) -> Templates:
         return Templates((config or settings.config_dir) / "templates")
     except TemplateInvalid as exc:
         for error in exc.errors:
-            err.print(f"[red]lỗi mẫu[/red] {error}", highlight=False, soft_wrap=True)
+            err.print(styled("lỗi mẫu", "red", f" {error}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
