@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import Progress
@@ -26,12 +29,14 @@ from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
 from scheduler.logs import setup_logging
 from scheduler.messages import MessageBuilder
+from scheduler.outbox_listing import FORMATS, SORTS, ordering, write_csv, write_json
+from scheduler.outbox_listing import table as listing
 from scheduler.planner import Planner
 from scheduler.send_test import parse_recipient, sample_message
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
-from scheduler.templates import OUTPUTS, TemplateInvalid, Templates
+from scheduler.templates import OUTPUTS, REMINDER_KINDS, TemplateInvalid, Templates
 from scheduler.terminal import console, styled
 from scheduler.yamlfile import ConfigInvalid
 from scheduler.zalo_cli import zalo_app
@@ -43,11 +48,32 @@ app = typer.Typer(
 )
 out = console()
 err = console(stderr=True)
+YEARS = range(1990, 2201)  # dates on the command line: the years a plan can have (schema.Year)
+MAX_ID = 2**63 - 1  # the largest row number the databases store
 
 DateOption = Annotated[str | None, typer.Option(help="Ngày dạng dd/mm/yyyy hoặc yyyy-mm-dd.")]
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Thư mục cấu hình (mặc định NHACVIEC_CONFIG_DIR).")
 ]
+
+
+def _version(show: bool) -> None:
+    if show:
+        try:
+            out.print(f"nhacviec {version('nhacviec')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            out.print("nhacviec (chưa cài đặt: không rõ phiên bản)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="In phiên bản rồi thoát."),
+    ] = False,
+) -> None:
+    pass
 
 
 def _settings() -> Settings:
@@ -75,10 +101,31 @@ def _date(text: str | None, default: date, option: str) -> date:
     if text is None:
         return default
     try:
-        return parse_date(text)
+        day = parse_date(text)
     except ValueError as exc:
-        err.print(styled(f"{option}:", "red", f" {exc}"), highlight=False)
-        raise typer.Exit(2) from None
+        _stop(option, str(exc))
+    if day.year not in YEARS:
+        _stop(option, f"{text.strip()} nằm ngoài khoảng dùng được (năm {YEARS.start} đến {YEARS.stop - 1})")
+    return day
+
+
+def _choose(
+    option: str, value: str | None, choices: Iterable[str], what: str = "", among: str = "chọn"
+) -> None:
+    """Stop with the choices when `value` (if given) is not one of them."""
+    choices = list(choices)
+    if value is not None and value not in choices:
+        _stop(option, f"không có {what}'{value}'; {among}: {', '.join(choices)}")
+
+
+def _stop(option: str, problem: str, code: int = 2) -> NoReturn:
+    err.print(styled(f"{option}:", "red", f" {problem}"), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _reminder_id(value: int) -> bool:
+    """Whether `value` can be a reminder's number: a larger one overflows the database driver."""
+    return 0 < value <= MAX_ID
 
 
 def _today(settings: Settings) -> date:
@@ -120,21 +167,10 @@ def calendar(
     if last < first:
         err.print(f"--to ({format_date(last)}) trước --from ({format_date(first)})", style="red")
         raise typer.Exit(2)
-    if plan is not None and plan not in {p.id for p in deployment.plans}:
-        err.print(
-            styled(
-                "--plan:",
-                "red",
-                f" không có kế hoạch '{plan}'; có: {', '.join(p.id for p in deployment.plans)}",
-            )
-        )
-        raise typer.Exit(2)
-    if agency is not None and agency not in deployment.agencies:
-        err.print(styled("--agency:", "red", f" không có đơn vị '{agency}' trong config/agencies/"))
-        raise typer.Exit(2)
+    _known_plan_and_agency(deployment, plan, agency)
     events = calendar_events(deployment, first, last, plan, agency)
     if ics is not None:
-        ics.write_bytes(to_ics(deployment, events, datetime.now(settings.timezone)))
+        _write("--ics", ics, to_ics(deployment, events, datetime.now(settings.timezone)))
         out.print(f"Đã ghi {len(events)} sự kiện vào {ics}", highlight=False)
         return
     table = Table(title=f"Lịch từ {format_date(first)} đến {format_date(last)}", show_lines=False)
@@ -159,6 +195,30 @@ def calendar(
         table.add_row(when, SUMMARY_PREFIX[event.kind], event.title, event.plan_id, who, "; ".join(notes))
     out.print(table)
     out.print(f"{len(events)} sự kiện.")
+
+
+def _known_plan_and_agency(deployment: Deployment, plan: str | None, agency: str | None) -> None:
+    _choose("--plan", plan, [p.id for p in deployment.plans], "kế hoạch ", among="có")
+    if agency is not None and agency not in deployment.agencies:
+        _stop("--agency", f"không có đơn vị '{agency}' trong config/agencies/")
+
+
+def _write(option: str, path: Path, data: bytes) -> None:
+    """Write a file the user named; a failure is one line saying what to do, not a traceback."""
+    try:
+        path.write_bytes(data)
+    except FileNotFoundError:
+        _stop(option, f"không ghi được {path}: thư mục {path.parent} chưa có; hãy tạo thư mục trước", 1)
+    except IsADirectoryError:
+        _stop(
+            option,
+            f"không ghi được {path}: đây là một thư mục; hãy ghi cả tên tệp, ví dụ {path / 'lich.ics'}",
+            1,
+        )
+    except PermissionError:
+        _stop(option, f"không ghi được {path}: không có quyền ghi vào đó", 1)
+    except OSError as exc:
+        _stop(option, f"không ghi được {path}: {exc.strerror or exc}", 1)
 
 
 @app.command()
@@ -192,16 +252,20 @@ def outbox(
         str | None, typer.Option(help=f"Trạng thái: {', '.join(s.value for s in Status)}.")
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Chỉ các nhắc việc hỏng (= --status dead).")] = False,
-    limit: Annotated[int, typer.Option(help="Số dòng tối đa.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Số dòng tối đa (0: không giới hạn).")] = 50,
+    sort: Annotated[
+        str, typer.Option(help="; ".join(f"{name}: {what}" for name, what in SORTS.items()) + ".")
+    ] = "upcoming",
+    format_: Annotated[
+        str, typer.Option("--format", help="table (bảng), csv hoặc json (ghi ra stdout).")
+    ] = "table",
 ) -> None:
     """Xem hàng đợi nhắc việc."""
     settings = _settings()
     status = Status.DEAD.value if dead else status
-    if status is not None and status not in {s.value for s in Status}:
-        err.print(
-            styled("--status:", "red", f" '{status}' không có; chọn: {', '.join(s.value for s in Status)}")
-        )
-        raise typer.Exit(2)
+    _choose("--status", status, [s.value for s in Status])
+    _choose("--sort", sort, SORTS)
+    _choose("--format", format_, FORMATS)
     engine = open_store(settings.database_url)
     query = select(Reminder)
     if status:
@@ -211,28 +275,16 @@ def outbox(
         query = query.where(Reminder.send_at < start_of_day_utc(day, settings.timezone))
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(Reminder.send_at, Reminder.id).limit(limit)).all()
-    table = Table(
-        title=f"Hàng đợi: {total} nhắc việc" + (f" (hiện {len(rows)})" if total > len(rows) else "")
-    )
-    for column in (
-        "Số",
-        "Gửi lúc",
-        "Trạng thái",
-        "Loại",
-        "Kênh",
-        "Người nhận",
-        "Lần xuất hiện",
-        "Lỗi gần nhất",
-    ):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        local = row.send_at.astimezone(settings.timezone)
-        table.add_row(
-            str(row.id), local.strftime("%d/%m/%Y %H:%M"), row.status, row.kind, row.channel,
-            row.recipient, row.occurrence_key, row.last_error or "",
-        )  # fmt: skip
-    out.print(table)
+        rows = conn.execute(query.order_by(*ordering(sort)).limit(limit or None)).all()
+    if format_ == "csv":
+        write_csv(rows, settings.timezone, sys.stdout)
+    elif format_ == "json":
+        write_json(rows, settings.timezone, sys.stdout)
+    elif not rows:
+        out.print("Không có nhắc việc nào" + (" khớp điều kiện đã chọn." if status or due_before else "."))
+    else:
+        shown = f" (hiện {len(rows)})" if total > len(rows) else ""
+        out.print(listing(rows, settings.timezone, f"Hàng đợi: {total} nhắc việc{shown}"))
 
 
 @app.command()
@@ -291,12 +343,14 @@ def retry(
     if reminder_id is not None:
         condition = condition & (table.c.id == reminder_id)
     now = utcnow()
-    with engine.begin() as conn:
-        count = conn.execute(
-            update(table)
-            .where(condition)
-            .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
-        ).rowcount
+    count = 0
+    if reminder_id is None or _reminder_id(reminder_id):
+        with engine.begin() as conn:
+            count = conn.execute(
+                update(table)
+                .where(condition)
+                .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
+            ).rowcount
     if reminder_id is not None and count == 0:
         err.print(f"Không có nhắc việc số {reminder_id} trong danh sách hỏng.", style="red")
         raise typer.Exit(1)
@@ -319,6 +373,9 @@ def preview(
     """Xem trước nội dung một lời nhắc mà không gửi."""
     settings = _settings()
     deployment = _deployment(settings, config)
+    _known_plan_and_agency(deployment, plan, agency)
+    _choose("--channel", channel, channel_names(), "kênh ", among="các kênh đã cài")
+    _choose("--kind", kind, REMINDER_KINDS, "loại lời nhắc ")
     templates = _templates(settings, config)
     links = Links(secret_key(settings), settings.public_url, settings.link_days)
     builder = MessageBuilder(deployment, templates, links, settings.timezone)
@@ -340,14 +397,16 @@ def preview(
 
 def _stored(settings: Settings, reminder_id: int):
     engine = open_store(settings.database_url)
-    with engine.connect() as conn:
-        reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
-        occurrence = (
-            reminder
-            and conn.execute(
-                select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
-            ).first()
-        )
+    reminder = occurrence = None
+    if _reminder_id(reminder_id):
+        with engine.connect() as conn:
+            reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
+            occurrence = (
+                reminder
+                and conn.execute(
+                    select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
+                ).first()
+            )
     if reminder is None:
         err.print(f"Không có nhắc việc số {reminder_id}.", style="red")
         raise typer.Exit(1)

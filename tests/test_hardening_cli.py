@@ -3,17 +3,25 @@ the files it creates, and what the wheel (and so the Docker image) must hold."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import traceback
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import time_machine
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from scheduler import cli as cli_module
 from scheduler import zalo_cli
 from scheduler.cli import app
+from scheduler.store import Reminder, Status, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-02 09:00 +07:00"
@@ -83,6 +91,7 @@ def test_every_command_prints_markup_like_data_as_written(nhacviec, config_dir: 
 
     assert "'[/x]'" in nhacviec("send-test", "--channel", "[/x]", "--to", "a", code=2).stderr
     assert "[/x]" in nhacviec("send-test", "--channel", "email", "--to", "[/x]", code=2).stderr
+    assert "[/x]" in nhacviec("preview", "--plan", "[/x]", "--agency", "tth-ubnd-h-a-luoi", code=2).stderr
 
 
 def test_configuration_errors_and_zalo_answers_print_as_written(nhacviec, config_dir: Path) -> None:
@@ -123,3 +132,119 @@ def test_cli_sources_hold_no_markup_tags() -> None:
         if tag.search(line)
     ]
     assert found == []
+
+
+# -- item 24: the outbox listing, clear one-line errors, --version --------------------------------
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+@pytest.fixture
+def outbox(nhacviec):
+    """A synced outbox with one reminder sent a month ago and one dead letter."""
+    with time_machine.travel(NOW, tick=False):
+        nhacviec("sync")
+    engine = open_store(nhacviec.env["NHACVIEC_DATABASE_URL"])
+    c = Reminder.__table__.c
+    with engine.begin() as conn:
+        ids = conn.execute(select(c.id).order_by(c.send_at, c.id)).scalars().all()
+        sent_at = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
+        conn.execute(
+            update(Reminder.__table__)
+            .where(c.id == ids[-1])
+            .values(status=Status.SENT, send_at=sent_at, sent_at=sent_at)
+        )
+        conn.execute(
+            update(Reminder.__table__)
+            .where(c.id == ids[-2])
+            .values(status=Status.DEAD, last_error="SMTP 550 5.1.1 hộp thư không tồn tại")
+        )
+    engine.dispose()
+    return SimpleNamespace(sent=ids[-1], dead=ids[-2], pending=ids[:-2])
+
+
+def test_outbox_lists_what_is_coming_first(nhacviec, outbox) -> None:
+    listed = json.loads(nhacviec("outbox", "--format", "json", "--limit", "0").stdout)
+    assert len(listed) == len(outbox.pending) + 2
+    waiting = listed[: len(outbox.pending)]
+    assert {r["status"] for r in waiting} == {"pending"}
+    assert [r["send_at"] for r in waiting] == sorted(r["send_at"] for r in waiting)
+    assert waiting[0]["send_at"].startswith("2026-11-") and waiting[0]["send_at"].endswith("+07:00")
+    done = listed[len(outbox.pending) :]
+    assert [(r["id"], r["status_text"]) for r in done] == [
+        (outbox.dead, "không gửi được"),  # the most recent first
+        (outbox.sent, "đã gửi"),
+    ]
+    oldest = json.loads(nhacviec("outbox", "--format", "json", "--sort", "oldest", "--limit", "1").stdout)
+    assert [r["id"] for r in oldest] == [outbox.sent]
+    assert (
+        "'sideways'; chọn: upcoming, oldest, newest"
+        in nhacviec("outbox", "--sort", "sideways", code=2).stderr
+    )
+
+
+def test_outbox_as_csv(nhacviec, outbox) -> None:
+    rows = list(csv.DictReader(io.StringIO(nhacviec("outbox", "--format", "csv", "--dead").stdout)))
+    assert len(rows) == 1
+    assert rows[0]["id"] == str(outbox.dead) and rows[0]["status"] == "dead"
+    assert rows[0]["status_text"] == "không gửi được"
+    assert rows[0]["last_error"] == "SMTP 550 5.1.1 hộp thư không tồn tại"
+    assert rows[0]["occurrence"].startswith(("tth-", "lam-thao-", "thai-binh-"))
+
+
+def test_outbox_table_reads_at_80_columns_in_vietnamese(nhacviec, outbox, monkeypatch) -> None:
+    monkeypatch.setattr(cli_module.out, "width", 80)
+    shown = nhacviec("outbox", "--limit", "0").stdout
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "chờ gửi" in shown and "đã gửi" in shown and "không gửi được" in shown
+    assert "pending" not in shown and "dead" not in shown
+    listed = json.loads(nhacviec("outbox", "--format", "json", "--limit", "0").stdout)
+    for row in listed:  # each reminder's number, time and address read whole on one line
+        local = datetime.fromisoformat(row["send_at"]).strftime("%d/%m/%Y %H:%M")
+        assert any(re.match(rf"\s*{row['id']}\s+{re.escape(local)}\s", line) for line in lines), row
+        if len(row["recipient"]) <= 40:
+            assert any(row["recipient"] in line for line in lines), row
+    assert "Lỗi gần nhất: SMTP 550 5.1.1 hộp thư không tồn tại" in shown
+
+
+def test_an_empty_outbox_says_so(nhacviec) -> None:
+    assert one_line(nhacviec("outbox").stdout) == "Không có nhắc việc nào."
+    assert json.loads(nhacviec("outbox", "--format", "json").stdout) == []
+    header = nhacviec("outbox", "--format", "csv").stdout.strip()
+    assert header.startswith("id,send_at,status,status_text,")
+
+
+def test_bad_input_gets_one_vietnamese_line(nhacviec, tmp_path: Path) -> None:
+    target = tmp_path / "chua-co" / "lich.ics"
+    line = one_line(nhacviec("calendar", "--ics", str(target), code=1).stderr)
+    assert line == f"--ics: không ghi được {target}: thư mục {target.parent} chưa có; hãy tạo thư mục trước"
+    assert not target.parent.exists()
+    line = one_line(nhacviec("calendar", "--from", "31/12/9999", code=2).stderr)
+    assert line == "--from: 31/12/9999 nằm ngoài khoảng dùng được (năm 1990 đến 2200)"
+    line = one_line(nhacviec("outbox", "--due-before", "01/01/0001", code=2).stderr)
+    assert line.startswith("--due-before: 01/01/0001 nằm ngoài khoảng")
+    huge = "99999999999999999999"
+    assert one_line(nhacviec("preview", huge, code=1).stderr) == f"Không có nhắc việc số {huge}."
+    assert huge in one_line(nhacviec("retry", huge, code=1).stderr)
+
+
+def test_preview_says_which_option_is_wrong(nhacviec) -> None:
+    sample = ("preview", "--plan", "tth-2020-bdg", "--agency", "tth-ubnd-tp-hue")
+    line = one_line(nhacviec(*sample, "--channel", "fax", code=2).stderr)
+    assert line.startswith("--channel: không có kênh 'fax'; các kênh đã cài: console, email,")
+    line = one_line(nhacviec("preview", "--plan", "tth-2020-bdg", "--agency", "nope", code=2).stderr)
+    assert line == "--agency: không có đơn vị 'nope' trong config/agencies/"
+    line = one_line(nhacviec("preview", "--plan", "nope", "--agency", "tth-ubnd-tp-hue", code=2).stderr)
+    assert line.startswith("--plan: không có kế hoạch 'nope'; có: lam-thao-2024-bdg")
+    line = one_line(nhacviec(*sample, "--kind", "sideways", code=2).stderr)
+    assert line.startswith("--kind: không có loại lời nhắc 'sideways'; chọn: upcoming, due,")
+    assert "Tiêu đề:" in nhacviec(*sample, "--channel", "sms").stdout
+
+
+def test_version(nhacviec) -> None:
+    assert one_line(nhacviec("--version").stdout) == f"nhacviec {version('nhacviec')}"
