@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import stat
 import traceback
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -248,3 +250,42 @@ def test_preview_says_which_option_is_wrong(nhacviec) -> None:
 
 def test_version(nhacviec) -> None:
     assert one_line(nhacviec("--version").stdout) == f"nhacviec {version('nhacviec')}"
+
+
+# -- item 9: the database and its folder are private ----------------------------------------------
+
+
+@pytest.fixture
+def loose_umask():
+    """A umask that lets the group write: modes must not depend on it."""
+    before = os.umask(0o002)
+    yield
+    os.umask(before)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_embedded_database_is_readable_by_its_owner_only(nhacviec, tmp_path: Path, loose_umask) -> None:
+    del nhacviec.env["NHACVIEC_DATABASE_URL"]  # the default: var/nhacviec.db in the working directory
+    with time_machine.travel(NOW, tick=False):
+        nhacviec("sync")
+    assert mode(tmp_path / "var") == 0o700
+    database = tmp_path / "var" / "nhacviec.db"
+    assert mode(database) == 0o600 and database.stat().st_size > 0
+    for companion in tmp_path.joinpath("var").glob("nhacviec.db-*"):  # -wal, -shm: SQLite copies the mode
+        assert mode(companion) == 0o600, companion
+
+
+def test_the_daemon_lock_makes_a_private_folder_too(tmp_path: Path, loose_umask) -> None:
+    from scheduler.daemon import single_instance
+
+    with single_instance(f"sqlite:///{tmp_path / 'du-lieu' / 'nhacviec.db'}"):
+        assert mode(tmp_path / "du-lieu") == 0o700
+    existing = tmp_path / "chung"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+    open_store(f"sqlite:///{existing / 'nhacviec.db'}").dispose()
+    assert mode(existing) == 0o755  # a folder the operator made keeps its mode
+    assert mode(existing / "nhacviec.db") == 0o600
