@@ -8,15 +8,26 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
+import subprocess
+import sys
+import sysconfig
+import tomllib
 import traceback
+import venv
+import zipfile
 from datetime import UTC, datetime
-from importlib.metadata import version
+from fnmatch import fnmatch
+from importlib.metadata import distribution, version
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import time_machine
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
@@ -289,3 +300,189 @@ def test_the_daemon_lock_makes_a_private_folder_too(tmp_path: Path, loose_umask)
     open_store(f"sqlite:///{existing / 'nhacviec.db'}").dispose()
     assert mode(existing) == 0o755  # a folder the operator made keeps its mode
     assert mode(existing / "nhacviec.db") == 0o600
+
+
+# -- items 9 and 22: what the image installs, and what the wheel holds ------------------------------
+
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+PACKAGES = [
+    pattern.removesuffix("*") for pattern in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+]
+
+
+def dockerfile_instructions() -> list[str]:
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text("utf-8"))
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def copied_sources() -> list[str]:
+    """What the image's build copies from the repository (COPY without --from)."""
+    sources = []
+    for line in dockerfile_instructions():
+        words = line.split()
+        if words[0] == "COPY" and not any(w.startswith("--from") for w in words):
+            sources += [w.rstrip("/") for w in words[1:-1] if not w.startswith("--")]
+    return sources
+
+
+def dockerignored(path: str) -> bool:
+    """Whether .dockerignore keeps `path` out of the build context (the last matching line wins;
+    fnmatch's `*` crosses `/`, so this errs towards ignoring)."""
+    ignored = False
+    parts = path.split("/")
+    for line in (ROOT / ".dockerignore").read_text("utf-8").splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        keep = pattern.startswith("!")
+        pattern = pattern.removeprefix("!").strip("/").removeprefix("**/")
+        prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)] + parts
+        if any(fnmatch(prefix, pattern) for prefix in prefixes):
+            ignored = not keep
+    return ignored
+
+
+def lock_pins() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as {name: (version, hashes)}."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "requirements.lock").read_text("utf-8"))
+    pins = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            requirement, *options = line.split()
+            name, version_ = requirement.split("==")
+            pins[canonicalize_name(name)] = (version_, [o.removeprefix("--hash=") for o in options])
+    return pins
+
+
+def test_dependency_floors_are_past_the_known_advisories() -> None:
+    floors = {
+        canonicalize_name(r.name): r.specifier for r in map(Requirement, PYPROJECT["project"]["dependencies"])
+    }
+    vulnerable = {  # the last release before each fix
+        "jinja2": "3.1.5",
+        "starlette": "1.3.0",
+        "python-multipart": "0.0.30",
+        "pypdf": "6.21.4",
+        "h11": "0.15.0",
+    }
+    still_allowed = {n: v for n, v in vulnerable.items() if floors.get(n, SpecifierSet()).contains(v)}
+    assert still_allowed == {}
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    pins = lock_pins()
+    assert all(
+        version_ and hashes and all(h.startswith("sha256:") for h in hashes)
+        for version_, hashes in pins.values()
+    )
+    needed = [
+        *PYPROJECT["project"]["dependencies"],
+        *PYPROJECT["project"]["optional-dependencies"]["postgres"],
+    ]
+    for requirement in map(Requirement, needed):
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock: regenerate it (README, Deploying)"
+        assert requirement.specifier.contains(pins[name][0]), (
+            f"requirements.lock pins {name}=={pins[name][0]}"
+        )
+        for extra in requirement.extras:  # psycopg[binary] brings psycopg-binary
+            for needs in map(Requirement, distribution(requirement.name).requires or []):
+                if needs.marker is not None and needs.marker.evaluate({"extra": extra}):
+                    assert canonicalize_name(needs.name) in pins, needs
+    build = [Requirement(r) for r in PYPROJECT["build-system"]["requires"]]
+    assert all(r.specifier.contains(pins[canonicalize_name(r.name)][0]) for r in build)
+
+
+def test_the_image_installs_the_lock_on_a_pinned_base_and_copies_every_package() -> None:
+    instructions = dockerfile_instructions()
+    [base] = [line.split("=", 1)[1] for line in instructions if line.startswith("ARG PYTHON_IMAGE=")]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?", base), base
+    assert all(
+        re.fullmatch(r"FROM \$\{PYTHON_IMAGE\}( AS \w+)?", line)
+        for line in instructions
+        if line.startswith("FROM")
+    )
+    installs = [line for line in instructions if "pip install" in line]
+    assert any("--require-hashes" in line and "-r requirements.lock" in line for line in installs), installs
+    assert all("--require-hashes" in line or "--no-deps" in line for line in installs), installs
+    sources = copied_sources()
+    assert {*PACKAGES, "pyproject.toml", "README.md", "requirements.lock"} <= set(sources), sources
+    assert [source for source in sources if dockerignored(source)] == []
+
+
+@pytest.mark.slow
+def test_the_wheel_built_from_the_image_sources_runs_every_command(tmp_path: Path) -> None:
+    """Builds the wheel from exactly what the Dockerfile copies, checks it holds every module and
+    data file, installs it into a fresh virtualenv (dependencies borrowed from this one) and runs
+    the commands that need the importer, the migrations and the message templates."""
+    context = tmp_path / "context"
+    for source in copied_sources():
+        if (ROOT / source).is_dir():
+            shutil.copytree(ROOT / source, context / source, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (context / source).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / source, context / source)
+    dist = tmp_path / "dist"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", dist, context], check=True)
+    [wheel] = dist.glob("nhacviec-*.whl")
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        entries = archive.read(entry_points).decode()
+    shipped = {
+        path.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert shipped - names == set()
+    assert {"scheduler/migrations/env.py", "scheduler/migrations/script.py.mako"} <= names
+    assert any(n.startswith("scheduler/message_templates/") for n in names)
+    assert any(n.startswith("scheduler/pages/") for n in names)
+    assert "nhacviec = scheduler.cli:main" in entries and "zalo = notifiers.zalo:ZaloNotifier" in entries
+
+    venv_dir = tmp_path / "venv"
+    venv.create(venv_dir, with_pip=False)
+    python = venv_dir / "bin" / "python"
+    [site_packages] = venv_dir.glob("lib/python3*/site-packages")
+    borrowed = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site_packages / "borrowed-dependencies.pth").write_text("\n".join(sorted(borrowed)) + "\n")
+    subprocess.run([*pip, "--python", python, "install", "--no-deps", "--no-index", wheel], check=True)
+
+    work = tmp_path / "srv"
+    shutil.copytree(ROOT / "config", work / "config")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "NHACVIEC_CONFIG_DIR": str(work / "config"),
+        "NHACVIEC_DATABASE_URL": f"sqlite:///{work / 'var' / 'nhacviec.db'}",
+    }
+
+    def nhacviec(*args: str) -> str:
+        done = subprocess.run(
+            [venv_dir / "bin" / "nhacviec", *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"nhacviec {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    assert nhacviec("--version").strip() == f"nhacviec {PYPROJECT['project']['version']}"
+    where = subprocess.run(
+        [python, "-c", "import scheduler, notifiers, importer; print(scheduler.__file__, notifiers.__file__, importer.__file__)"],
+        cwd=work, env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert all(path.startswith(str(site_packages)) for path in where), where
+    assert "DOCUMENT" in nhacviec("import", "--help").upper()
+    nhacviec(
+        "import", str(ROOT / "tests" / "import_corpus" / "lam-thao-2024-ke-hoach-bdg.txt"), "--out", "p.yaml"
+    )
+    assert (work / "p.yaml").read_text("utf-8").startswith("#")
+    nhacviec("db", "upgrade")
+    assert "Tiêu đề:" in nhacviec("preview", "--plan", "tth-2020-bdg", "--agency", "tth-ubnd-tp-hue")
