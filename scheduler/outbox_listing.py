@@ -39,7 +39,7 @@ FIELDS = (
 
 
 def ordering(sort: str) -> list[ColumnElement[Any]]:
-    c = Reminder.__table__.c
+    c = Reminder.__table__.c  # type: ignore[attr-defined]
     if sort == "oldest":
         return [c.send_at, c.id]
     if sort == "newest":
@@ -107,16 +107,13 @@ def table(rows: Sequence[Any], tz: tzinfo, title: str) -> Table:
     view.add_column("Gửi lúc\nTrạng thái", no_wrap=True)
     view.add_column("Lần xuất hiện\nLoại · kênh · người nhận", overflow="fold")
     for row in rows:
-        status = Status(row.status) if row.status in STATUS_WORDS else None
         when = Text(_when(row.send_at, tz) + "\n")
-        when.append(
-            STATUS_WORDS.get(status, row.status) if status else row.status, STATUS_STYLES.get(status, "")
-        )
+        when.append(STATUS_WORDS.get(row.status, row.status), STATUS_STYLES.get(row.status, ""))
         what = Text(f"{row.occurrence_key}\n{row.kind} · {row.channel} · {row.recipient}")
         if row.status == Status.PENDING and row.next_attempt_at is not None:
-            what.append(f"\ngửi lại lúc {_when(row.next_attempt_at, tz)}")
+            what.append(f"\nlần gửi tới: {_when(row.next_attempt_at, tz)}")
         if row.last_error:
             label = "Lý do" if row.status in (Status.CANCELLED, Status.SKIPPED) else "Lỗi gần nhất"
-            what.append(f"\n{label}: {row.last_error}", ERROR_STYLES.get(status, "yellow"))
+            what.append(f"\n{label}: {row.last_error}", ERROR_STYLES.get(row.status, "yellow"))
         view.add_row(str(row.id), when, what)
     return view
