@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench lock
 
 $(BIN)/nhacviec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,14 @@ bench: $(BIN)/nhacviec
 	$(BIN)/python bench/bench_channels.py
 	$(BIN)/python bench/bench_replicas.py
 	$(BIN)/python bench/bench_import.py
+
+# requirements.lock: every runtime dependency (and the postgres extra, and the build backend) at
+# the exact version the Docker image installs, with the hashes of its files. Regenerate it after
+# changing a dependency in pyproject.toml, with the image's Python (3.11) and the public index.
+lock:
+	rm -rf $(VENV)/lock
+	$(PYTHON) -m venv $(VENV)/lock
+	$(VENV)/lock/bin/pip install --quiet pip-tools
+	$(VENV)/lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps \
+	  --extra postgres --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock pyproject.toml

@@ -13,6 +13,7 @@ from importer.document import DocumentError, read_document
 from importer.extract import Findings, extract
 from importer.proposal import plan_yaml
 from importer.rules import slug
+from scheduler.terminal import styled
 
 
 @dataclass
@@ -80,7 +81,7 @@ def print_summary(found: Findings, console: Console, out: Path | None) -> None:
     if found.contacts:
         console.print(f"Liên hệ ghi trong văn bản: {', '.join(found.contacts)}", highlight=False)
     for note in found.notes:
-        console.print(f"[yellow]lưu ý[/yellow] {note}", highlight=False)
+        console.print(styled("lưu ý", "yellow", f" {note}"), highlight=False)
     if out is not None:
         console.print(f"Đã ghi {out}. Sửa xong thì chạy: nhacviec check", highlight=False)
 

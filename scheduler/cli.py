@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
@@ -27,12 +29,15 @@ from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
 from scheduler.logs import setup_logging
 from scheduler.messages import MessageBuilder
+from scheduler.outbox_listing import FORMATS, SORTS, ordering, write_csv, write_json
+from scheduler.outbox_listing import table as listing
 from scheduler.planner import Planner
 from scheduler.send_test import parse_recipient, sample_message
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
-from scheduler.templates import OUTPUTS, TemplateInvalid, Templates
+from scheduler.templates import OUTPUTS, REMINDER_KINDS, TemplateInvalid, Templates
+from scheduler.terminal import console, styled
 from scheduler.yamlfile import ConfigInvalid
 from scheduler.zalo_cli import zalo_app
 
@@ -41,8 +46,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
+YEARS = range(1990, 2201)  # dates on the command line: the years a plan can have (schema.Year)
+MAX_ID = 2**63 - 1  # the largest row number the databases store
 
 DateOption = Annotated[str | None, typer.Option(help="Ngày dạng dd/mm/yyyy hoặc yyyy-mm-dd.")]
 ConfigOption = Annotated[
@@ -50,11 +57,30 @@ ConfigOption = Annotated[
 ]
 
 
+def _version(show: bool) -> None:
+    if show:
+        try:
+            out.print(f"nhacviec {version('nhacviec')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            out.print("nhacviec (chưa cài đặt: không rõ phiên bản)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="In phiên bản rồi thoát."),
+    ] = False,
+) -> None:
+    pass
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        err.print(f"[red]Lỗi cấu hình môi trường:[/red] {exc}", highlight=False)
+        err.print(styled("Lỗi cấu hình môi trường:", "red", f" {exc}"), highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -63,11 +89,11 @@ def _deployment(settings: Settings, config: Path | None) -> Deployment:
         deployment = load_config(config or settings.config_dir)
     except ConfigInvalid as exc:
         for error in exc.errors:
-            err.print(f"[red]lỗi[/red] {error}", highlight=False, soft_wrap=True)
-        err.print(f"[red]{len(exc.errors)} lỗi; chưa có thay đổi nào được áp dụng.[/red]")
+            err.print(styled("lỗi", "red", f" {error}"), highlight=False, soft_wrap=True)
+        err.print(f"{len(exc.errors)} lỗi; chưa có thay đổi nào được áp dụng.", style="red")
         raise typer.Exit(1) from None
     for warning in deployment.warnings:
-        err.print(f"[yellow]cảnh báo[/yellow] {warning}", highlight=False, soft_wrap=True)
+        err.print(styled("cảnh báo", "yellow", f" {warning}"), highlight=False, soft_wrap=True)
     return deployment
 
 
@@ -75,10 +101,31 @@ def _date(text: str | None, default: date, option: str) -> date:
     if text is None:
         return default
     try:
-        return parse_date(text)
+        day = parse_date(text)
     except ValueError as exc:
-        err.print(f"[red]{option}:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _stop(option, str(exc))
+    if day.year not in YEARS:
+        _stop(option, f"{text.strip()} nằm ngoài khoảng dùng được (năm {YEARS.start} đến {YEARS.stop - 1})")
+    return day
+
+
+def _choose(
+    option: str, value: str | None, choices: Iterable[str], what: str = "", among: str = "chọn"
+) -> None:
+    """Stop with the choices when `value` (if given) is not one of them."""
+    choices = list(choices)
+    if value is not None and value not in choices:
+        _stop(option, f"không có {what}'{value}'; {among}: {', '.join(choices)}")
+
+
+def _stop(option: str, problem: str, code: int = 2) -> NoReturn:
+    err.print(styled(f"{option}:", "red", f" {problem}"), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _reminder_id(value: int) -> bool:
+    """Whether `value` can be a reminder's number: a larger one overflows the database driver."""
+    return 0 < value <= MAX_ID
 
 
 def _today(settings: Settings) -> date:
@@ -93,10 +140,13 @@ def check(config: ConfigOption = None) -> None:
     _templates(settings, config)
     contacts = sum(len(c) for c in deployment.contacts.values())
     out.print(
-        f"[green]Cấu hình hợp lệ[/green]: {len(deployment.plans)} kế hoạch, "
-        f"{len(deployment.agencies)} đơn vị, {len(deployment.groups)} nhóm, {contacts} đầu mối, "
-        f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings)} cảnh báo.",
-        highlight=False,
+        styled(
+            "Cấu hình hợp lệ",
+            "green",
+            f": {len(deployment.plans)} kế hoạch, "
+            f"{len(deployment.agencies)} đơn vị, {len(deployment.groups)} nhóm, {contacts} đầu mối, "
+            f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings)} cảnh báo.",
+        ),
     )
 
 
@@ -115,19 +165,12 @@ def calendar(
     first = _date(from_, _today(settings), "--from")
     last = _date(to, first + timedelta(days=90), "--to")
     if last < first:
-        err.print(f"[red]--to ({format_date(last)}) trước --from ({format_date(first)})[/red]")
+        err.print(f"--to ({format_date(last)}) trước --from ({format_date(first)})", style="red")
         raise typer.Exit(2)
-    if plan is not None and plan not in {p.id for p in deployment.plans}:
-        err.print(
-            f"[red]--plan:[/red] không có kế hoạch '{plan}'; có: {', '.join(p.id for p in deployment.plans)}"
-        )
-        raise typer.Exit(2)
-    if agency is not None and agency not in deployment.agencies:
-        err.print(f"[red]--agency:[/red] không có đơn vị '{agency}' trong config/agencies/")
-        raise typer.Exit(2)
+    _known_plan_and_agency(deployment, plan, agency)
     events = calendar_events(deployment, first, last, plan, agency)
     if ics is not None:
-        ics.write_bytes(to_ics(deployment, events, datetime.now(settings.timezone)))
+        _write("--ics", ics, to_ics(deployment, events, datetime.now(settings.timezone)))
         out.print(f"Đã ghi {len(events)} sự kiện vào {ics}", highlight=False)
         return
     table = Table(title=f"Lịch từ {format_date(first)} đến {format_date(last)}", show_lines=False)
@@ -152,6 +195,30 @@ def calendar(
         table.add_row(when, SUMMARY_PREFIX[event.kind], event.title, event.plan_id, who, "; ".join(notes))
     out.print(table)
     out.print(f"{len(events)} sự kiện.")
+
+
+def _known_plan_and_agency(deployment: Deployment, plan: str | None, agency: str | None) -> None:
+    _choose("--plan", plan, [p.id for p in deployment.plans], "kế hoạch ", among="có")
+    if agency is not None and agency not in deployment.agencies:
+        _stop("--agency", f"không có đơn vị '{agency}' trong config/agencies/")
+
+
+def _write(option: str, path: Path, data: bytes) -> None:
+    """Write a file the user named; a failure is one line saying what to do, not a traceback."""
+    try:
+        path.write_bytes(data)
+    except FileNotFoundError:
+        _stop(option, f"không ghi được {path}: thư mục {path.parent} chưa có; hãy tạo thư mục trước", 1)
+    except IsADirectoryError:
+        _stop(
+            option,
+            f"không ghi được {path}: đây là một thư mục; hãy ghi cả tên tệp, ví dụ {path / 'lich.ics'}",
+            1,
+        )
+    except PermissionError:
+        _stop(option, f"không ghi được {path}: không có quyền ghi vào đó", 1)
+    except OSError as exc:
+        _stop(option, f"không ghi được {path}: {exc.strerror or exc}", 1)
 
 
 @app.command()
@@ -185,14 +252,20 @@ def outbox(
         str | None, typer.Option(help=f"Trạng thái: {', '.join(s.value for s in Status)}.")
     ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Chỉ các nhắc việc hỏng (= --status dead).")] = False,
-    limit: Annotated[int, typer.Option(help="Số dòng tối đa.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Số dòng tối đa (0: không giới hạn).")] = 50,
+    sort: Annotated[
+        str, typer.Option(help="; ".join(f"{name}: {what}" for name, what in SORTS.items()) + ".")
+    ] = "upcoming",
+    format_: Annotated[
+        str, typer.Option("--format", help="table (bảng), csv hoặc json (ghi ra stdout).")
+    ] = "table",
 ) -> None:
     """Xem hàng đợi nhắc việc."""
     settings = _settings()
     status = Status.DEAD.value if dead else status
-    if status is not None and status not in {s.value for s in Status}:
-        err.print(f"[red]--status:[/red] '{status}' không có; chọn: {', '.join(s.value for s in Status)}")
-        raise typer.Exit(2)
+    _choose("--status", status, [s.value for s in Status])
+    _choose("--sort", sort, SORTS)
+    _choose("--format", format_, FORMATS)
     engine = open_store(settings.database_url)
     query = select(Reminder)
     if status:
@@ -202,28 +275,16 @@ def outbox(
         query = query.where(Reminder.send_at < start_of_day_utc(day, settings.timezone))
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(Reminder.send_at, Reminder.id).limit(limit)).all()
-    table = Table(
-        title=f"Hàng đợi: {total} nhắc việc" + (f" (hiện {len(rows)})" if total > len(rows) else "")
-    )
-    for column in (
-        "Số",
-        "Gửi lúc",
-        "Trạng thái",
-        "Loại",
-        "Kênh",
-        "Người nhận",
-        "Lần xuất hiện",
-        "Lỗi gần nhất",
-    ):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        local = row.send_at.astimezone(settings.timezone)
-        table.add_row(
-            str(row.id), local.strftime("%d/%m/%Y %H:%M"), row.status, row.kind, row.channel,
-            row.recipient, row.occurrence_key, row.last_error or "",
-        )  # fmt: skip
-    out.print(table)
+        rows = conn.execute(query.order_by(*ordering(sort)).limit(limit or None)).all()
+    if format_ == "csv":
+        write_csv(rows, settings.timezone, sys.stdout)
+    elif format_ == "json":
+        write_json(rows, settings.timezone, sys.stdout)
+    elif not rows:
+        out.print("Không có nhắc việc nào" + (" khớp điều kiện đã chọn." if status or due_before else "."))
+    else:
+        shown = f" (hiện {len(rows)})" if total > len(rows) else ""
+        out.print(listing(rows, settings.timezone, f"Hàng đợi: {total} nhắc việc{shown}"))
 
 
 @app.command()
@@ -252,7 +313,11 @@ def ack(
         done = acknowledge(engine, occurrence, by, utcnow())
     except UnknownOccurrence:
         err.print(
-            f"[red]Không có lần xuất hiện '{occurrence}'.[/red] Xem cột 'Lần xuất hiện' của `nhacviec outbox`."
+            styled(
+                f"Không có lần xuất hiện '{occurrence}'.",
+                "red",
+                " Xem cột 'Lần xuất hiện' của `nhacviec outbox`.",
+            )
         )
         raise typer.Exit(1) from None
     when = done.confirmed_at.astimezone(settings.timezone).strftime("%H:%M %d/%m/%Y")
@@ -269,7 +334,7 @@ def retry(
 ) -> None:
     """Đưa nhắc việc hỏng (dead) trở lại hàng đợi để gửi ngay."""
     if (reminder_id is None) == (not all_dead):
-        err.print("[red]Cho biết một số id, hoặc --all-dead.[/red]")
+        err.print("Cho biết một số id, hoặc --all-dead.", style="red")
         raise typer.Exit(2)
     settings = _settings()
     engine = open_store(settings.database_url)
@@ -278,14 +343,16 @@ def retry(
     if reminder_id is not None:
         condition = condition & (table.c.id == reminder_id)
     now = utcnow()
-    with engine.begin() as conn:
-        count = conn.execute(
-            update(table)
-            .where(condition)
-            .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
-        ).rowcount
+    count = 0
+    if reminder_id is None or _reminder_id(reminder_id):
+        with engine.begin() as conn:
+            count = conn.execute(
+                update(table)
+                .where(condition)
+                .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
+            ).rowcount
     if reminder_id is not None and count == 0:
-        err.print(f"[red]Không có nhắc việc số {reminder_id} trong danh sách hỏng.[/red]")
+        err.print(f"Không có nhắc việc số {reminder_id} trong danh sách hỏng.", style="red")
         raise typer.Exit(1)
     out.print(f"Đã đưa {count} nhắc việc trở lại hàng đợi; dịch vụ sẽ gửi trong lần đánh thức tới.")
 
@@ -306,6 +373,9 @@ def preview(
     """Xem trước nội dung một lời nhắc mà không gửi."""
     settings = _settings()
     deployment = _deployment(settings, config)
+    _known_plan_and_agency(deployment, plan, agency)
+    _choose("--channel", channel, channel_names(), "kênh ", among="các kênh đã cài")
+    _choose("--kind", kind, REMINDER_KINDS, "loại lời nhắc ")
     templates = _templates(settings, config)
     links = Links(secret_key(settings), settings.public_url, settings.link_days)
     builder = MessageBuilder(deployment, templates, links, settings.timezone)
@@ -314,31 +384,36 @@ def preview(
     elif plan is not None and agency is not None:
         reminder, occurrence = _sample(deployment, settings, plan, agency, kind, channel)
     else:
-        err.print("[red]Cho biết số id của nhắc việc, hoặc --plan và --agency.[/red]")
+        err.print("Cho biết số id của nhắc việc, hoặc --plan và --agency.", style="red")
         raise typer.Exit(2)
     # Rendered as on the day it goes out, so that "còn N ngày" reads as the recipient will read it.
     message = builder.reminder(reminder, occurrence, (), reminder.send_at, OUTPUTS)
-    out.print(f"[bold]Tiêu đề:[/bold] {message.subject}\n", highlight=False)
+    out.print(styled("Tiêu đề:", "bold", f" {message.subject}\n"), highlight=False)
     out.print(message.text, highlight=False)
-    out.print(f"\n[bold]Zalo:[/bold] {message.short}", highlight=False)
-    out.print(f"[bold]SMS:[/bold] {message.short_ascii}", highlight=False)
+    out.print()
+    out.print(styled("Zalo:", "bold", f" {message.short}"), highlight=False)
+    out.print(styled("SMS:", "bold", f" {message.short_ascii}"), highlight=False)
 
 
 def _stored(settings: Settings, reminder_id: int):
     engine = open_store(settings.database_url)
-    with engine.connect() as conn:
-        reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
-        occurrence = (
-            reminder
-            and conn.execute(
-                select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
-            ).first()
-        )
+    reminder = occurrence = None
+    if _reminder_id(reminder_id):
+        with engine.connect() as conn:
+            reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
+            occurrence = (
+                reminder
+                and conn.execute(
+                    select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
+                ).first()
+            )
     if reminder is None:
-        err.print(f"[red]Không có nhắc việc số {reminder_id}.[/red]")
+        err.print(f"Không có nhắc việc số {reminder_id}.", style="red")
         raise typer.Exit(1)
     if occurrence is None:
-        err.print("[red]Đây là bản tổng hợp hằng ngày; nó được dựng lúc gửi nên không xem trước được.[/red]")
+        err.print(
+            "Đây là bản tổng hợp hằng ngày; nó được dựng lúc gửi nên không xem trước được.", style="red"
+        )
         raise typer.Exit(1)
     return reminder, occurrence
 
@@ -360,7 +435,8 @@ def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, 
                 )  # fmt: skip
                 return replace(reminder, channel=channel), row
     err.print(
-        f"[red]Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.[/red]"
+        f"Đơn vị '{agency}' không có lời nhắc '{kind}' nào trong kế hoạch '{plan}' trong 400 ngày tới.",
+        style="red",
     )
     raise typer.Exit(1)
 
@@ -382,7 +458,7 @@ def import_(
     try:
         found, text = import_document(document, out_file, year, force, _today(_settings()))
     except ImportFailed as exc:
-        err.print(f"[red]lỗi[/red] {exc.message}", highlight=False, soft_wrap=True)
+        err.print(styled("lỗi", "red", f" {exc.message}"), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.code) from None
     if out_file is None:
         print(text, end="")
@@ -403,24 +479,24 @@ def send_test(
     try:
         cls = notifier_class(channel)
     except KeyError:
-        err.print(f"[red]Kênh '{channel}' không có; các kênh đã cài: {', '.join(channel_names())}.[/red]")
+        err.print(f"Kênh '{channel}' không có; các kênh đã cài: {', '.join(channel_names())}.", style="red")
         raise typer.Exit(2) from None
     try:
         recipient = parse_recipient(cls.address, to)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red")
         raise typer.Exit(2) from None
     try:
         notifier = build_notifier(channel, settings, deployment, open_store(settings.database_url))
     except NotConfigured as exc:
-        err.print(f"[red]Kênh {channel} chưa được cấu hình:[/red] {exc}")
+        err.print(styled(f"Kênh {channel} chưa được cấu hình:", "red", f" {exc}"))
         raise typer.Exit(1) from None
     message = sample_message(templates, channel, recipient, kind)
     try:
         delivery = asyncio.run(_send_once(notifier, message))
     except NotifierError as exc:
         what = "không gửi được tới người nhận này qua kênh" if exc.unreachable else "lỗi"
-        err.print(f"[red]{what}:[/red] {exc}", highlight=False)
+        err.print(styled(f"{what}:", "red", f" {exc}"), highlight=False)
         if exc.alert:
             err.print("Lỗi cấu hình: kiểm tra khóa, mẫu tin hoặc số dư với nhà cung cấp.")
         elif not exc.permanent:
@@ -445,7 +521,7 @@ def _templates(settings: Settings, config: Path | None) -> Templates:
         return Templates((config or settings.config_dir) / "templates")
     except TemplateInvalid as exc:
         for error in exc.errors:
-            err.print(f"[red]lỗi mẫu[/red] {error}", highlight=False, soft_wrap=True)
+            err.print(styled("lỗi mẫu", "red", f" {error}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 

@@ -62,6 +62,7 @@ from scheduler.store import (
     Status,
     make_engine,
     open_store,
+    private_directory,
     schema_revisions,
     sqlite_file,
     utcnow,
@@ -114,7 +115,7 @@ def single_instance(database_url: str) -> Iterator[None]:
         yield
         return
     lock_path = database.with_suffix(database.suffix + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(lock_path.parent)
     handle: IO[str] = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's life
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

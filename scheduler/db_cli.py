@@ -8,6 +8,7 @@ import typer
 
 from scheduler.settings import redact_url
 from scheduler.store import make_engine, migrate, schema_revisions
+from scheduler.terminal import styled
 
 db_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -36,7 +37,11 @@ def check() -> None:
         out.print(f"Lược đồ là bản mới nhất ({head}).")
         return
     err.print(
-        f"[red]Lược đồ đang ở bản {current or 'trống'}, bản mới nhất là {head}:[/red] chạy `nhacviec db upgrade`."
+        styled(
+            f"Lược đồ đang ở bản {current or 'trống'}, bản mới nhất là {head}:",
+            "red",
+            " chạy `nhacviec db upgrade`.",
+        )
     )
     raise typer.Exit(1)
 
@@ -54,11 +59,11 @@ def copy_command(
     try:
         counts = copy_database(from_, to, batch=batch)
     except CopyRefused as exc:
-        err.print(f"[red]Không sao chép:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(styled("Không sao chép:", "red", f" {exc}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     for table, count in counts.items():
         out.print(f"{table}: {count} dòng", highlight=False)
     out.print(
-        f"[green]Đã sao chép {sum(counts.values())} dòng[/green] sang {redact_url(to)}.",
+        styled(f"Đã sao chép {sum(counts.values())} dòng", "green", f" sang {redact_url(to)}."),
         highlight=False,
     )

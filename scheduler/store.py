@@ -8,6 +8,8 @@ migrations in `scheduler/migrations/`; `open_store()` upgrades to the newest.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -145,13 +147,28 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def private_directory(path: Path) -> None:
+    """Create `path` readable by its owner only (0700); one that exists keeps its mode."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it holds contacts and Zalo tokens; its
+    -wal and -shm files take its mode); a file that exists keeps its mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their directory, WAL and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if (path := sqlite_file(url)) is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
+        if (path := sqlite_file(url)) is not None:
+            private_directory(path.parent)
+            # Made at the first connection, as SQLite would, but 0600: an engine that is never
+            # used leaves no file behind.
+            event.listen(engine, "do_connect", lambda *_: _private_file(path))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername == "postgresql":

@@ -11,13 +11,13 @@ from typing import Annotated
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import typer
-from rich.console import Console
 from sqlalchemy import select
 from sqlmodel import Session
 
 from notifiers.zalo import ZaloOptions
 from scheduler.settings import Settings
 from scheduler.store import ZaloToken, open_store
+from scheduler.terminal import console, styled
 from scheduler.zalo_tokens import REFRESH_LIFETIME_DAYS, OAuthClient, OAuthError, TokenStore, alerts
 
 zalo_app = typer.Typer(
@@ -25,8 +25,8 @@ zalo_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Thư mục cấu hình (mặc định NHACVIEC_CONFIG_DIR).")
 ]
@@ -64,10 +64,10 @@ def _zalo(config: Path | None) -> tuple[ZaloOptions, str, Settings]:
     options = _deployment(settings, config).channel("zalo").options
     secret = settings.channel_env.get("ZALO_APP_SECRET", "")
     if not isinstance(options, ZaloOptions) or not options.app_id:
-        err.print("[red]Chưa khai báo channels.zalo.options.app_id trong config/channels.yaml[/red]")
+        err.print("Chưa khai báo channels.zalo.options.app_id trong config/channels.yaml", style="red")
         raise typer.Exit(2)
     if not secret:
-        err.print("[red]Chưa đặt NHACVIEC_ZALO_APP_SECRET (khóa bí mật của ứng dụng Zalo)[/red]")
+        err.print("Chưa đặt NHACVIEC_ZALO_APP_SECRET (khóa bí mật của ứng dụng Zalo)", style="red")
         raise typer.Exit(2)
     return options, secret, settings
 
@@ -87,7 +87,7 @@ def authorize(
     """Cấp quyền cho Official Account (OAuth v4, PKCE) và lưu cặp token vào cơ sở dữ liệu."""
     options, secret, settings = _zalo(config)
     if code is not None and verifier is None:
-        err.print("[red]--code cần kèm --verifier (in ra ở lần chạy mở URL cấp quyền)[/red]")
+        err.print("--code cần kèm --verifier (in ra ở lần chạy mở URL cấp quyền)", style="red")
         raise typer.Exit(2)
     state = None
     if code is None:
@@ -107,16 +107,19 @@ def authorize(
             code_from(code, state), verifier or ""
         )
     except OAuthError as exc:
-        err.print(f"[red]Không đổi được mã lấy token:[/red] {exc}", highlight=False)
+        err.print(styled("Không đổi được mã lấy token:", "red", f" {exc}"), highlight=False)
         raise typer.Exit(1) from None
     engine = open_store(settings.database_url)
     TokenStore(engine, options.app_id, None).store(pair)
     expires = datetime.now(settings.timezone).timestamp() + pair.expires_in
     when = datetime.fromtimestamp(expires, settings.timezone)
     out.print(
-        f"[green]Đã lưu token Zalo[/green] cho ứng dụng {options.app_id}: access token hết hạn lúc "
-        f"{when:%H:%M %d/%m/%Y} (tự làm mới); refresh token dùng được khoảng {REFRESH_LIFETIME_DAYS} ngày.",
-        highlight=False,
+        styled(
+            "Đã lưu token Zalo",
+            "green",
+            f" cho ứng dụng {options.app_id}: access token hết hạn lúc {when:%H:%M %d/%m/%Y} (tự làm mới); "
+            f"refresh token dùng được khoảng {REFRESH_LIFETIME_DAYS} ngày.",
+        ),
     )
 
 
@@ -129,7 +132,9 @@ def status(config: ConfigOption = None) -> None:
     with Session(engine) as session:
         row = session.scalars(select(ZaloToken).where(ZaloToken.app_id == options.app_id)).first()
     if row is None:
-        err.print(f"[red]Chưa có token cho ứng dụng {options.app_id}:[/red] chạy `nhacviec zalo authorize`.")
+        err.print(
+            styled(f"Chưa có token cho ứng dụng {options.app_id}:", "red", " chạy `nhacviec zalo authorize`.")
+        )
         raise typer.Exit(1)
     now = datetime.now(UTC)
     expires = row.access_expires_at.replace(tzinfo=row.access_expires_at.tzinfo or UTC)
@@ -147,7 +152,7 @@ def status(config: ConfigOption = None) -> None:
     )
     found = alerts(engine, options.refresh_alert_days, app_id=options.app_id)
     for line in found:
-        err.print(f"[yellow]cảnh báo[/yellow] {line}", highlight=False, soft_wrap=True)
+        err.print(styled("cảnh báo", "yellow", f" {line}"), highlight=False, soft_wrap=True)
     if found:
         raise typer.Exit(1)
-    out.print("[green]Không có cảnh báo.[/green]")
+    out.print("Không có cảnh báo.", style="green")
