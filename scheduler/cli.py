@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
@@ -55,6 +56,14 @@ def _settings() -> Settings:
         return load_settings()
     except SettingsError as exc:
         err.print(f"[red]Lỗi cấu hình môi trường:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _links(settings: Settings) -> Links:
+    try:
+        return Links(secret_key(settings), settings.public_url, settings.link_days)
+    except SettingsError as exc:
+        err.print(f"[red]Lỗi cấu hình môi trường:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -307,7 +316,7 @@ def preview(
     settings = _settings()
     deployment = _deployment(settings, config)
     templates = _templates(settings, config)
-    links = Links(secret_key(settings), settings.public_url, settings.link_days)
+    links = _links(settings)
     builder = MessageBuilder(deployment, templates, links, settings.timezone)
     if reminder_id is not None:
         reminder, occurrence = _stored(settings, reminder_id)

@@ -55,7 +55,7 @@ from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
 from scheduler.recorder import SendRecorder, journal_path
-from scheduler.settings import Settings
+from scheduler.settings import Settings, SettingsError
 from scheduler.singleton import once
 from scheduler.store import (
     Reminder,
@@ -195,10 +195,10 @@ class Daemon:
 
     async def run(self) -> int:
         s = self.settings
+        self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.engine = open_database(s.database_url)
         self.deployment = load_config(s.config_dir)
         self.templates = Templates(s.config_dir / "templates")
-        self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.notifiers = build_notifiers(s, self.deployment, self.engine)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
@@ -438,6 +438,9 @@ def run_daemon(settings: Settings) -> int:
     except SchemaNotCurrent as exc:
         log.error(str(exc))
         return 2
+    except SettingsError as exc:
+        log.error(str(exc))
+        return 1
 
 
 def _give_back_memory() -> None:

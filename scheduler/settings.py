@@ -21,6 +21,7 @@ from dotenv import load_dotenv
 from notifiers.registry import channel_names
 
 PREFIX = "NHACVIEC_"
+MIN_SECRET_BYTES = 32  # the link-signing key: shorter ones are guessable or were cut off
 
 
 class SettingsError(Exception):
@@ -178,7 +179,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         public_url=_raw(env, "PUBLIC_URL").rstrip("/"),
         http_host=_raw(env, "HTTP_HOST"),
         http_port=_number(env, "HTTP_PORT", 1, 65535),
-        secret_key=_raw(env, "SECRET_KEY"),
+        secret_key=_secret_key(env),
         link_days=_number(env, "LINK_DAYS", 1, 3660),
         quiet_start=_clock(quiet[0], "QUIET_HOURS"),
         quiet_end=_clock(quiet[1], "QUIET_HOURS"),
@@ -217,6 +218,18 @@ def _smtp(env: dict[str, str]) -> SmtpSettings | None:
         timeout=_number(env, "SMTP_TIMEOUT", 1, 600),
     )
     return smtp if smtp.host else None
+
+
+def _secret_key(env: dict[str, str]) -> str:
+    """The link-signing key; empty means "generate one" (see `links.secret_key`)."""
+    key = _raw(env, "SECRET_KEY")
+    if key and len(key.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY (hoặc tệp của {PREFIX}SECRET_KEY_FILE) quá ngắn: {len(key.encode())} byte, "
+            f"cần ít nhất {MIN_SECRET_BYTES} byte ngẫu nhiên; tạo khóa mới bằng "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return key
 
 
 def _number(env: dict[str, str], key: str, low: int, high: int) -> int:

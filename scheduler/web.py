@@ -80,15 +80,17 @@ def create_app(
             "confirmed_by": row.confirmed_by,
         }
 
-    def occurrence_key(request: Request) -> str | None:
-        """The occurrence a link names (long token or short code); raises LinkInvalid."""
-        if "token" in request.path_params:
-            return links.occurrence(request.path_params["token"])
-        reminder_id = links.reminder_id(request.path_params["code"])
+    def occurrence_of(reminder_id: int) -> str | None:
         with engine.connect() as conn:
             return conn.execute(
                 select(Reminder.occurrence_key).where(Reminder.id == reminder_id)
             ).scalar_one_or_none()
+
+    def occurrence_key(request: Request) -> str:
+        """The occurrence a link names (long token or short code); raises LinkInvalid."""
+        if "token" in request.path_params:
+            return links.occurrence(request.path_params["token"])
+        return links.short_occurrence(request.path_params["code"], occurrence_of)
 
     def not_found() -> HTMLResponse:
         return page("Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch.")
@@ -98,7 +100,7 @@ def create_app(
             key = occurrence_key(request)
         except LinkInvalid as error:
             return refused(error)
-        values = details(key) if key is not None else None
+        values = details(key)
         if values is None:
             return not_found()
         return page("Xác nhận đã gửi báo cáo", template="confirm.html", **values)
@@ -110,8 +112,6 @@ def create_app(
             return refused(error)
         form = await request.form()
         by = str(form.get("by") or "").strip()[:120] or "đầu mối (qua liên kết)"
-        if key is None:
-            return not_found()
         try:
             done = acknowledge(engine, key, by, utcnow())
         except UnknownOccurrence:
