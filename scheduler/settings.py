@@ -51,6 +51,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    metrics_bind: tuple[str, int] | None = None  # /metrics on its own address instead of the HTTP port
     secret_key: str = field(default="", repr=False)
     link_days: int = 60
     quiet_start: time = time(21, 30)
@@ -87,6 +88,7 @@ DEFAULTS = {
     "PUBLIC_URL": "http://127.0.0.1:8080",
     "HTTP_HOST": "127.0.0.1",
     "HTTP_PORT": "8080",
+    "METRICS_BIND": "",
     "SECRET_KEY": "",
     "LINK_DAYS": "60",
     "QUIET_HOURS": "21:30-07:00",
@@ -179,6 +181,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         public_url=_raw(env, "PUBLIC_URL").rstrip("/"),
         http_host=_raw(env, "HTTP_HOST"),
         http_port=_number(env, "HTTP_PORT", 1, 65535),
+        metrics_bind=_address(env, "METRICS_BIND"),
         secret_key=_secret_key(env),
         link_days=_number(env, "LINK_DAYS", 1, 3660),
         quiet_start=_clock(quiet[0], "QUIET_HOURS"),
@@ -230,6 +233,20 @@ def _secret_key(env: dict[str, str]) -> str:
             "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )
     return key
+
+
+def _address(env: dict[str, str], key: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (IPv6 as `[::1]:9100`), or None when empty."""
+    text = _raw(env, key).strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\s\[\]]+):(\d{1,5})", text)
+    port = int(match[2] or match[4]) if match else 0
+    if not match or not 1 <= port <= 65535:
+        raise SettingsError(
+            f"{PREFIX}{key} '{text}' không hợp lệ: cần dạng HOST:CỔNG, ví dụ 127.0.0.1:9100 hoặc [::1]:9100"
+        )
+    return (match[1] or match[3], port)
 
 
 def _number(env: dict[str, str], key: str, low: int, high: int) -> int:
