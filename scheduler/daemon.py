@@ -488,7 +488,13 @@ class Daemon:
                 if not mine:
                     log.info("another replica is enqueuing the digest")
                     return
-                added = enqueue_digests(self.engine, self.deployment, utcnow(), self.settings.timezone)
+                added = enqueue_digests(
+                    self.engine,
+                    self.deployment,
+                    utcnow(),
+                    self.settings.timezone,
+                    working_days_only=self.settings.digest_days == "working",
+                )
         except SQLAlchemyError as exc:
             log.warning(
                 "digest failed: retrying",

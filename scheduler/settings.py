@@ -57,6 +57,7 @@ class Settings:
     quiet_start: time = time(21, 30)
     quiet_end: time = time(7, 0)
     digest_time: time = time(7, 30)
+    digest_days: str = "working"  # working: the digest goes out on working days only; all: every day
     max_lateness_hours: int = 72
     lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
     smtp: SmtpSettings | None = None
@@ -93,6 +94,7 @@ DEFAULTS = {
     "LINK_DAYS": "60",
     "QUIET_HOURS": "21:30-07:00",
     "DIGEST_TIME": "07:30",
+    "DIGEST_DAYS": "working",
     "MAX_LATENESS_HOURS": "72",
     "LEASE_SECONDS": "300",
     "SMTP_HOST": "",
@@ -187,6 +189,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         quiet_start=_clock(quiet[0], "QUIET_HOURS"),
         quiet_end=_clock(quiet[1], "QUIET_HOURS"),
         digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
+        digest_days=_choice(env, "DIGEST_DAYS", ("working", "all")),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
         smtp=_smtp(env),

@@ -12,7 +12,7 @@ import stat
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 import psycopg
@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from starlette.testclient import TestClient
 
+from scheduler.digest import enqueue_digests
 from scheduler.links import Links, secret_key
 from scheduler.loader import load_config
 from scheduler.metrics import Metrics
@@ -32,6 +33,7 @@ from tests.conftest import POSTGRES_ADMIN_URL, make_settings
 from tests.dispatch_kit import links
 from tests.smtp_sink import free_port
 from tests.test_daemon_process import Daemon, outbox, wait_for, write_config
+from tests.test_dispatch_year import one_agency_plan
 from tests.test_replicas import Replica
 
 KEY = "khoa-kiem-thu-du-dai-32-byte-tro-len"
@@ -398,7 +400,37 @@ def outbox_counts(url: str) -> dict[str, int]:
     return counts
 
 
-# --- settings ---------------------------------------------------------------------------------
+# --- 15. the digest on working days -----------------------------------------------------------
+
+
+def test_the_digest_goes_out_on_working_days_only_unless_configured(tmp_path, config_dir, database_url):
+    one_agency_plan(config_dir)
+    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace(
+            "\nwindows:",
+            "  - {id: bao-cao-quy, title: Báo cáo quý I, yearly: 15/2, who: [tth-ubnd-h-a-luoi]}\n\nwindows:",
+        ),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(settings.database_url)
+    deployment = load_config(config_dir)
+    sync(engine, deployment, settings, date(2027, 1, 20))
+
+    def digests(day: date, **options) -> int:
+        morning = datetime(day.year, day.month, day.day, 7, 30, tzinfo=settings.timezone).astimezone(UTC)
+        return enqueue_digests(engine, deployment, morning, settings.timezone, **options)
+
+    days_off = (date(2027, 1, 31), date(2027, 2, 5), date(2027, 2, 8), date(2027, 2, 10))  # Sunday, Tết
+    assert [digests(day) for day in days_off] == [0, 0, 0, 0]
+    assert digests(date(2027, 2, 11)) == 1  # Thursday after Tết
+    assert digests(date(2027, 2, 8), working_days_only=False) == 1
+    engine.dispose()
+    assert load_settings(env={}).digest_days == "working"
+    assert load_settings(env={"NHACVIEC_DIGEST_DAYS": "all"}).digest_days == "all"
+    with pytest.raises(SettingsError, match="NHACVIEC_DIGEST_DAYS"):
+        load_settings(env={"NHACVIEC_DIGEST_DAYS": "chu-nhat"})
 
 
 def test_the_metrics_address_setting():
