@@ -105,7 +105,7 @@ from tests.test_daemon_process import OBLIGATIONS, write_config
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SENDER = "nhacviec@ldtbxh.example.org"
 SENDER_NAME = "Nhắc việc báo cáo"  # the daemon's default NHACVIEC_SMTP_FROM_NAME
-BENCH_SECRET = "khoa-bench-khong-bi-mat"  # a fixed link-signing key for throwaway databases
+BENCH_SECRET = "khoa-bench-khong-bi-mat-du-32-byte"  # a fixed link-signing key for throwaway databases
 CONCURRENCY = EmailNotifier.concurrency  # 10, the daemon's per-channel limit
 
 THROUGHPUT_REMINDERS = 10_000  # 2,000 agencies × 5 obligations

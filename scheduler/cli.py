@@ -84,6 +84,14 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _links(settings: Settings) -> Links:
+    try:
+        return Links(secret_key(settings), settings.public_url, settings.link_days)
+    except SettingsError as exc:
+        err.print(styled("Lỗi cấu hình môi trường:", "red", f" {exc}"), highlight=False)
+        raise typer.Exit(2) from None
+
+
 def _deployment(settings: Settings, config: Path | None) -> Deployment:
     try:
         deployment = load_config(config or settings.config_dir)
@@ -377,7 +385,7 @@ def preview(
     _choose("--channel", channel, channel_names(), "kênh ", among="các kênh đã cài")
     _choose("--kind", kind, REMINDER_KINDS, "loại lời nhắc ")
     templates = _templates(settings, config)
-    links = Links(secret_key(settings), settings.public_url, settings.link_days)
+    links = _links(settings)
     builder = MessageBuilder(deployment, templates, links, settings.timezone)
     if reminder_id is not None:
         reminder, occurrence = _stored(settings, reminder_id)
@@ -532,7 +540,6 @@ def workdays(
 ) -> None:
     """Ngày nghỉ và ngày làm bù của một năm, mỗi ngày với nguồn, để đối chiếu với thông báo của Chính phủ."""
     import holidays
-    from rich.markup import escape
 
     from scheduler.loader import load_workdays
     from scheduler.templates import WEEKDAYS
@@ -543,7 +550,7 @@ def workdays(
         overrides = load_workdays(file.parent)
     except ConfigInvalid as exc:
         for error in exc.errors:
-            err.print(f"[red]lỗi[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+            err.print(styled("lỗi", "red", f" {error}"), highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     table = Table(title=f"Ngày nghỉ và ngày làm bù năm {year}")
     for column in ("Ngày", "Thứ", "", "Tên", "Nguồn"):
@@ -551,23 +558,24 @@ def workdays(
     for listed in WorkCalendar(overrides).listing(year):
         when = format_date(listed.day)
         kind = "nghỉ" if listed.off else "làm việc"
-        table.add_row(when, WEEKDAYS[listed.day.weekday()], kind, escape(listed.name), escape(listed.source))
+        table.add_row(when, WEEKDAYS[listed.day.weekday()], kind, listed.name, listed.source)
     out.print(table)
     out.print(
         f"Nguồn: luật — ngày lễ, Tết theo Bộ luật Lao động (Điều 112), do gói holidays {holidays.__version__} "
         "tính; hoán đổi đã công bố — ngày nghỉ, ngày làm bù Chính phủ đã công bố, có trong gói holidays; "
-        f"workdays.yaml:dòng — {escape(str(file))}. Các thứ Bảy, Chủ nhật khác là ngày nghỉ hằng tuần.",
+        f"workdays.yaml:dòng — {file}. Các thứ Bảy, Chủ nhật khác là ngày nghỉ hằng tuần.",
         highlight=False,
     )
     if confirmed := overrides.tet_confirmed.get(year):
         source, line = confirmed
         out.print(
-            f"Lịch nghỉ Tết {year} đã đối chiếu: {escape(source)} (workdays.yaml:{line}).", highlight=False
+            f"Lịch nghỉ Tết {year} đã đối chiếu: {source} (workdays.yaml:{line}).", highlight=False
         )
     else:
         err.print(
-            f"[yellow]cảnh báo[/yellow] lịch nghỉ Tết Nguyên đán năm {year} chưa được xác nhận trong "
-            f"{escape(str(file))}: hãy đối chiếu các ngày trên với thông báo của Chính phủ, ghi ngày nghỉ, "
+            styled("cảnh báo", "yellow"),
+            f"lịch nghỉ Tết Nguyên đán năm {year} chưa được xác nhận trong "
+            f"{file}: hãy đối chiếu các ngày trên với thông báo của Chính phủ, ghi ngày nghỉ, "
             f"ngày làm bù còn thiếu vào days_off, working_days rồi ghi năm vào tet_confirmed "
             f'(ví dụ - {{year: {year}, source: "Thông báo số …"}})',
             highlight=False,

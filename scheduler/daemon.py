@@ -16,7 +16,10 @@ goes through `scheduler.singleton.once`, so that one replica does it. On Postgre
 the daemon does not migrate the schema (`nhacviec db upgrade` does, once per release)
 and refuses to start on a schema that is not the newest; on SQLite it migrates.
 A lost database connection does not stop the daemon: /readyz reports it, and the
-dispatcher and the jobs try again with backoff.
+dispatcher and the jobs (the sync at start included) try again with backoff.
+
+The HTTP port (and NHACVIEC_METRICS_BIND) is bound first: a port in use stops the
+daemon before it has synced or claimed anything.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from notifiers.base import NotConfigured, Notifier, Setup
 from notifiers.console import ConsoleNotifier
@@ -55,7 +58,7 @@ from scheduler.loader import Deployment, load_config
 from scheduler.messages import MessageBuilder
 from scheduler.metrics import Metrics
 from scheduler.recorder import SendRecorder, journal_path
-from scheduler.settings import Settings
+from scheduler.settings import Settings, SettingsError
 from scheduler.singleton import once
 from scheduler.store import (
     Reminder,
@@ -69,7 +72,7 @@ from scheduler.store import (
 )
 from scheduler.sync import sync
 from scheduler.templates import Templates
-from scheduler.web import create_app
+from scheduler.web import create_app, create_metrics_app, server_options
 from scheduler.yamlfile import ConfigInvalid
 
 log = logging.getLogger("nhacviec.daemon")
@@ -88,6 +91,40 @@ class AlreadyRunning(Exception):
 
 class SchemaNotCurrent(Exception):
     pass
+
+
+class CannotListen(Exception):
+    pass
+
+
+def listen_socket(host: str, port: int, variable: str) -> socket.socket:
+    """A socket bound to host:port, for uvicorn to listen on; CannotListen says why not."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise CannotListen(
+            f"không mở được địa chỉ {host}:{port} ({exc.strerror}): kiểm tra {variable}"
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise CannotListen(
+            f"không mở được cổng {host}:{port} ({exc.strerror}): cổng đang được một chương trình "
+            f"khác dùng? Dừng chương trình đó hoặc đổi {variable}; chưa có nhắc việc nào được xử lý"
+        ) from None
+    return sock
+
+
+def db_error(exc: SQLAlchemyError) -> str:
+    """The driver's message, without the statement and its parameters (contacts' data)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
 def open_database(database_url: str) -> Any:
@@ -176,6 +213,10 @@ class _Server(uvicorn.Server):
         yield
 
 
+def http_server(app: Any) -> _Server:
+    return _Server(uvicorn.Config(app, log_level="warning", **server_options()))
+
+
 def config_snapshot(config_dir: Path) -> tuple:
     return tuple(
         sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in config_dir.rglob("*") if p.is_file())
@@ -191,15 +232,28 @@ class Daemon:
         self._stop = asyncio.Event()
         self._depth: tuple[float, float] = (0.0, float("-inf"))  # (pending count, when counted)
         self._retry = RETRY_FIRST  # the dispatcher's next delay after a database error
+        self._reload_lock = asyncio.Lock()
 
     # --- lifecycle --------------------------------------------------------------
 
     async def run(self) -> int:
         s = self.settings
+        # Before any work: a port in use must not be found after a batch was claimed.
+        sockets = [listen_socket(s.http_host, s.http_port, "NHACVIEC_HTTP_HOST / NHACVIEC_HTTP_PORT")]
+        try:
+            if s.metrics_bind:
+                sockets.append(listen_socket(*s.metrics_bind, "NHACVIEC_METRICS_BIND"))
+            return await self._run(sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
+
+    async def _run(self, sockets: list[socket.socket]) -> int:
+        s = self.settings
+        self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.engine = open_database(s.database_url)
         self.deployment = load_config(s.config_dir)
         self.templates = Templates(s.config_dir / "templates")
-        self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.notifiers = build_notifiers(s, self.deployment, self.engine)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
@@ -221,12 +275,15 @@ class Daemon:
         if unserved:
             log.warning("channels without a notifier stay pending", extra={"channels": unserved})
         self._snapshot = config_snapshot(s.config_dir)
-        with once(self.engine, "sync", wait=True):  # replicas starting together sync in turn
-            self._sync()
-
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        if not await self._first_sync():
+            for notifier in set(self.notifiers.values()):
+                await notifier.aclose()
+            self.engine.dispose()
+            log.info("stopped")
+            return 0
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
 
         self._add_jobs()
@@ -238,9 +295,12 @@ class Daemon:
             self.metrics,
             lambda: self.scheduler.running,
             s.timezone,
+            serve_metrics=s.metrics_bind is None,
         )
-        server = _Server(uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
+        servers = [(http_server(app), sockets[0])]
+        if s.metrics_bind:
+            servers.append((http_server(create_metrics_app(self.metrics)), sockets[1]))
+        serving = {asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers}
         log.info(
             "nhacviec started",
             extra={"worker": self.worker, "database": s.database_url_redacted, "delivery": s.delivery,
@@ -248,15 +308,16 @@ class Daemon:
         )  # fmt: skip
         self.wake()
         stop = asyncio.create_task(self._stop.wait())
-        await asyncio.wait({stop, serving}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({stop, *serving}, return_when=asyncio.FIRST_COMPLETED)
 
         log.info("stopping: finishing the sends in flight")
         # Drain first: shutting the scheduler down would cancel the running dispatch job, and
         # with it the sends in flight, which a provider may already have accepted.
         await self.dispatcher.drain(GRACE_SECONDS)
         self.scheduler.shutdown(wait=False)
-        server.should_exit = True
-        await serving
+        for server, _ in servers:
+            server.should_exit = True
+        await asyncio.gather(*serving)
         for notifier in set(self.notifiers.values()):
             await notifier.aclose()
         self.engine.dispose()
@@ -323,6 +384,25 @@ class Daemon:
                 select(func.min(t.c.lease_until)).where(t.c.status == Status.CLAIMED)
             ).scalar()
 
+    async def _first_sync(self) -> bool:
+        """The sync at start, tried again with backoff while the database fails (a replica
+        whose connection is cut keeps trying, as it does later); False if stopped meanwhile."""
+        delay = RETRY_FIRST
+        while True:
+            try:
+                with once(self.engine, "sync", wait=True):  # replicas starting together sync in turn
+                    self._sync()
+                return True
+            except SQLAlchemyError as exc:
+                log.warning(
+                    "start-up sync failed: retrying", extra={"error": db_error(exc), "retry_in": delay}
+                )
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return False
+            except TimeoutError:
+                delay = min(RETRY_MAX, delay * 2)
+
     def _sync(self) -> None:
         today = datetime.now(self.settings.timezone).date()
         report = sync(self.engine, self.deployment, self.settings, today)
@@ -378,11 +458,15 @@ class Daemon:
             await self.reload()
 
     async def reload(self) -> None:
-        """Load the configuration again; a bad one is reported and the running one kept."""
+        async with self._reload_lock:
+            await self._reload()
+
+    async def _reload(self) -> None:
+        """Load the configuration again; a bad one is reported and the running one kept.
+        It is read in a thread: a large configuration must not stop the HTTP server."""
         before, self._snapshot = self._snapshot, config_snapshot(self.settings.config_dir)
         try:
-            deployment = load_config(self.settings.config_dir)
-            templates = Templates(self.settings.config_dir / "templates")
+            deployment, templates = await asyncio.to_thread(read_configuration, self.settings.config_dir)
         except ConfigInvalid as exc:
             log.error("configuration not reloaded", extra={"errors": [str(e) for e in exc.errors]})
             return
@@ -405,7 +489,13 @@ class Daemon:
                 if not mine:
                     log.info("another replica is enqueuing the digest")
                     return
-                added = enqueue_digests(self.engine, self.deployment, utcnow(), self.settings.timezone)
+                added = enqueue_digests(
+                    self.engine,
+                    self.deployment,
+                    utcnow(),
+                    self.settings.timezone,
+                    working_days_only=self.settings.digest_days == "working",
+                )
         except SQLAlchemyError as exc:
             log.warning(
                 "digest failed: retrying",
@@ -439,6 +529,13 @@ def run_daemon(settings: Settings) -> int:
     except SchemaNotCurrent as exc:
         log.error(str(exc))
         return 2
+    except (CannotListen, SettingsError) as exc:
+        log.error(str(exc))
+        return 1
+
+
+def read_configuration(config_dir: Path) -> tuple[Deployment, Templates]:
+    return load_config(config_dir), Templates(config_dir / "templates")
 
 
 def _give_back_memory() -> None:

@@ -3,6 +3,8 @@
 `enqueue_digests` writes one outbox row per focal contact and plan and day (its
 idempotency key makes a second run the same day a no-op); the dispatcher renders
 it at send time with `digest_context`, so the digest shows the state when sent.
+By default it writes nothing on a day off (weekend, public holiday, Tết, a swapped
+day off): offices read it on working days (NHACVIEC_DIGEST_DAYS).
 """
 
 from __future__ import annotations
@@ -90,9 +92,14 @@ def operator_alerts(engine: Engine, deployment: Deployment) -> list[str]:
     return found
 
 
-def enqueue_digests(engine: Engine, deployment: Deployment, now: datetime, tz: tzinfo) -> int:
-    """Write today's digest rows for every plan that has something to report; return how many."""
+def enqueue_digests(
+    engine: Engine, deployment: Deployment, now: datetime, tz: tzinfo, working_days_only: bool = True
+) -> int:
+    """Write today's digest rows for every plan that has something to report; return how many.
+    With `working_days_only`, none on a day off."""
     today = now.astimezone(tz).date()
+    if working_days_only and not deployment.workdays.is_working_day(today):
+        return 0
     added = 0
     for plan in deployment.plans:
         if not digest_context(engine, deployment, plan.id, today, tz)["rows"]:

@@ -6,26 +6,35 @@ agency and occurrence, and for nothing else.
 
 Zalo and SMS get a short form, `/x/<reminder id>.<expiry day>.<signature>` (about 25
 characters after the host instead of 150), so that an SMS with its link fits in one
-part; it names a reminder row, which names the occurrence.
+part; it names a reminder row, which names the occurrence. The signature covers that
+occurrence too: a row id handed out again to another agency's reminder (a database
+restored from an older backup) does not make an old link valid for it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import os
+import re
 import secrets
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from scheduler.settings import Settings
+from scheduler.settings import MIN_SECRET_BYTES, Settings, SettingsError
+from scheduler.store import sqlite_file
 
 SALT = "nhacviec.confirm"
 SHORT_SIGNATURE_BYTES = 9  # 72 bits, 12 characters
 DAY = 86400
-SECRET_FILE = Path("var/secret.key")
+KEY_FILE = "secret.key"  # beside the SQLite database
+SHORT_CODE = re.compile(r"([0-9a-z]{1,12})\.([0-9a-z]{1,8})\.([A-Za-z0-9_-]{12})")
 
 
 class LinkInvalid(Exception):
@@ -37,47 +46,99 @@ class LinkInvalid(Exception):
 
 
 def secret_key(settings: Settings) -> str:
-    """NHACVIEC_SECRET_KEY, or a random key kept in var/secret.key for the embedded default."""
+    """NHACVIEC_SECRET_KEY, or for an SQLite database a random key kept beside its file
+    (`secret.key`), created on first use. Raises SettingsError when there is none to use:
+    PostgreSQL replicas must all sign alike, so they need the shared variable."""
     if settings.secret_key:
-        return settings.secret_key
-    if not SECRET_FILE.exists():
-        SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
-        SECRET_FILE.touch(mode=0o600)
-        SECRET_FILE.write_text(secrets.token_urlsafe(32), encoding="ascii")
-    return SECRET_FILE.read_text(encoding="ascii").strip()
+        return settings.secret_key  # its length is checked by load_settings
+    database = sqlite_file(settings.database_url)
+    if database is None:
+        raise SettingsError(
+            "chưa đặt NHACVIEC_SECRET_KEY: với PostgreSQL, mọi bản sao của dịch vụ phải ký liên kết "
+            "xác nhận bằng cùng một khóa. Tạo khóa bằng `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'` rồi đặt cùng một giá trị NHACVIEC_SECRET_KEY "
+            "(hoặc NHACVIEC_SECRET_KEY_FILE) cho mọi bản sao"
+        )
+    path = database.parent / KEY_FILE
+    try:
+        if not path.exists():
+            _create_key_file(path)
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise SettingsError(
+            f"không tạo hoặc đọc được khóa ký liên kết {path}: {exc.strerror}; "
+            "kiểm tra quyền ghi thư mục này, hoặc đặt NHACVIEC_SECRET_KEY"
+        ) from None
+    if len(key) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{path}: khóa ký liên kết chỉ có {len(key)} byte, cần ít nhất {MIN_SECRET_BYTES}. "
+            "Xóa tệp này để dịch vụ tạo khóa mới (các liên kết xác nhận đã gửi sẽ không dùng được "
+            "nữa), hoặc đặt NHACVIEC_SECRET_KEY"
+        )
+    try:
+        return key.decode()
+    except UnicodeDecodeError:
+        raise SettingsError(
+            f"{path}: khóa ký liên kết không phải văn bản UTF-8; xóa tệp này để tạo khóa mới"
+        ) from None
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new random key at `path` unless one is there. The key is written whole to a
+    temporary file, then linked into place: processes starting together read either no file
+    or a complete key, never an empty one, and whichever links first wins for all of them."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{KEY_FILE}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(handle, "w", encoding="ascii") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process was first: its key is the key
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 class Links:
     def __init__(self, secret: str, public_url: str, max_age_days: int) -> None:
+        if not secret:
+            raise ValueError("a link-signing key is required")
         self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
         short_key = hashlib.sha256(f"{SALT}.short:{secret}".encode()).digest()
         self._short_hmac = hmac.new(short_key, digestmod=hashlib.sha256)  # copied per link: keyed once
         self.public_url = public_url.rstrip("/")
         self.max_age = max_age_days * 86400
 
-    def short_url(self, reminder_id: int, now: float | None = None) -> str:
-        """The short link for a reminder row; valid as long as the long form."""
+    def short_url(self, reminder_id: int, occurrence_key: str, now: float | None = None) -> str:
+        """The short link for a reminder row of `occurrence_key`; valid as long as the long form."""
         expires = (int(now if now is not None else time.time()) + self.max_age) // DAY + 1
         body = f"{_base36(reminder_id)}.{_base36(expires)}"
-        return f"{self.public_url}/x/{body}.{self._short_signature(body)}"
+        return f"{self.public_url}/x/{body}.{self._short_signature(body, occurrence_key)}"
 
-    def reminder_id(self, code: str, now: float | None = None) -> int:
-        """The reminder row a short code was made for; raises LinkInvalid."""
-        body, _, signature = code.rpartition(".")
-        ident, _, expires = body.partition(".")
-        if not (ident and expires) or not hmac.compare_digest(signature, self._short_signature(body)):
+    def short_occurrence(
+        self, code: str, occurrence_of: Callable[[int], str | None], now: float | None = None
+    ) -> str:
+        """The occurrence a short code was made for; raises LinkInvalid. `occurrence_of` gives
+        the occurrence of a reminder row (None: no such row): the code is checked against the
+        occurrence the row names now, so a reused row id does not carry an old link over."""
+        match = SHORT_CODE.fullmatch(code)
+        if match is None:
             raise LinkInvalid(expired=False)
-        try:
-            reminder_id, expiry_day = int(ident, 36), int(expires, 36)
-        except ValueError:
-            raise LinkInvalid(expired=False) from None
-        if expiry_day * DAY <= (now if now is not None else time.time()):
+        ident, expires, signature = match.groups()
+        key = occurrence_of(int(ident, 36))
+        body = f"{ident}.{expires}"
+        if key is None or not hmac.compare_digest(
+            signature.encode(), self._short_signature(body, key).encode()
+        ):
+            raise LinkInvalid(expired=False)
+        if int(expires, 36) * DAY <= (now if now is not None else time.time()):
             raise LinkInvalid(expired=True)
-        return reminder_id
+        return key
 
-    def _short_signature(self, body: str) -> str:
+    def _short_signature(self, body: str, occurrence_key: str) -> str:
         mac = self._short_hmac.copy()
-        mac.update(body.encode())
+        mac.update(f"{body}:{occurrence_key}".encode())
         digest = mac.digest()[:SHORT_SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).decode()
 

@@ -126,7 +126,7 @@ class MessageBuilder:
     def _confirm_url(self, reminder: Any, occurrence: Any, short: bool) -> str:
         """The short link of the reminder row (Zalo, SMS), or the long one (e-mail, previews)."""
         if short and getattr(reminder, "id", None):
-            return self.links.short_url(reminder.id)
+            return self.links.short_url(reminder.id, occurrence.key)
         return self.links.url(occurrence.key)
 
     def _event(self, occurrence: Any) -> Event | None:

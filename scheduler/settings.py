@@ -21,6 +21,7 @@ from dotenv import load_dotenv
 from notifiers.registry import channel_names
 
 PREFIX = "NHACVIEC_"
+MIN_SECRET_BYTES = 32  # the link-signing key: shorter ones are guessable or were cut off
 
 
 class SettingsError(Exception):
@@ -50,11 +51,13 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    metrics_bind: tuple[str, int] | None = None  # /metrics on its own address instead of the HTTP port
     secret_key: str = field(default="", repr=False)
     link_days: int = 60
     quiet_start: time = time(21, 30)
     quiet_end: time = time(7, 0)
     digest_time: time = time(7, 30)
+    digest_days: str = "working"  # working: the digest goes out on working days only; all: every day
     max_lateness_hours: int = 72
     lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
     smtp: SmtpSettings | None = None
@@ -86,10 +89,12 @@ DEFAULTS = {
     "PUBLIC_URL": "http://127.0.0.1:8080",
     "HTTP_HOST": "127.0.0.1",
     "HTTP_PORT": "8080",
+    "METRICS_BIND": "",
     "SECRET_KEY": "",
     "LINK_DAYS": "60",
     "QUIET_HOURS": "21:30-07:00",
     "DIGEST_TIME": "07:30",
+    "DIGEST_DAYS": "working",
     "MAX_LATENESS_HOURS": "72",
     "LEASE_SECONDS": "300",
     "SMTP_HOST": "",
@@ -178,11 +183,13 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         public_url=_raw(env, "PUBLIC_URL").rstrip("/"),
         http_host=_raw(env, "HTTP_HOST"),
         http_port=_number(env, "HTTP_PORT", 1, 65535),
-        secret_key=_raw(env, "SECRET_KEY"),
+        metrics_bind=_address(env, "METRICS_BIND"),
+        secret_key=_secret_key(env),
         link_days=_number(env, "LINK_DAYS", 1, 3660),
         quiet_start=_clock(quiet[0], "QUIET_HOURS"),
         quiet_end=_clock(quiet[1], "QUIET_HOURS"),
         digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
+        digest_days=_choice(env, "DIGEST_DAYS", ("working", "all")),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
         smtp=_smtp(env),
@@ -217,6 +224,32 @@ def _smtp(env: dict[str, str]) -> SmtpSettings | None:
         timeout=_number(env, "SMTP_TIMEOUT", 1, 600),
     )
     return smtp if smtp.host else None
+
+
+def _secret_key(env: dict[str, str]) -> str:
+    """The link-signing key; empty means "generate one" (see `links.secret_key`)."""
+    key = _raw(env, "SECRET_KEY")
+    if key and len(key.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY (hoặc tệp của {PREFIX}SECRET_KEY_FILE) quá ngắn: {len(key.encode())} byte, "
+            f"cần ít nhất {MIN_SECRET_BYTES} byte ngẫu nhiên; tạo khóa mới bằng "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return key
+
+
+def _address(env: dict[str, str], key: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (IPv6 as `[::1]:9100`), or None when empty."""
+    text = _raw(env, key).strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\s\[\]]+):(\d{1,5})", text)
+    port = int(match[2] or match[4]) if match else 0
+    if not match or not 1 <= port <= 65535:
+        raise SettingsError(
+            f"{PREFIX}{key} '{text}' không hợp lệ: cần dạng HOST:CỔNG, ví dụ 127.0.0.1:9100 hoặc [::1]:9100"
+        )
+    return (match[1] or match[3], port)
 
 
 def _number(env: dict[str, str], key: str, low: int, high: int) -> int:

@@ -114,13 +114,13 @@ def short_code(signer, engine, occurrence_key, now=None) -> str:
         reminder_id = conn.execute(
             select(Reminder.id).where(Reminder.occurrence_key == occurrence_key).limit(1)
         ).scalar_one()
-    return signer.short_url(reminder_id, now).rsplit("/", 1)[1]
+    return signer.short_url(reminder_id, occurrence_key, now).rsplit("/", 1)[1]
 
 
 def test_the_short_link_of_zalo_and_sms_shows_and_confirms_like_the_long_one(site):
     client, engine, signer = site
     code = short_code(signer, engine, OCCURRENCE)
-    assert len(signer.short_url(1)) - len(signer.public_url) <= 30
+    assert len(signer.short_url(1, OCCURRENCE)) - len(signer.public_url) <= 30
     before = state(engine)
     page = client.get(f"/x/{code}")
     assert page.status_code == 200 and "UBND huyện A Lưới" in page.text
@@ -136,7 +136,7 @@ def test_forged_tampered_and_expired_short_links_change_nothing(site):
     code = short_code(signer, engine, OCCURRENCE)
     ident, expires, signature = code.split(".")
     other_row = f"{int(ident, 36) + 1:x}"  # another reminder with the same signature
-    forged = type(signer)("khoa-khac", "http://x", 60).short_url(int(ident, 36)).rsplit("/", 1)[1]
+    forged = type(signer)("khoa-khac", "http://x", 60).short_url(int(ident, 36), OCCURRENCE).rsplit("/", 1)[1]
     expired = short_code(signer, engine, OCCURRENCE, now=datetime.now(UTC).timestamp() - 61 * 86400)
     before = state(engine)
     for bad in (f"{other_row}.{expires}.{signature}", forged, f"{ident}.zz.{signature}", "x", expired):

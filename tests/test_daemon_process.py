@@ -68,7 +68,7 @@ class Daemon:
             "NHACVIEC_SMTP_FROM": "nhacviec@ldtbxh.example.org",
             "NHACVIEC_QUIET_HOURS": "00:00-00:00",
             "NHACVIEC_HTTP_PORT": str(self.port),
-            "NHACVIEC_SECRET_KEY": "khoa-kiem-thu",
+            "NHACVIEC_SECRET_KEY": "khoa-kiem-thu-du-dai-32-byte-tro-len",
         }
         self.process: subprocess.Popen | None = None
 

@@ -35,7 +35,9 @@ def cli(tmp_path, config_dir, monkeypatch, database_url):
         "NHACVIEC_DATABASE_URL": database_url,
         "NHACVIEC_CONFIG_DIR": str(config_dir),
     }
-    monkeypatch.chdir(tmp_path)  # var/secret.key of the embedded default goes here
+    if not database_url.startswith("sqlite"):  # SQLite keeps a key beside its file; PostgreSQL needs it set
+        env["NHACVIEC_SECRET_KEY"] = "khoa-kiem-thu-du-dai-32-byte-tro-len"
+    monkeypatch.chdir(tmp_path)
 
     def invoke(*args: str):
         return runner.invoke(app, list(args), env=env)

@@ -190,7 +190,7 @@ def daemon_env(root: Path, outbox: Path) -> dict[str, str]:
         "NHACVIEC_DELIVERY": "live",
         "NHACVIEC_QUIET_HOURS": "00:00-00:00",
         "NHACVIEC_HTTP_PORT": str(free_port()),
-        "NHACVIEC_SECRET_KEY": "khoa-kiem-thu",
+        "NHACVIEC_SECRET_KEY": "khoa-kiem-thu-du-dai-32-byte-tro-len",
         "NHACVIEC_FAX_OUTBOX": str(outbox),
     }
 

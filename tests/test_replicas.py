@@ -212,7 +212,7 @@ def test_deployment_wide_jobs_run_once_with_three_replicas(replicas, smtp_sink, 
     if at.date() != now.date():
         pytest.skip("too close to midnight for a digest of today")
     agencies = 20
-    group = replicas(3, agencies, NHACVIEC_DIGEST_TIME=f"{at:%H:%M}")
+    group = replicas(3, agencies, NHACVIEC_DIGEST_TIME=f"{at:%H:%M}", NHACVIEC_DIGEST_DAYS="all")
     wait_until(lambda: len(smtp_sink.received) >= agencies * 5, 60, "the reminders", group)
 
     def digests() -> list[str]:
