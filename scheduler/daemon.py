@@ -238,7 +238,9 @@ class Daemon:
             lambda: self.scheduler.running,
             s.timezone,
         )
-        server = _Server(uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning"))
+        # log_config=None: uvicorn's own lines go to the root handler, as JSON with secrets masked.
+        config = uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning", log_config=None)
+        server = _Server(config)
         serving = asyncio.create_task(server.serve())
         log.info(
             "nhacviec started",

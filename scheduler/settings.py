@@ -57,6 +57,7 @@ class Settings:
     digest_time: time = time(7, 30)
     max_lateness_hours: int = 72
     lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
+    log_format: str = "json"  # json: one JSON object per line; text: readable lines (journald)
     smtp: SmtpSettings | None = None
     # NHACVIEC_<CHANNEL>_* variables of the installed channels (keys without the prefix),
     # e.g. ZALO_APP_SECRET; all treated as secrets.
@@ -92,6 +93,7 @@ DEFAULTS = {
     "DIGEST_TIME": "07:30",
     "MAX_LATENESS_HOURS": "72",
     "LEASE_SECONDS": "300",
+    "LOG_FORMAT": "json",
     "SMTP_HOST": "",
     "SMTP_PORT": "25",
     "SMTP_SECURITY": "none",
@@ -185,6 +187,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
+        log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
         smtp=_smtp(env),
         channel_env=_channel_env(env, channel_prefixes),
     )
