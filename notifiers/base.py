@@ -43,6 +43,7 @@ class Message:
     thread: tuple[str, ...] = ()  # keys of earlier messages about the same occurrence, oldest first
     attachments: tuple[Attachment, ...] = ()
     fields: dict[str, str] = field(default_factory=dict)  # named values for template-based channels
+    attempt: int = 1  # 1 for the reminder's first try, 2 for the next (after a failure), …
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,11 @@ class NotifierError(Exception):
       a number that cannot take SMS); the dispatcher falls back to the contact's next
       channel, or makes the reminder dead when there is none. Implies `permanent`;
     - `alert`: a configuration problem only the operator can fix (a template not
-      approved, a bad API key); logged as an error and counted in the metrics.
+      approved, a bad API key, a host that does not resolve); logged as an error and
+      counted in the metrics;
+    - `maybe_sent`: the provider may have accepted the message although no answer came (a
+      timeout, a 5xx) and it does not de-duplicate retries: the next attempt may send it a
+      second time, and is recorded as a possible duplicate.
     """
 
     def __init__(
@@ -74,12 +79,14 @@ class NotifierError(Exception):
         retry_after: float | None = None,
         unreachable: bool = False,
         alert: bool = False,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent or unreachable
         self.retry_after = retry_after
         self.unreachable = unreachable
         self.alert = alert
+        self.maybe_sent = maybe_sent
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""

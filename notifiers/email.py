@@ -28,6 +28,7 @@ from typing import ClassVar
 import aiosmtplib
 
 from notifiers.base import Attachment, Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.http import connection_failure
 from scheduler.settings import SmtpSettings
 
 IDLE_SECONDS = 20.0
@@ -151,6 +152,13 @@ class EmailNotifier(Notifier):
         except OSError as exc:
             # SMTPConnectError, SMTPServerDisconnected and SMTPTimeoutError are OSErrors, like refused
             # connections and TLS handshake or certificate failures.
+            if reason := connection_failure(exc):  # a wrong host or port: the operator's to fix
+                raise NotifierError(
+                    f"lỗi kết nối SMTP {self.smtp.host}:{self.smtp.port} ({type(exc).__name__}): {reason}; "
+                    "kiểm tra NHACVIEC_SMTP_HOST và NHACVIEC_SMTP_PORT",
+                    permanent=False,
+                    alert=True,
+                ) from exc
             raise self._error(
                 f"lỗi kết nối SMTP {self.smtp.host}:{self.smtp.port} ({type(exc).__name__}): {exc}", False
             ) from exc

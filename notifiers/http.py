@@ -1,9 +1,11 @@
-"""What the HTTP notifiers (Zalo, SMS, webhook) share: a client per event loop, Retry-After."""
+"""What the HTTP notifiers (Zalo, SMS, webhook) share: a client per event loop, Retry-After,
+and what a failed request says about the message (never reached the server, or may have)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -44,3 +46,26 @@ def retry_after(response: httpx.Response) -> float | None:
     with contextlib.suppress(TypeError, ValueError, IndexError):
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     return None
+
+
+def connection_failure(exc: BaseException) -> str | None:
+    """Why nothing reached the server, when that is a configuration problem: its name does not
+    resolve, or it refuses the connection (a wrong host or port). None for other failures."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror):
+            return "không phân giải được tên máy chủ (sai địa chỉ, hoặc máy không tra được DNS)"
+        if isinstance(cause, ConnectionRefusedError):
+            return "máy chủ từ chối kết nối (sai địa chỉ hoặc cổng, hoặc dịch vụ không chạy)"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def maybe_delivered(exc: httpx.HTTPError) -> bool:
+    """The request was sent but no answer came (a read timeout, a dropped connection): the
+    provider may have accepted the message. A connect or pool timeout sent nothing."""
+    return isinstance(
+        exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.RemoteProtocolError | httpx.ReadError
+    )

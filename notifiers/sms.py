@@ -16,31 +16,51 @@ The cap (`max_segments`, `overflow`)
   its own even on old phones), at most `max_segments` of them, cut at spaces; a text
   that still does not fit is shortened first as for `truncate`.
 
-Idempotency: eSMS keeps each `RequestId` for 24 h and answers 124 to a duplicate. The
-RequestId is the reminder's key (with ".2", ".3" … for the further SMS of a split), so a
-retry after a timeout cannot send the same SMS twice; 124 counts as delivered. SpeedSMS
-and the generic gateway have no such key: a retry after a timeout may send twice.
+Idempotency: eSMS keeps each `RequestId` for 24 h and answers 124 "Request exist" to a
+repeat. The RequestId is the reminder's key (with ".2", ".3" … for the further SMS of a
+split), so a retry after a timeout cannot send the same SMS twice. 124 counts as delivered
+only when its `SendStatus` says the first request was taken (5 sent, 7 at the network);
+otherwise, and after any refusal (103 balance, 104 brandname, 140 IP …), the SMS goes next
+time with a new RequestId. A part accepted while a later part failed is not sent again
+(`scheduler.sms_requests`). SpeedSMS and the generic gateway have no such key: a retry after
+a timeout or a 5xx may send twice, and is recorded as a possible duplicate (`maybe_sent`).
 
 Errors are classified for the dispatcher (see `NotifierError`): a number that cannot take
-SMS is `unreachable`, configuration problems (keys, brandname, balance, IP whitelist) are
-`permanent` with `alert`, rate limits and provider or network failures are transient.
+SMS is `unreachable`, configuration problems (keys, brandname, balance, IP whitelist, a host
+that does not resolve) are `alert`s, rate limits and provider or network failures are
+transient. A provider's reply is never quoted whole: an error keeps the HTTP status and the
+provider's documented code and message, with every key and token masked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
-from notifiers.http import LoopClient, retry_after
+from notifiers.http import LoopClient, connection_failure, maybe_delivered, retry_after
+from notifiers.masking import SecretMask
+from scheduler.sms_requests import ACCEPTED, DatabaseLedger, MemoryLedger
 from scheduler.templates import unaccent
+
+log = logging.getLogger(__name__)
 
 ESMS_URL = "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 SPEEDSMS_URL = "https://api.speedsms.vn/index.php/sms/send"
@@ -172,9 +192,12 @@ def national(recipient: str) -> str:
     return "0" + match[1]
 
 
-def request_id(key: str, part: int = 1) -> str:
-    """The idempotency key for the `part`-th SMS of a message, at most 50 characters (eSMS)."""
+def request_id(key: str, part: int = 1, generation: int = 1) -> str:
+    """The idempotency key for the `part`-th SMS of a message, at most 50 characters (eSMS);
+    `generation` 2, 3 … after the provider refused the previous one."""
     value = key if part == 1 else f"{key}.{part}"
+    if generation > 1:
+        value = f"{key}.{part}.{generation}"
     if len(value) > REQUEST_ID_MAX:
         value = hashlib.sha256(value.encode()).hexdigest()[:40]
     return value
@@ -217,6 +240,10 @@ class SmsOptions(BaseModel):
 
     @model_validator(mode="after")
     def _gateway_fields(self) -> SmsOptions:
+        if self.gateway == "speedsms" and self.sms_type in SPEEDSMS_SENDER_TYPES and not self.brandname:
+            raise ValueError(
+                f"SpeedSMS sms_type {self.sms_type} cần sender (brandname hoặc mã thiết bị đã đăng ký)"
+            )
         generic = {"body": self.body, "headers": self.headers, "success_field": self.success_field}
         generic |= {"id_field": self.id_field, "success_value": self.success_value}
         if self.gateway != "http":
@@ -258,11 +285,67 @@ class Sms:
         return segments(self.text)[0] == "UCS-2"
 
 
+class Refused(NotifierError):
+    """The provider answered and did not take the SMS; `code` is its code for why."""
+
+    def __init__(self, message: str, *, code: str, **flags: Any) -> None:
+        super().__init__(message, **flags)
+        self.code = code
+
+
+class Reply(BaseModel):
+    """A provider's JSON reply, read leniently: numbers may come as strings or the reverse."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class ErrorReply(Reply):
+    """The code and message of an error reply, under the names eSMS and SpeedSMS use."""
+
+    code: str = Field("", validation_alias=AliasChoices("CodeResult", "code", "error_code"))
+    message: str = Field("", validation_alias=AliasChoices("ErrorMessage", "message", "error_description"))
+
+
+class EsmsReply(Reply):
+    CodeResult: str = ""
+    ErrorMessage: str = ""
+    SMSID: str | None = None
+    SendStatus: str | None = None  # on 124: 5 sent, 7 at the network waiting for its report, 4 refused
+
+
+class SpeedSmsData(Reply):
+    tranId: str | None = None
+    totalSMS: str | None = None
+    invalidPhone: list[str] = []
+
+
+class SpeedSmsReply(Reply):
+    status: str = ""
+    code: str = ""
+    message: str = ""
+    data: Any = None
+    invalidPhone: list[str] = []
+
+
+R = TypeVar("R", bound=Reply)
+MESSAGE_CHARS = 200  # of a provider's message kept in an error
+
+
+def read(model: type[R], data: Any) -> R:
+    """`data` as `model`, or the model's defaults when it does not fit (a provider's odd reply)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return model()
+
+
 class Gateway:
     """One provider's request and reply (strategy); returns (provider id, detail) or raises."""
 
     name: ClassVar[str]
     required: ClassVar[tuple[str, ...]] = ()
+    deduplicates: ClassVar[bool] = False  # a repeated request id is not sent twice (eSMS)
+    too_long: ClassVar[str | None] = None  # its code for "content too long"
 
     def __init__(self, options: SmsOptions, secrets: Mapping[str, str]) -> None:
         self.options = options
@@ -277,13 +360,19 @@ class Gateway:
         """The reply, network failures and HTTP statuses that say enough already raised."""
         try:
             response = await client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
+        except httpx.HTTPError as exc:
+            host = urlsplit(url).netloc
+            if reason := connection_failure(exc):
+                raise NotifierError(
+                    f"{self.name}: lỗi kết nối tới {host}: {reason}; kiểm tra url trong config/channels.yaml",
+                    permanent=False,
+                    alert=True,
+                ) from exc
+            what = "hết thời gian chờ" if isinstance(exc, httpx.TimeoutException) else "lỗi kết nối"
             raise NotifierError(
-                f"{self.name}: hết thời gian chờ ({type(exc).__name__})", permanent=False
-            ) from exc
-        except httpx.TransportError as exc:
-            raise NotifierError(
-                f"{self.name}: lỗi kết nối ({type(exc).__name__}: {exc})", permanent=False
+                f"{self.name}: {what} ({type(exc).__name__})",
+                permanent=False,
+                maybe_sent=not self.deduplicates and maybe_delivered(exc),
             ) from exc
         status = response.status_code
         if status == 429:
@@ -293,15 +382,16 @@ class Gateway:
             )
         if status in (401, 403):
             raise NotifierError(
-                f"{self.name}: bị từ chối xác thực (HTTP {status}), kiểm tra khoá API",
+                f"{self.name}: bị từ chối xác thực ({self.describe(response)}), kiểm tra khoá API",
                 permanent=True,
                 alert=True,
             )
         if status >= 500 or status == 408:
             raise NotifierError(
-                f"{self.name}: lỗi phía nhà cung cấp (HTTP {status})",
+                f"{self.name}: lỗi phía nhà cung cấp ({self.describe(response)})",
                 permanent=False,
                 retry_after=retry_after(response),
+                maybe_sent=not self.deduplicates,
             )
         return response
 
@@ -309,27 +399,43 @@ class Gateway:
         """The JSON object of a 2xx reply (a 4xx one raises: the request itself is wrong)."""
         if not response.is_success:
             raise self.rejected(response)
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
+        data = _json(response)
         if not isinstance(data, dict):
             raise NotifierError(
-                f"{self.name}: phản hồi không đọc được: {response.text[:200]!r}", permanent=False
+                f"{self.name}: phản hồi không đọc được (HTTP {response.status_code}, không phải JSON)",
+                permanent=False,
+                maybe_sent=not self.deduplicates,
             )
         return data
 
     def rejected(self, response: httpx.Response) -> NotifierError:
         return NotifierError(
-            f"{self.name}: yêu cầu bị từ chối (HTTP {response.status_code}): {response.text[:200]!r}",
-            permanent=True,
-            alert=True,
+            f"{self.name}: yêu cầu bị từ chối ({self.describe(response)})", permanent=True, alert=True
         )
+
+    def describe(self, response: httpx.Response) -> str:
+        """ "HTTP 400, mã 101: Authorize Failed": the status and, from a JSON reply, the provider's
+        code and message; never the raw body, which may echo the request and its keys."""
+        error = read(ErrorReply, _json(response))
+        detail = f"HTTP {response.status_code}"
+        if error.code:
+            detail += f", mã {error.code[:20]}"
+        if error.message:
+            detail += f": {error.message[:MESSAGE_CHARS]}"
+        return detail
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 ESMS_CODES = {
     "99": "số điện thoại bị chặn nhận tin",
     "101": "sai ApiKey hoặc SecretKey",
+    "102": "tài khoản chưa có bảng giá, liên hệ eSMS",
     "103": "tài khoản hết tiền",
     "104": "brandname không tồn tại hoặc chưa được duyệt",
     "108": "số điện thoại không hợp lệ",
@@ -338,14 +444,17 @@ ESMS_CODES = {
     "140": "địa chỉ IP chưa được cho phép gọi API",
     "146": "mẫu tin chăm sóc khách hàng chưa được đăng ký",
     "177": "nhà mạng chưa được đăng ký cho brandname",
+    "300": "thiếu loại tin (SmsType)",
 }
 ESMS_UNREACHABLE = frozenset({"99", "108"})
-ESMS_CONFIGURATION = frozenset({"101", "103", "104", "118", "140", "146", "177"})
+ESMS_CONFIGURATION = frozenset({"101", "102", "103", "104", "118", "140", "146", "177", "300"})
+ESMS_TAKEN = {"5": "đã gửi", "7": "đã chuyển nhà mạng, chờ kết quả"}  # SendStatus of a 124
 
 
 class EsmsGateway(Gateway):
     name = "eSMS"
     required = ("SMS_ESMS_API_KEY", "SMS_ESMS_SECRET_KEY")
+    deduplicates = True
 
     async def send(self, client: httpx.AsyncClient, sms: Sms) -> tuple[str | None, str]:
         options = self.options
@@ -361,21 +470,41 @@ class EsmsGateway(Gateway):
         }
         if options.brandname:
             body["Brandname"] = options.brandname
-        reply = self.json(await self.request(client, "POST", options.url or ESMS_URL, json=body))
-        code = str(reply.get("CodeResult", "")).strip()
+        reply = read(
+            EsmsReply, self.json(await self.request(client, "POST", options.url or ESMS_URL, json=body))
+        )
+        code = reply.CodeResult.strip()
         if code == "100":
-            return _text(reply.get("SMSID")), "eSMS đã nhận tin (mã 100)"
+            return _text(reply.SMSID), "eSMS đã nhận tin (mã 100)"
         if code == "124":
-            return _text(
-                reply.get("SMSID")
-            ), f"eSMS đã nhận tin này trước đó (mã 124, RequestId {sms.request_id})"
-        meaning = ESMS_CODES.get(code) or str(reply.get("ErrorMessage") or "lỗi không rõ")
+            return self.repeated(sms, reply)
+        meaning = ESMS_CODES.get(code) or reply.ErrorMessage[:MESSAGE_CHARS] or "lỗi không rõ"
         text = f"eSMS không nhận tin gửi {sms.phone}: {meaning} (mã {code or '?'})"
         if code in ESMS_UNREACHABLE:
-            raise NotifierError(text, permanent=True, unreachable=True)
+            raise Refused(text, code=code, permanent=True, unreachable=True)
         if code in ESMS_CONFIGURATION:
-            raise NotifierError(text, permanent=True, alert=True)
-        raise NotifierError(text, permanent=False)
+            raise Refused(text, code=code, permanent=True, alert=True)
+        raise Refused(text, code=code, permanent=False)
+
+    def repeated(self, sms: Sms, reply: EsmsReply) -> tuple[str | None, str]:
+        """124 "Request exist": delivered if `SendStatus` says the first request was taken. Else
+        that request was refused, or its fate is unknown: the next attempt uses a new RequestId,
+        and when nothing says the first was refused the SMS may then arrive twice."""
+        status = (reply.SendStatus or "").strip()
+        if status in ESMS_TAKEN:
+            return _text(reply.SMSID), (
+                f"eSMS đã nhận tin này ở lần gửi trước (mã 124, SendStatus {status}: {ESMS_TAKEN[status]})"
+            )
+        if status:
+            why = f"một yêu cầu không được gửi (SendStatus {status})"
+        else:
+            why = "một yêu cầu mà eSMS không cho biết đã gửi hay chưa"
+        raise Refused(
+            f"eSMS: RequestId {sms.request_id} đã dùng cho {why} (mã 124); lần sau gửi với RequestId mới",
+            code="124",
+            permanent=False,
+            maybe_sent=not status,
+        )
 
 
 SPEEDSMS_CODES = {
@@ -390,11 +519,13 @@ SPEEDSMS_CODES = {
     "500": "lỗi nội bộ của SpeedSMS",
 }
 SPEEDSMS_CONFIGURATION = frozenset({"007", "008", "009", "101", "110", "113", "300"})
+SPEEDSMS_SENDER_TYPES = frozenset({"3", "5"})  # brandname, Android app: `sender` is required
 
 
 class SpeedSmsGateway(Gateway):
     name = "SpeedSMS"
     required = ("SMS_SPEEDSMS_TOKEN",)
+    too_long = "113"
 
     async def send(self, client: httpx.AsyncClient, sms: Sms) -> tuple[str | None, str]:
         options = self.options
@@ -402,30 +533,35 @@ class SpeedSmsGateway(Gateway):
             "to": [sms.phone],
             "content": sms.text,
             "sms_type": int(options.sms_type),
-            "sender": options.brandname,
+            "sender": self.sender(),
         }
         auth = (self.secrets["SMS_SPEEDSMS_TOKEN"], "x")
-        reply = self.json(
-            await self.request(client, "POST", options.url or SPEEDSMS_URL, json=body, auth=auth)
-        )
-        code = str(reply.get("code", "")).strip()
-        data = reply.get("data") if isinstance(reply.get("data"), dict) else {}
-        invalid = [str(p) for p in [*(reply.get("invalidPhone") or []), *(data.get("invalidPhone") or [])]]
-        if code == "105" or sms.phone in invalid:
-            raise NotifierError(
+        response = await self.request(client, "POST", options.url or SPEEDSMS_URL, json=body, auth=auth)
+        reply = read(SpeedSmsReply, self.json(response))
+        code = reply.code.strip()
+        data = read(SpeedSmsData, reply.data)
+        if code == "105" or sms.phone in [*reply.invalidPhone, *data.invalidPhone]:
+            raise Refused(
                 f"SpeedSMS: số điện thoại {sms.phone} không nhận được SMS (mã {code or '?'})",
+                code=code,
                 permanent=True,
                 unreachable=True,
             )
-        if reply.get("status") == "success" and code in ("00", "0", ""):
-            return _text(
-                data.get("tranId")
-            ), f"SpeedSMS đã nhận tin ({data.get('totalSMS', '?')} tin tính phí)"
-        meaning = SPEEDSMS_CODES.get(code) or str(reply.get("message") or "lỗi không rõ")
+        if reply.status == "success" and code in ("00", "0", ""):
+            return _text(data.tranId), f"SpeedSMS đã nhận tin ({data.totalSMS or '?'} tin tính phí)"
+        meaning = SPEEDSMS_CODES.get(code) or reply.message[:MESSAGE_CHARS] or "lỗi không rõ"
         text = f"SpeedSMS không nhận tin gửi {sms.phone}: {meaning} (mã {code or '?'})"
-        raise NotifierError(
-            text, permanent=code in SPEEDSMS_CONFIGURATION, alert=code in SPEEDSMS_CONFIGURATION
-        )
+        configuration = code in SPEEDSMS_CONFIGURATION
+        raise Refused(text, code=code, permanent=configuration, alert=configuration)
+
+    def sender(self) -> str:
+        """`sender`: the brandname or device (sms_type 3, 5); with sms_type 2 the number is
+        SpeedSMS's own, so empty unless a registered number is configured (a brandname set
+        for eSMS is not a sender here)."""
+        sender = self.options.brandname
+        if self.options.sms_type == "2" and not sender.isdigit():
+            return ""
+        return sender
 
 
 class HttpGateway(Gateway):
@@ -455,13 +591,22 @@ class HttpGateway(Gateway):
             value = lookup(reply, options.success_field)
             ok = bool(value) if options.success_value is None else _text(value) == options.success_value
             if not ok:
-                raise NotifierError(
-                    f"{self.name} không nhận tin gửi {sms.phone}: {options.success_field} = {value!r}; "
-                    f"phản hồi {response.text[:200]!r}",
+                raise Refused(
+                    f"{self.name} không nhận tin gửi {sms.phone}: {options.success_field} = {_code(value)}"
+                    f" ({self.describe(response)})",
+                    code=_text(value) or "",
                     permanent=False,
                 )
         provider_id = _text(lookup(reply, options.id_field)) if options.id_field else None
         return provider_id, f"{self.name} đã nhận tin (HTTP {response.status_code})"
+
+
+def _code(value: Any) -> str:
+    """A reply field shown in an error: a short scalar as it is, anything else by its type."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        shown = repr(value)
+        return shown if len(shown) <= 40 else f"{shown[:37]}..."
+    return f"<{type(value).__name__}>"
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
@@ -502,6 +647,10 @@ GATEWAYS: dict[str, type[Gateway]] = {"esms": EsmsGateway, "speedsms": SpeedSmsG
 # --- the notifier -------------------------------------------------------------------
 
 
+class _TooLong(Exception):
+    """The gateway refused a multi-part SMS as too long: fit the text to one part and send again."""
+
+
 class SmsNotifier(Notifier):
     channel: ClassVar[str] = "sms"
     renders: ClassVar[tuple[str, ...]] = ("short.txt",)
@@ -515,11 +664,15 @@ class SmsNotifier(Notifier):
         "SMS_HTTP_TOKEN",
     )
 
-    def __init__(self, options: SmsOptions, secrets: Mapping[str, str]) -> None:
+    def __init__(self, options: SmsOptions, secrets: Mapping[str, str], ledger: Any = None) -> None:
+        """`ledger`: where refused and partly accepted requests are kept for the next attempt
+        (`scheduler.sms_requests`); in this process when None."""
         self.options = options
         self.gateway = GATEWAYS[options.gateway](options, secrets)
-        self._hidden = sorted((v for v in secrets.values() if v), key=len, reverse=True)
+        self.ledger = ledger if ledger is not None else MemoryLedger()
+        self._mask = SecretMask(secrets.values())
         self._http = LoopClient(timeout=httpx.Timeout(options.timeout))
+        self._one_part = False  # the gateway refused a multi-part SMS: fit every text into one
 
     @classmethod
     def from_setup(cls, setup: Setup) -> SmsNotifier:
@@ -530,25 +683,64 @@ class SmsNotifier(Notifier):
         for name in needed:
             if not setup.secrets.get(name):
                 raise NotConfigured(f"đặt {SECRET_PREFIX}{name} để gửi SMS qua gateway {options.gateway}")
-        return cls(options, dict(setup.secrets))
+        ledger = DatabaseLedger(setup.engine) if setup.engine is not None else None
+        return cls(options, dict(setup.secrets), ledger)
 
     async def send(self, message: Message) -> Delivery:
         phone = national(message.recipient)
-        parts = fit(self.text(message), self.options.max_segments, self.options.overflow)
+        text = self.text(message)
+        try:
+            return await self._send_parts(message, phone, self._fit(text))
+        except _TooLong:
+            log.warning(
+                "the SMS gateway refused a multi-part text: texts are now fitted into one SMS",
+                extra={"gateway": self.gateway.name},
+            )
+            self._one_part = True
+            return await self._send_parts(message, phone, self._fit(text))
+
+    def _fit(self, text: str) -> list[str]:
+        options = self.options
+        if self._one_part and options.overflow == "truncate":
+            return fit(text, 1, "truncate")
+        return fit(text, options.max_segments, options.overflow)  # split: one part per SMS already
+
+    async def _send_parts(self, message: Message, phone: str, parts: list[str]) -> Delivery:
         if not any(parts):
             raise NotifierError("nội dung SMS rỗng, kiểm tra mẫu short.txt", permanent=True, alert=True)
+        known = self.ledger.parts(message.key) if message.attempt > 1 else {}
         ids: list[str] = []
         details: list[str] = []
+        accepted: list[tuple[int, int, str]] = []  # (part, generation, request id) taken in this attempt
         for number, text in enumerate(parts, start=1):
-            sms = Sms(phone, text, request_id(message.key, number))
+            generation, code = known.get(number, (1, None))
+            if code == ACCEPTED:
+                details.append(f"tin {number}/{len(parts)} đã được nhận ở lần gửi trước")
+                continue
+            if code is not None:  # refused last time: its RequestId may be spent
+                generation += 1
+            sms = Sms(phone, text, request_id(message.key, number, generation))
             try:
                 provider_id, detail = await self.gateway.send(self._http.get(), sms)
-            except NotifierError as exc:
+            except Refused as exc:
+                if exc.code == self.gateway.too_long and segments(text)[1] > 1 and not self._one_part:
+                    raise _TooLong from exc  # one multi-part SMS (truncate): nothing was taken
+                self._remember(message.key, accepted)
+                self.ledger.record(message.key, number, generation, sms.request_id, exc.code or "?")
                 raise self._hide(exc, number, len(parts)) from exc
+            except NotifierError as exc:
+                self._remember(message.key, accepted)
+                raise self._hide(exc, number, len(parts)) from exc
+            accepted.append((number, generation, sms.request_id))
             ids += [provider_id] if provider_id else []
             encoding, count = segments(text)
             details.append(f"{detail}; {encoding}, {count} phần")
         return Delivery(provider_id=",".join(ids) or None, detail=" | ".join(details))
+
+    def _remember(self, key: str, accepted: list[tuple[int, int, str]]) -> None:
+        """A later part failed: the parts taken already are not sent again on the next attempt."""
+        for number, generation, request in accepted:
+            self.ledger.record(key, number, generation, request, ACCEPTED)
 
     def text(self, message: Message) -> str:
         """The text before the cap: see the module docstring."""
@@ -561,9 +753,7 @@ class SmsNotifier(Notifier):
 
     def _hide(self, exc: NotifierError, number: int, total: int) -> NotifierError:
         """The error with any key or token masked, and which SMS of a split it was."""
-        text = str(exc)
-        for secret in self._hidden:
-            text = text.replace(secret, "***")
+        text = self._mask(str(exc))
         if total > 1:
             text = f"tin {number}/{total}: {text}"
         return NotifierError(
@@ -572,4 +762,5 @@ class SmsNotifier(Notifier):
             retry_after=exc.retry_after,
             unreachable=exc.unreachable,
             alert=exc.alert,
+            maybe_sent=exc.maybe_sent,
         )

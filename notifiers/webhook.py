@@ -25,14 +25,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from notifiers.http import LoopClient, retry_after
+from notifiers.masking import SecretMask
 
 SECRET = "WEBHOOK_SECRET"
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
-DETAIL_CHARS = 200  # how much of a refusing answer an error quotes
+DETAIL_CHARS = 200  # how much of a refusing answer's message an error quotes
 
 
 class WebhookOptions(BaseModel):
@@ -102,6 +103,7 @@ class WebhookNotifier(Notifier):
     ) -> None:
         self.options = options
         self._secret = secret
+        self._mask = SecretMask([secret])
         self._clock = clock
         # No redirects: following one would send the signed body somewhere else.
         self._http = LoopClient(timeout=httpx.Timeout(options.timeout), follow_redirects=False)
@@ -162,7 +164,7 @@ class WebhookNotifier(Notifier):
         return NotifierError(self._hide(text), permanent=False)
 
     def _hide(self, text: str) -> str:
-        return text.replace(self._secret, "***")
+        return self._mask(text)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -179,6 +181,17 @@ def _answer_id(response: httpx.Response) -> str | None:
     return None
 
 
+class _Refusal(BaseModel):
+    """The message of a refusing JSON answer; the raw body is never quoted (it may echo ours)."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    message: str = Field("", validation_alias=AliasChoices("error", "message", "detail"))
+
+
 def _excerpt(response: httpx.Response) -> str:
-    text = " ".join(response.text.split())[:DETAIL_CHARS]
+    try:
+        text = " ".join(_Refusal.model_validate_json(response.content).message.split())[:DETAIL_CHARS]
+    except ValidationError:
+        return ""
     return f": {text}" if text else ""

@@ -8,6 +8,11 @@ dispatcher (see `classify`): an invalid token is refreshed once through the shar
 token store and the send retried once; a recipient without Zalo is `unreachable`
 (the dispatcher falls back to SMS); night-time, daily and monthly limits wait until
 the next morning, midnight or month; configuration errors alert the operator.
+
+`tracking_id` (the reminder's key) is for reconciliation only: no source shows Zalo
+de-duplicating on it. A timeout or a 5xx after the request was sent leaves the message's
+fate unknown; its error is `maybe_sent`, and the retry (`after_timeout: retry`, the default)
+is recorded as a possible duplicate; `after_timeout: dead` leaves it to the operator instead.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Annotated, Any, ClassVar, Literal
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
-from notifiers.http import LoopClient
+from notifiers.http import LoopClient, connection_failure, maybe_delivered
+from notifiers.masking import SecretMask
 from scheduler.zalo_tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
 from scheduler.zalo_tokens import alerts as token_alerts
 
@@ -36,6 +42,8 @@ NIGHT = {-133}
 DAILY = {-144, -147, -160}
 MONTHLY = {-1441, -1471}
 CONFIGURATION = {
+    -101, -102, -103, -104, -105, -106, -111, -113, -116, -120, -1201, -1202, -121, -122, -125,
+    -136, -137, -138, -140, -148, -149, -150, -151, -152, -153,
     -109, -117, -131, -112, -1121, -1122, -1124, -132, -130, -135, -1351, -145, -146, -115, -126, -127,
 }  # fmt: skip
 FIXED_LENGTHS = {"deadline": 10, "effective_due": 10, "end": 10, "days_left": 4, "kind": 10}
@@ -77,7 +85,37 @@ class ZaloOptions(BaseModel):
     morning: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # when to retry after -133
     refresh_before: int = Field(3600, ge=60)
     refresh_alert_days: int = Field(80, ge=1, le=90)
-    timeout: float = Field(10, gt=0)
+    timeout: float = Field(10, gt=0)  # seconds to wait for Zalo's answer
+    # When no answer came (a timeout after the request was sent, a 5xx), Zalo may have sent the
+    # message: "retry" sends it again (recorded as a possible duplicate, perhaps charged twice);
+    # "dead" puts the reminder in the dead letter for the operator to check and retry.
+    after_timeout: Literal["retry", "dead"] = "retry"
+
+
+class ZnsReply(BaseModel):
+    """ZNS's answer: HTTP 200 with `error` 0 or a business error code, and its `message`."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    error: int
+    message: str = ""
+    data: Any = None
+
+
+class ZnsQuota(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    dailyQuota: str | None = None
+    remainingQuota: str | None = None
+
+
+class ZnsData(BaseModel):
+    """`data` of a success; every part optional: a message Zalo took is never retried for it."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    msg_id: str | None = None
+    quota: ZnsQuota | None = None
 
 
 def zns_phone(recipient: str) -> str:
@@ -186,10 +224,10 @@ class ZaloNotifier(Notifier):
         body = self._body(message, template)
         token = await self._token(self.tokens.current)
         answer = await self._post(body, token)
-        if answer.get("error") in AUTH:
+        if answer.error in AUTH:
             token = await self._token(lambda: self.tokens.refresh_after_auth_error(token))
             answer = await self._post(body, token)
-        return self._outcome(answer)
+        return self._outcome(answer, token)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -238,7 +276,7 @@ class ZaloNotifier(Notifier):
                 ) from None
             raise NotifierError(text, permanent=False) from None
 
-    async def _post(self, body: dict[str, Any], token: str) -> dict[str, Any]:
+    async def _post(self, body: dict[str, Any], token: str) -> ZnsReply:
         headers = {"access_token": token}
         if self.options.appsecret_proof:
             headers["appsecret_proof"] = appsecret_proof(self._secret, token)
@@ -246,30 +284,52 @@ class ZaloNotifier(Notifier):
         try:
             response = await self._http.get().post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise NotifierError(f"lỗi kết nối Zalo ZNS ({type(exc).__name__})", permanent=False) from None
+            if reason := connection_failure(exc):
+                raise NotifierError(
+                    f"lỗi kết nối Zalo ZNS: {reason}; kiểm tra api_url trong config/channels.yaml",
+                    permanent=False,
+                    alert=True,
+                ) from None
+            what = "hết thời gian chờ" if isinstance(exc, httpx.TimeoutException) else "lỗi kết nối"
+            raise self._unanswered(f"{what} Zalo ZNS ({type(exc).__name__})", maybe_delivered(exc)) from None
         if response.status_code != 200:
-            raise NotifierError(f"Zalo ZNS trả HTTP {response.status_code}", permanent=False)
+            raise self._unanswered(f"Zalo ZNS trả HTTP {response.status_code}", response.status_code >= 500)
         try:
-            answer = response.json()
-            answer["error"] = int(answer.get("error", -100))
-        except (ValueError, TypeError, AttributeError):
-            raise NotifierError("Zalo ZNS trả nội dung không phải JSON hợp lệ", permanent=False) from None
-        return answer
+            return ZnsReply.model_validate_json(response.content)
+        except ValidationError:
+            raise self._unanswered(
+                f"Zalo ZNS trả HTTP 200 nhưng nội dung không đọc được ({len(response.content)} byte)", True
+            ) from None
 
-    def _outcome(self, answer: dict[str, Any]) -> Delivery:
-        code = answer["error"]
-        if code == 0:
-            data = answer.get("data") or {}
-            quota = data.get("quota") or {}
-            detail = (
-                f"còn {quota['remainingQuota']}/{quota.get('dailyQuota', '?')} tin hôm nay" if quota else ""
+    def _unanswered(self, what: str, maybe_sent: bool) -> NotifierError:
+        """No answer that says what became of the message. When Zalo may have sent it (a request
+        sent but not answered, a 5xx), `after_timeout` decides: retry, or the dead letter."""
+        if maybe_sent and self.options.after_timeout == "dead":
+            return NotifierError(
+                f"{what}; tin có thể đã được gửi nên không gửi lại (after_timeout: dead): "
+                "kiểm tra với người nhận rồi dùng `nhacviec retry` nếu cần",
+                permanent=True,
+                maybe_sent=True,
             )
-            return Delivery(provider_id=str(data.get("msg_id") or "") or None, detail=detail)
+        return NotifierError(what, permanent=False, maybe_sent=maybe_sent)
+
+    def _outcome(self, answer: ZnsReply, token: str) -> Delivery:
+        if answer.error == 0:
+            try:
+                data = ZnsData.model_validate(answer.data or {})
+            except ValidationError:
+                data = ZnsData()
+            quota = data.quota or ZnsQuota()
+            detail = "Zalo ZNS đã nhận tin"
+            if quota.remainingQuota is not None:
+                detail += f"; còn {quota.remainingQuota}/{quota.dailyQuota or '?'} tin hôm nay"
+            return Delivery(provider_id=data.msg_id or None, detail=detail)
         now = datetime.now(self.timezone)
-        raise classify(code, self._redact(str(answer.get("message") or "")), now, self.morning)
+        text = SecretMask([self._secret, token])(answer.message[:200])
+        raise classify(answer.error, text, now, self.morning)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        return SecretMask([self._secret])(text)
 
 
 def token_store(engine: Any, options: ZaloOptions, app_secret: str) -> TokenStore:

@@ -32,7 +32,7 @@ from scheduler.messages import MessageBuilder
 from scheduler.outbox_listing import FORMATS, SORTS, ordering, write_csv, write_json
 from scheduler.outbox_listing import table as listing
 from scheduler.planner import Planner
-from scheduler.send_test import parse_recipient, sample_message
+from scheduler.send_test import parse_recipient, trial_message
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.sync import sync as run_sync
@@ -303,7 +303,7 @@ def run(config: ConfigOption = None) -> None:
         settings = replace(settings, config_dir=config)
     _deployment(settings, None)  # report configuration errors plainly before starting
     _templates(settings, None)
-    setup_logging(settings.secrets)
+    setup_logging(settings.secrets, settings.timezone, settings.log_format)
     raise typer.Exit(run_daemon(settings))
 
 
@@ -499,14 +499,30 @@ def send_test(
     except NotConfigured as exc:
         err.print(styled(f"Kênh {channel} chưa được cấu hình:", "red", f" {exc}"))
         raise typer.Exit(1) from None
-    message = sample_message(templates, channel, recipient, kind)
+    links = _links(settings)
+    try:
+        message = trial_message(
+            deployment, settings, templates, links, channel, recipient, kind, _today(settings)
+        )
+    except ValueError as exc:
+        err.print(str(exc), style="red", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(
+        f"Tin thử dựng từ cấu hình đang dùng: {message.fields['plan']}, "
+        f"đơn vị {message.fields['agency']}; liên kết tới {settings.public_url} "
+        "(mở được trang xác nhận nhưng không xác nhận việc nào).",
+        highlight=False,
+    )
     try:
         delivery = asyncio.run(_send_once(notifier, message))
     except NotifierError as exc:
         what = "không gửi được tới người nhận này qua kênh" if exc.unreachable else "lỗi"
         err.print(styled(f"{what}:", "red", f" {exc}"), highlight=False)
         if exc.alert:
-            err.print("Lỗi cấu hình: kiểm tra khóa, mẫu tin hoặc số dư với nhà cung cấp.")
+            err.print(
+                "Lỗi cấu hình: sửa theo lỗi ở trên (địa chỉ máy chủ, khóa, mẫu tin hoặc số dư) rồi chạy lại.",
+                highlight=False,
+            )
         elif not exc.permanent:
             err.print(
                 "Lỗi tạm thời: thử lại sau" + (f" {exc.retry_after:.0f} giây." if exc.retry_after else ".")

@@ -214,7 +214,8 @@ class _Server(uvicorn.Server):
 
 
 def http_server(app: Any) -> _Server:
-    return _Server(uvicorn.Config(app, log_level="warning", **server_options()))
+    # log_config=None: uvicorn's own lines go to the root handler, formatted with secrets masked.
+    return _Server(uvicorn.Config(app, log_level="warning", log_config=None, **server_options()))
 
 
 def config_snapshot(config_dir: Path) -> tuple:

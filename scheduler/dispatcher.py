@@ -57,7 +57,7 @@ CATCH_UP_SECONDS = 1.0  # within one run, the catch-up rules run again at most t
 # is converted row by row: reading all columns cost 12 µs per message (bench/README.md).
 CLAIMED = (
     "id", "key", "occurrence_key", "contact_key", "channel", "kind", "recipient", "attempts",
-    "send_at", "lease_until",
+    "send_at", "lease_until", "maybe_sent",
 )  # fmt: skip
 OCCURRENCE = ("key", "plan_id", "item_id", "kind", "period", "agency_id", "title", "start_date", "end_date")
 
@@ -355,7 +355,7 @@ class Dispatcher:
             if exc.unreachable:
                 self._fall_back(row, str(exc))
             else:
-                self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert)
+                self._failed(row, str(exc), exc.permanent, exc.retry_after, exc.alert, exc.maybe_sent)
         except asyncio.CancelledError:
             guard.release_quota()
             raise
@@ -366,6 +366,7 @@ class Dispatcher:
         else:
             guard.circuit.succeeded()
             self.recorder.add(row, delivery)
+            log.info("reminder sent", extra=outcome(row, "sent", provider_id=delivery.provider_id))
 
     async def _deliver(self, channel: str, guard: ChannelGuard, message: Message) -> Delivery:
         """One attempt, within the channel's rate (its token is taken after rendering, as
@@ -464,13 +465,12 @@ class Dispatcher:
             "channel": target, "recipient": contact.address(target), "status": Status.PENDING,
             "next_attempt_at": None, "attempts": row.attempts + 1, "lease_until": None, "claimed_by": None,
             "last_error": note, "updated_at": now,
+            "maybe_sent": False,  # the recipient could not get it on that channel: not sent there
         }  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "fallback", None, note)
-        log.info(
-            "fell back to another channel", extra={"reminder": row.id, "from": row.channel, "to": target}
-        )
+        log.info("fell back to another channel", extra=outcome(row, "fallback", to=target, error=error))
         if self.metrics:
             self.metrics.failed(row.channel, permanent=True, dead=False)
 
@@ -490,8 +490,16 @@ class Dispatcher:
         return self.builder.reminder(row, occurrence, thread, now, self.notifiers[row.channel].renders)
 
     def _failed(
-        self, row: Any, error: str, permanent: bool, retry_after: float | None, alert: bool = False
+        self,
+        row: Any,
+        error: str,
+        permanent: bool,
+        retry_after: float | None,
+        alert: bool = False,
+        maybe_sent: bool = False,
     ) -> None:
+        """`maybe_sent`: the provider may have taken it (NotifierError.maybe_sent); later sends of
+        the reminder are recorded as possible duplicates."""
         now = utcnow()
         attempts = row.attempts + 1
         dead = permanent or attempts >= MAX_ATTEMPTS
@@ -499,6 +507,8 @@ class Dispatcher:
             "attempts": attempts, "last_error": error[:1000], "lease_until": None, "claimed_by": None,
             "updated_at": now,
         }  # fmt: skip
+        if maybe_sent:
+            values["maybe_sent"] = True
         if dead:
             values["status"] = Status.DEAD
             if not permanent:
@@ -511,7 +521,9 @@ class Dispatcher:
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
-        extra = {"reminder": row.id, "channel": row.channel, "dead": dead, "error": error}
+        extra = outcome(row, "dead" if dead else "retry", dead=dead, error=error)
+        if maybe_sent:
+            extra["maybe_sent"] = True
         if alert:  # only the operator can fix it: a key, a template, a balance
             log.error("channel needs the operator: check its configuration", extra=extra)
         else:
@@ -527,5 +539,14 @@ class Dispatcher:
             {
                 "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": outcome,
                 "provider_id": provider_id, "error": error,
+                "possible_duplicate": bool(getattr(row, "maybe_sent", False)),
             },
         )  # fmt: skip
+
+
+def outcome(row: Any, result: str, **details: Any) -> dict[str, Any]:
+    """The fields of the one log line each send outcome gets (sent, retry, dead, fallback)."""
+    fields = {"reminder": row.id, "channel": row.channel, "outcome": result, "attempt": row.attempts + 1}
+    if getattr(row, "maybe_sent", False):
+        fields["possible_duplicate"] = True
+    return {**fields, **details}

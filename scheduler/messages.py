@@ -200,4 +200,5 @@ class MessageBuilder:
             thread=thread,
             attachments=attachments,
             fields=fields or {},
+            attempt=getattr(reminder, "attempts", 0) + 1,
         )

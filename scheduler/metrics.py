@@ -38,6 +38,13 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self._duplicates = Counter(
+            "nhacviec_possible_duplicates_total",
+            "Reminders sent again after an attempt the provider may have taken already (a timeout "
+            "or 5xx on a channel that does not de-duplicate, e.g. ZNS): the recipient may get two.",
+            ["channel"],
+            registry=self.registry,
+        )
         self._lateness = Histogram(
             "nhacviec_send_lateness_seconds",
             "Time from a reminder's planned send time to its delivery.",
@@ -53,9 +60,11 @@ class Metrics:
         )
         alerts.set_function(operator_alerts)
 
-    def sent(self, channel: str, lateness_seconds: float) -> None:
+    def sent(self, channel: str, lateness_seconds: float, possible_duplicate: bool = False) -> None:
         self._sent.labels(channel).inc()
         self._lateness.observe(max(0.0, lateness_seconds))
+        if possible_duplicate:
+            self._duplicates.labels(channel).inc()
 
     def failed(self, channel: str, permanent: bool, dead: bool, alert: bool = False) -> None:
         self._failed.labels(channel, str(permanent).lower()).inc()

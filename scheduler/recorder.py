@@ -56,7 +56,9 @@ from scheduler.store import (
 
 log = logging.getLogger("nhacviec.recorder")
 
-ATTEMPT_COLUMNS = ("reminder_id", "attempted_at", "channel", "outcome", "provider_id", "error")
+ATTEMPT_COLUMNS = (
+    "reminder_id", "attempted_at", "channel", "outcome", "provider_id", "error", "possible_duplicate",
+)  # fmt: skip
 
 
 def journal_path(database_url: str) -> Path | None:
@@ -134,8 +136,9 @@ class SendRecorder:
         with engine.begin() as conn:
             for number, line in enumerate(lines, start=1):
                 try:
-                    row_id, new_attempts, channel, provider, at = json.loads(line)
+                    row_id, new_attempts, channel, provider, at, *flags = json.loads(line)
                     sent_at = datetime.fromisoformat(at)
+                    duplicate = bool(flags and flags[0])
                 except (TypeError, ValueError):  # cut short by the crash: the row goes again
                     log.warning(
                         "unreadable line in the send journal", extra={"file": str(journal), "line": number}
@@ -153,7 +156,7 @@ class SendRecorder:
                     conn.execute(
                         insert(attempts).values(
                             reminder_id=row_id, attempted_at=sent_at, channel=channel, outcome="sent",
-                            provider_id=provider,
+                            provider_id=provider, possible_duplicate=duplicate,
                         )
                     )  # fmt: skip
                     recovered += 1
@@ -168,7 +171,15 @@ class SendRecorder:
             self._error = exc
 
     def _write_journal(self, row: Any, delivery: Delivery) -> None:
-        line = json.dumps([row.id, row.attempts + 1, row.channel, delivery.provider_id, utcnow().isoformat()])
+        sent = [
+            row.id,
+            row.attempts + 1,
+            row.channel,
+            delivery.provider_id,
+            utcnow().isoformat(),
+            _duplicate(row),
+        ]
+        line = json.dumps(sent)
         try:
             if self._journal_fd is None:
                 self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -199,7 +210,7 @@ class SendRecorder:
         attempts = [
             {
                 "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": "sent",
-                "provider_id": delivery.provider_id, "error": None,
+                "provider_id": delivery.provider_id, "error": None, "possible_duplicate": _duplicate(row),
             }
             for row, delivery in pending
         ]  # fmt: skip
@@ -210,4 +221,9 @@ class SendRecorder:
             )
         if self.metrics:
             for row, _ in pending:
-                self.metrics.sent(row.channel, (now - row.send_at).total_seconds())
+                self.metrics.sent(row.channel, (now - row.send_at).total_seconds(), _duplicate(row))
+
+
+def _duplicate(row: Any) -> bool:
+    """The row was sent after an attempt the provider may have taken (Reminder.maybe_sent)."""
+    return bool(getattr(row, "maybe_sent", False))

@@ -60,6 +60,7 @@ class Settings:
     digest_days: str = "working"  # working: the digest goes out on working days only; all: every day
     max_lateness_hours: int = 72
     lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
+    log_format: str = "json"  # json: one JSON object per line; text: readable lines (journald)
     smtp: SmtpSettings | None = None
     # NHACVIEC_<CHANNEL>_* variables of the installed channels (keys without the prefix),
     # e.g. ZALO_APP_SECRET; all treated as secrets.
@@ -97,6 +98,7 @@ DEFAULTS = {
     "DIGEST_DAYS": "working",
     "MAX_LATENESS_HOURS": "72",
     "LEASE_SECONDS": "300",
+    "LOG_FORMAT": "json",
     "SMTP_HOST": "",
     "SMTP_PORT": "25",
     "SMTP_SECURITY": "none",
@@ -192,6 +194,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         digest_days=_choice(env, "DIGEST_DAYS", ("working", "all")),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
+        log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
         smtp=_smtp(env),
         channel_env=_channel_env(env, channel_prefixes),
     )

@@ -111,6 +111,9 @@ class Reminder(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # An attempt failed without an answer (a timeout, a 5xx) on a channel that does not
+    # de-duplicate: the provider may have sent it, so a later send may be a duplicate.
+    maybe_sent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -122,9 +125,11 @@ class DeliveryAttempt(SQLModel, table=True):
     reminder_id: int = Field(index=True)
     attempted_at: datetime
     channel: str
-    outcome: str  # sent | retry | dead
+    outcome: str  # sent | retry | dead | fallback
     provider_id: str | None = None
     error: str | None = None
+    # Made after an attempt the provider may have sent already (Reminder.maybe_sent).
+    possible_duplicate: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -376,6 +381,21 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
+
+
+class SmsRequest(SQLModel, table=True):
+    """An SMS request (one part of a reminder) whose answer matters to its next attempt
+    (notifiers/sms.py): accepted ("100") while a later part failed, or refused (the provider's
+    code), after which the part goes with a new RequestId."""
+
+    __tablename__ = "sms_request"
+
+    request_id: str = Field(primary_key=True)
+    message_key: str = Field(index=True)
+    part: int
+    generation: int  # 1, then 2, 3 … after each refusal
+    code: str
+    recorded_at: datetime = Field(default_factory=utcnow)
 
 
 class ZaloToken(SQLModel, table=True):

@@ -33,8 +33,9 @@ ConfigOption = Annotated[
 
 
 def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge) as in RFC 7636."""
-    verifier = secrets.token_urlsafe(64)[:86]
+    """(code_verifier, S256 code_challenge) as in RFC 7636: a verifier of 43 characters (32
+    random bytes, base64url), as Zalo's own SDKs and documentation make it."""
+    verifier = secrets.token_urlsafe(32)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 

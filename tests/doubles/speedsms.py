@@ -13,7 +13,9 @@ seconds until the window ends.
 - `fail_next` (int) + `status` (int, default 503) + `retry_after` (str, optional header);
 - `codes`: {phone: code} answered as an error for that phone;
 - `rate_limit` (int, default 60) and `window` (seconds, default 60);
-- `reset_epoch` (bool): send X-Rate-Limit-Reset as the epoch time of the reset instead.
+- `reset_epoch` (bool): send X-Rate-Limit-Reset as the epoch time of the reset instead;
+- `max_parts` (int): a content of more SMS parts is refused with 113 "content too long" (the
+  limit an account or sms_type may have).
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def answer(body: Any, username: str | None, password: str | None) -> Response:
     for phone in valid:
         if phone in behaviour.get("codes", {}):
             return _error(str(behaviour["codes"][phone]), f"Error for {phone}", invalid)
+    if "max_parts" in behaviour and _parts(body["content"]) > int(behaviour["max_parts"]):
+        return _error("113", "Content too long", invalid)
     transactions[0] += 1
     total = _parts(body["content"]) * len(valid)
     data = {

@@ -15,7 +15,12 @@ expire, single-use refresh tokens (a used one is rejected), the `secret_key` hea
 - `no_zalo`: phones (84…) answered with -118;
 - `dev_phones`: phones allowed in development mode (others get -127);
 - `require_proof`: check `appsecret_proof` (-1241 when wrong or missing);
-- `next`: a queue of forced answers for the next ZNS sends: {"error": code} or {"status": 503}.
+- `next`: a queue of forced answers for the next ZNS sends: {"error": code} or {"status": 503};
+- `delay`: seconds a ZNS send waits before it is handled and answered (a client that gives up
+  earlier sees a timeout, and the message is sent all the same: Zalo does not de-duplicate
+  on `tracking_id`);
+- `success_data`: the `data` object of success answers instead of msg_id, sent_time,
+  sending_mode and quota (e.g. {"msg_id": "m1"}: a reply without its quota).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "dev_phones": [],
     "require_proof": False,
     "next": [],
+    "delay": 0,
+    "success_data": None,
 }
 
 
@@ -89,6 +96,8 @@ async def send_template(request: Request) -> JSONResponse:
     body = await request.json()
     headers = {k: request.headers[k] for k in ("access_token", "appsecret_proof") if k in request.headers}
     state.requests.append({"path": "/message/template", "headers": headers, "json": body, "at": time.time()})
+    if state.behaviour["delay"]:
+        await asyncio.sleep(float(state.behaviour["delay"]))
     if state.behaviour["next"]:
         forced = state.behaviour["next"].pop(0)
         if "status" in forced:
@@ -124,6 +133,8 @@ def _answer(body: dict[str, Any], headers: dict[str, str]) -> JSONResponse:
         "sending_mode": "1",
         "quota": {"dailyQuota": str(quota), "remainingQuota": str(quota - state.sent[day])},
     }
+    if state.behaviour["success_data"] is not None:
+        data = state.behaviour["success_data"]
     return JSONResponse({"error": 0, "message": "Success", "data": data})
 
 
