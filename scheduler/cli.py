@@ -60,7 +60,7 @@ def _settings() -> Settings:
 
 def _deployment(settings: Settings, config: Path | None) -> Deployment:
     try:
-        deployment = load_config(config or settings.config_dir)
+        deployment = load_config(config or settings.config_dir, settings)
     except ConfigInvalid as exc:
         for error in exc.errors:
             err.print(f"[red]lỗi[/red] {error}", highlight=False, soft_wrap=True)

@@ -196,7 +196,7 @@ class Daemon:
     async def run(self) -> int:
         s = self.settings
         self.engine = open_database(s.database_url)
-        self.deployment = load_config(s.config_dir)
+        self.deployment = load_config(s.config_dir, s)
         self.templates = Templates(s.config_dir / "templates")
         self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.notifiers = build_notifiers(s, self.deployment, self.engine)
@@ -380,7 +380,7 @@ class Daemon:
         """Load the configuration again; a bad one is reported and the running one kept."""
         before, self._snapshot = self._snapshot, config_snapshot(self.settings.config_dir)
         try:
-            deployment = load_config(self.settings.config_dir)
+            deployment = load_config(self.settings.config_dir, self.settings)
             templates = Templates(self.settings.config_dir / "templates")
         except ConfigInvalid as exc:
             log.error("configuration not reloaded", extra={"errors": [str(e) for e in exc.errors]})

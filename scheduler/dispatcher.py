@@ -40,9 +40,10 @@ from scheduler.digest import digest_context
 from scheduler.guards import ChannelGuard, DailyQuota
 from scheduler.messages import DIGEST, MessageBuilder
 from scheduler.metrics import Metrics
+from scheduler.planner import send_window
 from scheduler.recorder import SendRecorder
-from scheduler.settings import Settings
-from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, utcnow
+from scheduler.settings import Settings, in_period
+from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, start_of_day_utc, utcnow
 
 log = logging.getLogger("nhacviec.dispatcher")
 
@@ -57,7 +58,7 @@ CATCH_UP_SECONDS = 1.0  # within one run, the catch-up rules run again at most t
 # is converted row by row: reading all columns cost 12 µs per message (bench/README.md).
 CLAIMED = (
     "id", "key", "occurrence_key", "contact_key", "channel", "kind", "recipient", "attempts",
-    "send_at", "lease_until",
+    "send_at", "lease_until", "ignore_quiet_hours",
 )  # fmt: skip
 OCCURRENCE = ("key", "plan_id", "item_id", "kind", "period", "agency_id", "title", "start_date", "end_date")
 
@@ -69,10 +70,7 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelt
 
 
 def in_quiet_hours(moment: datetime, start: time, end: time, tz: Any) -> bool:
-    clock = moment.astimezone(tz).time()
-    if start <= end:
-        return start <= clock < end
-    return clock >= start or clock < end
+    return in_period(moment.astimezone(tz).time(), start, end)
 
 
 def quiet_hours_end(moment: datetime, end: time, tz: Any) -> datetime:
@@ -227,17 +225,23 @@ class Dispatcher:
             ).rowcount
 
     def catch_up(self, now: datetime) -> None:
-        """Expired leases back to pending; superseded, too-late and passed-deadline rungs skipped."""
+        """Expired leases back to pending; superseded, too-late and passed-deadline rungs skipped.
+        A row's due time is its retry time if it has one (the dispatcher moved it: a retry, a
+        postponement), else its send time."""
         t = self.table
         later = aliased(Reminder)
         too_late = now - timedelta(hours=self.settings.max_lateness_hours)
-        today = now.astimezone(self.settings.timezone).date()
+        tz = self.settings.timezone
+        today = now.astimezone(tz).date()
+        tomorrow = start_of_day_utc(today + timedelta(days=1), tz)
         with self.engine.begin() as conn:
             conn.execute(
                 update(t)
                 .where(t.c.status == Status.CLAIMED, t.c.lease_until < now)
                 .values(status=Status.PENDING, lease_until=None, claimed_by=None)
             )
+            # Of the rungs of one occurrence due for one recipient by the end of today, only the
+            # latest goes: after downtime, or when a postponement carried a rung into another's day.
             conn.execute(
                 update(t)
                 .where(
@@ -248,7 +252,7 @@ class Dispatcher:
                         later.contact_key == t.c.contact_key,
                         later.channel == t.c.channel,
                         later.send_at > t.c.send_at,
-                        later.send_at <= now,
+                        later.send_at < tomorrow,
                         later.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
                     ),
                 )
@@ -256,7 +260,13 @@ class Dispatcher:
             )
             conn.execute(
                 update(t)
-                .where(t.c.status == Status.PENDING, t.c.send_at < too_late)
+                .where(
+                    t.c.status == Status.PENDING,
+                    or_(
+                        and_(t.c.next_attempt_at.is_(None), t.c.send_at < too_late),
+                        t.c.next_attempt_at < too_late,
+                    ),
+                )
                 .values(
                     status=Status.SKIPPED,
                     last_error=f"bỏ qua: trễ quá {self.settings.max_lateness_hours} giờ so với giờ gửi",
@@ -264,15 +274,22 @@ class Dispatcher:
                 )
             )
             passed = conn.execute(
-                select(t.c.id, t.c.due_date).where(
+                select(t.c.id, t.c.due_date, t.c.send_at, t.c.next_attempt_at).where(
                     t.c.status == Status.PENDING,
                     t.c.send_at <= now,
                     t.c.kind.in_(PASSED_KINDS),
                     t.c.due_date < today,
                 )
             ).all()
+            # Skipped for the overdue notice: a rung that was due on or before its effective
+            # deadline, now past. Not one the quiet hours or a retry carried beyond it: it goes.
             workdays = self.builder.deployment.workdays
-            ids = [row.id for row in passed if workdays.next_working_day(row.due_date) < today]
+            ids = [
+                row.id
+                for row in passed
+                if (deadline := workdays.next_working_day(row.due_date)) < today
+                and (row.next_attempt_at or row.send_at).astimezone(tz).date() <= deadline
+            ]
             if ids:
                 conn.execute(
                     update(t)
@@ -436,11 +453,18 @@ class Dispatcher:
         """Give the row back for later without counting an attempt: nothing was sent."""
         now = utcnow()
         values = {
-            "status": Status.PENDING, "next_attempt_at": now + timedelta(seconds=seconds), "lease_until": None,
-            "claimed_by": None, "last_error": reason, "updated_at": now,
+            "status": Status.PENDING, "next_attempt_at": self._retry_at(row, now + timedelta(seconds=seconds)),
+            "lease_until": None, "claimed_by": None, "last_error": reason, "updated_at": now,
         }  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
+
+    def _retry_at(self, row: Any, moment: datetime) -> datetime:
+        """When a row moved to `moment` goes: out of the quiet hours onto a working day (unless its
+        policy ignores them), so that a retry never lands on a day off because of the night."""
+        if row.ignore_quiet_hours:
+            return moment
+        return send_window(moment, self.settings, self.builder.deployment.workdays)
 
     # --- outcomes ----------------------------------------------------------------------
 
@@ -507,7 +531,7 @@ class Dispatcher:
             delay = backoff(attempts)
             if retry_after:
                 delay = max(delay, timedelta(seconds=retry_after))
-            values.update(status=Status.PENDING, next_attempt_at=now + delay)
+            values.update(status=Status.PENDING, next_attempt_at=self._retry_at(row, now + delay))
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
