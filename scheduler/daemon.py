@@ -190,6 +190,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._depth: tuple[float, float] = (0.0, float("-inf"))  # (pending count, when counted)
         self._retry = RETRY_FIRST  # the dispatcher's next delay after a database error
+        self._dispatch_failed = False  # the last dispatch could not read or write the database
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -237,6 +238,7 @@ class Daemon:
             self.metrics,
             lambda: self.scheduler.running,
             s.timezone,
+            writes_failing=lambda: self._dispatch_failed or self.dispatcher.recorder.writes_failing,
         )
         server = _Server(uvicorn.Config(app, host=s.http_host, port=s.http_port, log_level="warning"))
         serving = asyncio.create_task(server.serve())
@@ -295,6 +297,7 @@ class Daemon:
                 wake = self.dispatcher.next_wake(utcnow())
                 lease_end = self._first_lease_end()
             except Exception as exc:  # e.g. the database is unreachable: keep running, try again
+                self._dispatch_failed = True
                 if self._stop.is_set():
                     return
                 log.warning(
@@ -305,6 +308,7 @@ class Daemon:
                 self._retry = min(RETRY_MAX, self._retry * 2)
                 return
             self._retry = RETRY_FIRST
+            self._dispatch_failed = False
             if lease_end is not None:  # claims left unfinished come back to the outbox then
                 lease_end = max(lease_end, utcnow()) + timedelta(seconds=1)
                 wake = lease_end if wake is None else min(wake, lease_end)

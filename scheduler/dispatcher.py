@@ -117,6 +117,9 @@ class Dispatcher:
         During the quiet hours only reminders whose policy ignores them go out."""
         attempted = 0
         caught_up = float("-inf")
+        # Sends a failed flush left unrecorded go into the database before any claim is read
+        # or given back; while that fails (a full disk), nothing more is sent.
+        self.recorder.flush()
         while not self._stopping:
             now = utcnow()
             # Every run starts with the catch-up rules. They read every due row, so within a
@@ -208,7 +211,16 @@ class Dispatcher:
             for task in still:
                 task.cancel()
             await asyncio.gather(*still, return_exceptions=True)
-        self.recorder.flush()  # a sent row given back as pending would be sent again
+        try:
+            self.recorder.flush()  # a sent row given back as pending would be sent again
+        except Exception as exc:
+            # Their rows keep their claims: on SQLite the journal writes them at the next start;
+            # elsewhere their leases expire and they may go again.
+            log.error(
+                "sends could not be recorded: their reminders stay claimed",
+                extra={"count": self.recorder.unrecorded, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            return
         self.release_claims(self.worker)
 
     # --- database steps ---------------------------------------------------------

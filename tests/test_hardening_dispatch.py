@@ -3,10 +3,15 @@ kept across a failed write (12), reminders waiting on a channel that is not conf
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
+import subprocess
+import time
 from datetime import date, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -16,6 +21,7 @@ from scheduler.cli import app
 from scheduler.planner import MERGED
 from scheduler.store import Reminder, Status, open_store
 from scheduler.sync import sync
+from tests import test_daemon_process as process_kit
 from tests.conftest import make_settings
 from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 
@@ -243,3 +249,83 @@ def test_a_rung_skipped_by_the_dispatcher_is_never_brought_back_by_a_sync(world,
     with time_machine.travel(at(settings, date(2026, 12, 15), 9), tick=False):
         sync(engine, dispatcher.builder.deployment, settings, date(2026, 12, 15))
     assert rows(engine)["-3d"].status == Status.SKIPPED
+
+
+# --- 12. a full disk during dispatch ----------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 32 MB tmpfs (root only; skipped with the reason otherwise), unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of `disk`; the file returned gives them back when removed."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    out.write(b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    return filler
+
+
+def slowly(condition, timeout: float, what: str, daemon) -> None:
+    """Wait, looking twice a second: reading every key received takes the sink's CPU."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{daemon.log()}"
+        time.sleep(0.5)
+
+
+def readyz(daemon) -> int:
+    try:
+        return httpx.get(f"http://127.0.0.1:{daemon.port}/readyz", timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def test_a_full_disk_during_dispatch_repeats_at_most_the_sends_in_flight(tmp_path, small_disk, smtp_sink):
+    process_kit.write_config(tmp_path)
+    daemon = process_kit.Daemon(tmp_path, smtp_sink)
+    daemon.env["NHACVIEC_DATABASE_URL"] = f"sqlite:///{small_disk / 'nhacviec.db'}"
+    daemon.env["NHACVIEC_LEASE_SECONDS"] = "10"  # shorter than the episode: repeats would show
+    total = process_kit.AGENCIES * process_kit.OBLIGATIONS
+    smtp_sink.delay = 0.01
+    try:
+        daemon.start()
+        process_kit.wait_for(lambda: len(smtp_sink.received) >= 300, 90, "300 messages", daemon)
+        filler = fill(small_disk)
+        statuses = set()
+        episode = time.monotonic() + 15  # longer than a lease
+        while time.monotonic() < episode:
+            statuses.add(readyz(daemon))
+            time.sleep(0.2)
+        filler.unlink()
+        slowly(lambda: len(set(smtp_sink.keys())) >= total, 180, "every reminder", daemon)
+        slowly(lambda: readyz(daemon) == 200, 60, "/readyz ready again", daemon)
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=60) == 0, daemon.log()
+    finally:
+        daemon.stop()
+    counts, keys = process_kit.outbox(daemon)
+    received = smtp_sink.keys()
+    assert counts == {Status.SENT: total} and set(received) == keys
+    duplicates = len(received) - len(set(received))
+    assert duplicates <= process_kit.CONCURRENCY, f"{duplicates} duplicates after a full disk"
+    assert 503 in statuses, statuses  # not ready while writes failed
