@@ -131,17 +131,22 @@ def single_instance(database_url: str) -> Iterator[None]:
         handle.close()
 
 
-def build_notifiers(settings: Settings, deployment: Deployment, engine: Any) -> dict[str, Notifier]:
-    """Console mode prints every channel. Live mode builds each channel in use through its
-    plug-in; one that lacks a setting is left out with a warning, and its reminders wait."""
+def build_notifiers(
+    settings: Settings, deployment: Deployment, engine: Any, unconfigured: dict[str, str] | None = None
+) -> dict[str, Notifier]:
+    """Console mode prints every channel, as that channel would send it. Live mode builds each
+    channel in use through its plug-in; one that lacks a setting is left out with a warning
+    (and, in `unconfigured`, what is missing), and its reminders wait."""
     if settings.delivery == "console":
-        return dict.fromkeys(channel_names(), ConsoleNotifier())
+        return {name: ConsoleNotifier(shows=notifier_class(name).renders) for name in channel_names()}
     notifiers: dict[str, Notifier] = {}
     for name in sorted(channels_in_use(deployment)):
         try:
             notifiers[name] = build_notifier(name, settings, deployment, engine)
         except NotConfigured as exc:
             log.warning("channel not configured", extra={"channel": name, "reason": str(exc)})
+            if unconfigured is not None:
+                unconfigured[name] = str(exc)
     return notifiers
 
 
@@ -200,12 +205,13 @@ class Daemon:
         self.deployment = load_config(s.config_dir, s)
         self.templates = Templates(s.config_dir / "templates")
         self.links = Links(secret_key(s), s.public_url, s.link_days)
-        self.notifiers = build_notifiers(s, self.deployment, self.engine)
+        unconfigured: dict[str, str] = {}
+        self.notifiers = build_notifiers(s, self.deployment, self.engine, unconfigured)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
         journal = journal_path(s.database_url)  # an SQLite file: we hold its lock, we are alone
         self.dispatcher = Dispatcher(
-            self.engine, self.builder, self.notifiers, s, self.worker, self.metrics, journal
+            self.engine, self.builder, self.notifiers, s, self.worker, self.metrics, journal, unconfigured
         )
         if journal is not None:
             recovered = SendRecorder.recover(self.engine, journal)  # before the claims are given back

@@ -94,9 +94,11 @@ class Dispatcher:
         worker: str,
         metrics: Metrics | None = None,
         journal: Path | None = None,
+        unconfigured: Mapping[str, str] | None = None,
     ) -> None:
         """`journal`: the file that records sends (`scheduler.recorder`), for the process alone on
-        an SQLite file; without it each turn of the event loop commits its sends."""
+        an SQLite file; without it each turn of the event loop commits its sends.
+        `unconfigured`: channels in use without a notifier, with what their configuration lacks."""
         self.engine = engine
         self.builder = builder
         self.notifiers = dict(notifiers)
@@ -104,6 +106,11 @@ class Dispatcher:
         self.worker = worker
         self.metrics = metrics
         self.guards = {ch: ChannelGuard(builder.deployment.channel(ch).spec) for ch in self.notifiers}
+        self.unconfigured = {
+            channel: f"kênh {channel} chưa được cấu hình ({missing}): lời nhắc đang chờ, không mất, "
+            "sẽ được gửi khi kênh được cấu hình và dịch vụ khởi động lại"
+            for channel, missing in (unconfigured or {}).items()
+        }
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self.table = Reminder.__table__
@@ -120,6 +127,7 @@ class Dispatcher:
         # Sends a failed flush left unrecorded go into the database before any claim is read
         # or given back; while that fails (a full disk), nothing more is sent.
         self.recorder.flush()
+        self.note_unconfigured(utcnow())
         while not self._stopping:
             now = utcnow()
             # Every run starts with the catch-up rules. They read every due row, so within a
@@ -312,6 +320,31 @@ class Dispatcher:
                         updated_at=now,
                     )
                 )
+
+    def note_unconfigured(self, now: datetime) -> None:
+        """Due reminders on a channel that is not configured wait; say why on each (`nhacviec
+        outbox` shows it) and count them per channel (/metrics)."""
+        if not self.unconfigured:
+            return
+        t = self.table
+        waiting = and_(t.c.status == Status.PENDING, t.c.send_at <= now, t.c.channel.in_(self.unconfigured))
+        with self.engine.begin() as conn:
+            for channel, reason in self.unconfigured.items():
+                conn.execute(
+                    update(t)
+                    .where(
+                        waiting,
+                        t.c.channel == channel,
+                        or_(t.c.last_error.is_(None), t.c.last_error != reason),
+                    )
+                    .values(last_error=reason, updated_at=now)
+                )
+            counts = dict(
+                conn.execute(select(t.c.channel, func.count()).where(waiting).group_by(t.c.channel)).all()
+            )
+        if self.metrics:
+            for channel in self.unconfigured:
+                self.metrics.waiting_unconfigured(channel, counts.get(channel, 0))
 
     def claim(self, now: datetime, quiet: bool = False) -> list[Any]:
         """Lease a batch of due rows to this worker (in the quiet hours, only the exempt ones);
@@ -518,7 +551,12 @@ class Dispatcher:
             plan_id = row.occurrence_key.split("/")[1]
             today = now.astimezone(self.settings.timezone).date()
             context = digest_context(
-                self.engine, self.builder.deployment, plan_id, today, self.settings.timezone
+                self.engine,
+                self.builder.deployment,
+                plan_id,
+                today,
+                self.settings.timezone,
+                self.unconfigured,
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())

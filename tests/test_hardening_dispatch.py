@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import time
@@ -14,16 +15,25 @@ from pathlib import Path
 import httpx
 import pytest
 import time_machine
+from prometheus_client import generate_latest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from notifiers.console import SEPARATOR
 from scheduler.cli import app
+from scheduler.daemon import build_notifiers
+from scheduler.digest import enqueue_digests
+from scheduler.dispatcher import Dispatcher
+from scheduler.loader import load_config
+from scheduler.messages import MessageBuilder
+from scheduler.metrics import Metrics
 from scheduler.planner import MERGED
 from scheduler.store import Reminder, Status, open_store
 from scheduler.sync import sync
+from scheduler.templates import Templates
 from tests import test_daemon_process as process_kit
 from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
+from tests.dispatch_kit import links, make_dispatcher, run, sync_and_dispatch
 
 CONTACT = "so-noi-vu/focal"
 
@@ -329,3 +339,107 @@ def test_a_full_disk_during_dispatch_repeats_at_most_the_sends_in_flight(tmp_pat
     duplicates = len(received) - len(set(received))
     assert duplicates <= process_kit.CONCURRENCY, f"{duplicates} duplicates after a full disk"
     assert 503 in statuses, statuses  # not ready while writes failed
+
+
+# --- 23. a channel that is not configured -----------------------------------------------------------
+
+
+def both_channels(config: Path, channels: str = "[email, sms]") -> None:
+    agencies = config / "agencies" / "so.yaml"
+    agencies.write_text(
+        agencies.read_text(encoding="utf-8").replace(
+            "email: ctn@noivu.example.org}",
+            f'email: ctn@noivu.example.org, mobile: "0912 345 678", channels: {channels}}}',
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_a_reminder_on_a_channel_that_is_not_configured_says_why_it_waits(
+    tmp_path, smtp_sink, database_url, monkeypatch
+):
+    config = write_config(tmp_path, "14/12/2026", rungs("0d"))
+    both_channels(config)  # sms: no key in the environment, so not configured
+    settings = make_settings(
+        tmp_path, config, database_url, NHACVIEC_DELIVERY="live", NHACVIEC_SMTP_HOST="127.0.0.1",
+        NHACVIEC_SMTP_PORT=str(smtp_sink.port),
+    )  # fmt: skip
+    engine = open_store(database_url)
+    deployment = load_config(config, settings)
+    unconfigured: dict[str, str] = {}
+    notifiers = build_notifiers(settings, deployment, engine, unconfigured)
+    assert set(notifiers) == {"email"} and set(unconfigured) == {"sms"}
+    metrics = Metrics(lambda: 0)
+    builder = MessageBuilder(deployment, Templates(config / "templates"), links(settings), settings.timezone)
+    dispatcher = Dispatcher(engine, builder, notifiers, settings, "w", metrics, None, unconfigured)
+    monday = at(settings, date(2026, 12, 14))
+    with time_machine.travel(monday, tick=False):
+        sync(engine, deployment, settings, monday.date())
+        run(dispatcher)
+        waiting = next(r for r in rows_of(engine) if r.channel == "sms")
+        assert waiting.status == Status.PENDING
+        reason = "kênh sms chưa được cấu hình (đặt NHACVIEC_SMS_ESMS_API_KEY để gửi SMS qua gateway esms)"
+        assert waiting.last_error.startswith(reason)
+        assert (
+            'nhacviec_reminders_waiting_unconfigured{channel="sms"} 1.0'
+            in generate_latest(metrics.registry).decode()
+        )
+
+        # The daily digest to the focal agency lists it with the deliveries that failed.
+        assert enqueue_digests(engine, deployment, monday, settings.timezone) == 1
+        run(dispatcher)
+    digest = [m for m in smtp_sink.received if m.message["X-Nhacviec-Key"] and "Tổng hợp" in m.subject]
+    assert len(digest) == 1
+    assert f"sms +84912345678: {reason}" in " ".join(digest[0].text().split())
+
+    # `nhacviec outbox` shows it in its reason column.
+    for name in [k for k in os.environ if k.startswith("NHACVIEC_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("NHACVIEC_DATABASE_URL", database_url)
+    monkeypatch.setenv("NHACVIEC_CONFIG_DIR", str(config))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "400")  # one line per row
+    listed = CliRunner().invoke(app, ["outbox", "--status", "pending"])
+    assert listed.exit_code == 0, listed.output
+    assert squeeze(reason) in squeeze(listed.output)
+    engine.dispose()
+
+
+def squeeze(text: str) -> str:
+    """The text without spaces and table rules: a table folds long cells over several lines."""
+    return re.sub(r"[\s│┃║|]", "", text)
+
+
+def rows_of(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(select(Reminder.__table__)).all()
+
+
+def test_the_console_shows_zalo_and_sms_as_they_would_be_sent(tmp_path, database_url, capsys):
+    config = write_config(tmp_path, "14/12/2026", rungs("0d"))
+    both_channels(config, "[email, sms, zalo]")
+    settings = make_settings(tmp_path, config, database_url, NHACVIEC_DELIVERY="console")
+    engine = open_store(database_url)
+    deployment = load_config(config, settings)
+    notifiers = build_notifiers(settings, deployment, engine)
+    builder = MessageBuilder(deployment, Templates(config / "templates"), links(settings), settings.timezone)
+    dispatcher = Dispatcher(engine, builder, notifiers, settings, "w")
+    monday = at(settings, date(2026, 12, 14))
+    with time_machine.travel(monday, tick=False):
+        sync(engine, deployment, settings, monday.date())
+        capsys.readouterr()
+        run(dispatcher)
+    printed = {
+        part.split("\n", 2)[1].split(" ")[1]: part
+        for part in capsys.readouterr().out.split(SEPARATOR)
+        if part.strip()
+    }
+    assert set(printed) == {"email", "sms", "zalo"}
+    assert "Kính gửi" in printed["email"] and f"{settings.public_url}/xac-nhan/" in printed["email"]
+    for channel in ("sms", "zalo"):
+        assert "Kính gửi" not in printed[channel]  # not the e-mail body
+        assert "Hôm nay 14/12/2026 là hạn cuối gửi Báo cáo kết quả (15/KH-UBND)." in printed[channel]
+        assert f"Xác nhận đã gửi: {settings.public_url}/x/" in printed[channel]  # the short link
+        assert "/xac-nhan/" not in printed[channel]
+    assert "Khong dau" not in printed["email"] and "Không dấu (SMS): Hom nay 14/12/2026" in printed["sms"]
+    engine.dispose()
