@@ -339,9 +339,8 @@ class Dispatcher:
                     )
                     .values(last_error=reason, updated_at=now)
                 )
-            counts = dict(
-                conn.execute(select(t.c.channel, func.count()).where(waiting).group_by(t.c.channel)).all()
-            )
+            found = conn.execute(select(t.c.channel, func.count()).where(waiting).group_by(t.c.channel))
+            counts: dict[str, int] = {channel: count for channel, count in found}
         if self.metrics:
             for channel in self.unconfigured:
                 self.metrics.waiting_unconfigured(channel, counts.get(channel, 0))
