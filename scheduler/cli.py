@@ -94,7 +94,7 @@ def _links(settings: Settings) -> Links:
 
 def _deployment(settings: Settings, config: Path | None) -> Deployment:
     try:
-        deployment = load_config(config or settings.config_dir)
+        deployment = load_config(config or settings.config_dir, settings)
     except ConfigInvalid as exc:
         for error in exc.errors:
             err.print(styled("lỗi", "red", f" {error}"), highlight=False, soft_wrap=True)

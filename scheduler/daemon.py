@@ -169,17 +169,22 @@ def single_instance(database_url: str) -> Iterator[None]:
         handle.close()
 
 
-def build_notifiers(settings: Settings, deployment: Deployment, engine: Any) -> dict[str, Notifier]:
-    """Console mode prints every channel. Live mode builds each channel in use through its
-    plug-in; one that lacks a setting is left out with a warning, and its reminders wait."""
+def build_notifiers(
+    settings: Settings, deployment: Deployment, engine: Any, unconfigured: dict[str, str] | None = None
+) -> dict[str, Notifier]:
+    """Console mode prints every channel, as that channel would send it. Live mode builds each
+    channel in use through its plug-in; one that lacks a setting is left out with a warning
+    (and, in `unconfigured`, what is missing), and its reminders wait."""
     if settings.delivery == "console":
-        return dict.fromkeys(channel_names(), ConsoleNotifier())
+        return {name: ConsoleNotifier(shows=notifier_class(name).renders) for name in channel_names()}
     notifiers: dict[str, Notifier] = {}
     for name in sorted(channels_in_use(deployment)):
         try:
             notifiers[name] = build_notifier(name, settings, deployment, engine)
         except NotConfigured as exc:
             log.warning("channel not configured", extra={"channel": name, "reason": str(exc)})
+            if unconfigured is not None:
+                unconfigured[name] = str(exc)
     return notifiers
 
 
@@ -234,6 +239,7 @@ class Daemon:
         self._depth: tuple[float, float] = (0.0, float("-inf"))  # (pending count, when counted)
         self._retry = RETRY_FIRST  # the dispatcher's next delay after a database error
         self._reload_lock = asyncio.Lock()
+        self._dispatch_failed = False  # the last dispatch could not read or write the database
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -253,14 +259,15 @@ class Daemon:
         s = self.settings
         self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.engine = open_database(s.database_url)
-        self.deployment = load_config(s.config_dir)
+        self.deployment = load_config(s.config_dir, s)
         self.templates = Templates(s.config_dir / "templates")
-        self.notifiers = build_notifiers(s, self.deployment, self.engine)
+        unconfigured: dict[str, str] = {}
+        self.notifiers = build_notifiers(s, self.deployment, self.engine, unconfigured)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
         journal = journal_path(s.database_url)  # an SQLite file: we hold its lock, we are alone
         self.dispatcher = Dispatcher(
-            self.engine, self.builder, self.notifiers, s, self.worker, self.metrics, journal
+            self.engine, self.builder, self.notifiers, s, self.worker, self.metrics, journal, unconfigured
         )
         if journal is not None:
             recovered = SendRecorder.recover(self.engine, journal)  # before the claims are given back
@@ -297,6 +304,7 @@ class Daemon:
             lambda: self.scheduler.running,
             s.timezone,
             serve_metrics=s.metrics_bind is None,
+            writes_failing=lambda: self._dispatch_failed or self.dispatcher.recorder.writes_failing,
         )
         servers = [(http_server(app), sockets[0])]
         if s.metrics_bind:
@@ -358,6 +366,7 @@ class Daemon:
                 wake = self.dispatcher.next_wake(utcnow())
                 lease_end = self._first_lease_end()
             except Exception as exc:  # e.g. the database is unreachable: keep running, try again
+                self._dispatch_failed = True
                 if self._stop.is_set():
                     return
                 log.warning(
@@ -368,6 +377,7 @@ class Daemon:
                 self._retry = min(RETRY_MAX, self._retry * 2)
                 return
             self._retry = RETRY_FIRST
+            self._dispatch_failed = False
             if lease_end is not None:  # claims left unfinished come back to the outbox then
                 lease_end = max(lease_end, utcnow()) + timedelta(seconds=1)
                 wake = lease_end if wake is None else min(wake, lease_end)
@@ -467,7 +477,7 @@ class Daemon:
         It is read in a thread: a large configuration must not stop the HTTP server."""
         before, self._snapshot = self._snapshot, config_snapshot(self.settings.config_dir)
         try:
-            deployment, templates = await asyncio.to_thread(read_configuration, self.settings.config_dir)
+            deployment, templates = await asyncio.to_thread(read_configuration, self.settings)
         except ConfigInvalid as exc:
             log.error("configuration not reloaded", extra={"errors": [str(e) for e in exc.errors]})
             return
@@ -535,8 +545,8 @@ def run_daemon(settings: Settings) -> int:
         return 1
 
 
-def read_configuration(config_dir: Path) -> tuple[Deployment, Templates]:
-    return load_config(config_dir), Templates(config_dir / "templates")
+def read_configuration(settings: Settings) -> tuple[Deployment, Templates]:
+    return load_config(settings.config_dir, settings), Templates(settings.config_dir / "templates")
 
 
 def _give_back_memory() -> None:

@@ -9,6 +9,7 @@ day off): offices read it on working days (NHACVIEC_DIGEST_DAYS).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from notifiers.registry import notifier_class
 from scheduler.loader import Deployment
 from scheduler.planner import idempotency_key
-from scheduler.store import Occurrence, Reminder, Status
+from scheduler.store import Occurrence, Reminder, Status, start_of_day_utc
 
 LOOKBACK = timedelta(days=31)  # overdue occurrences stay in the digest this long
 LOOKAHEAD = timedelta(days=14)  # deadlines this close are listed as open
@@ -26,8 +27,15 @@ DIGEST_RUNG = "digest"
 
 
 def digest_context(
-    engine: Engine, deployment: Deployment, plan_id: str, today: date, tz: tzinfo
+    engine: Engine,
+    deployment: Deployment,
+    plan_id: str,
+    today: date,
+    tz: tzinfo,
+    unconfigured: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`unconfigured`: channels that are not configured, with why their reminders wait; the
+    reminders due by today on them are listed with the undelivered ones."""
     plan = next(p for p in deployment.plans if p.id == plan_id)
     occ, rem = Occurrence.__table__, Reminder.__table__
     with engine.connect() as conn:
@@ -53,6 +61,18 @@ def digest_context(
                 failures.setdefault(row.occurrence_key, []).append(
                     f"{row.channel} {row.recipient}: {row.last_error}"
                 )
+            if unconfigured:
+                for row in conn.execute(
+                    select(rem.c.occurrence_key, rem.c.channel, rem.c.recipient).where(
+                        rem.c.occurrence_key.in_(keys),
+                        rem.c.status == Status.PENDING,
+                        rem.c.channel.in_(unconfigured),
+                        rem.c.send_at < start_of_day_utc(today + timedelta(days=1), tz),
+                    )
+                ):
+                    failures.setdefault(row.occurrence_key, []).append(
+                        f"{row.channel} {row.recipient}: {unconfigured[row.channel]}"
+                    )
     rows = []
     for o in occurrences:
         if o.status == "submitted":

@@ -40,9 +40,10 @@ from scheduler.digest import digest_context
 from scheduler.guards import ChannelGuard, DailyQuota
 from scheduler.messages import DIGEST, MessageBuilder
 from scheduler.metrics import Metrics
+from scheduler.planner import send_window
 from scheduler.recorder import SendRecorder
-from scheduler.settings import Settings
-from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, utcnow
+from scheduler.settings import Settings, in_period
+from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, start_of_day_utc, utcnow
 
 log = logging.getLogger("nhacviec.dispatcher")
 
@@ -57,7 +58,7 @@ CATCH_UP_SECONDS = 1.0  # within one run, the catch-up rules run again at most t
 # is converted row by row: reading all columns cost 12 µs per message (bench/README.md).
 CLAIMED = (
     "id", "key", "occurrence_key", "contact_key", "channel", "kind", "recipient", "attempts",
-    "send_at", "lease_until", "maybe_sent",
+    "send_at", "lease_until", "maybe_sent", "ignore_quiet_hours",
 )  # fmt: skip
 OCCURRENCE = ("key", "plan_id", "item_id", "kind", "period", "agency_id", "title", "start_date", "end_date")
 
@@ -69,10 +70,7 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelt
 
 
 def in_quiet_hours(moment: datetime, start: time, end: time, tz: Any) -> bool:
-    clock = moment.astimezone(tz).time()
-    if start <= end:
-        return start <= clock < end
-    return clock >= start or clock < end
+    return in_period(moment.astimezone(tz).time(), start, end)
 
 
 def quiet_hours_end(moment: datetime, end: time, tz: Any) -> datetime:
@@ -96,9 +94,11 @@ class Dispatcher:
         worker: str,
         metrics: Metrics | None = None,
         journal: Path | None = None,
+        unconfigured: Mapping[str, str] | None = None,
     ) -> None:
         """`journal`: the file that records sends (`scheduler.recorder`), for the process alone on
-        an SQLite file; without it each turn of the event loop commits its sends."""
+        an SQLite file; without it each turn of the event loop commits its sends.
+        `unconfigured`: channels in use without a notifier, with what their configuration lacks."""
         self.engine = engine
         self.builder = builder
         self.notifiers = dict(notifiers)
@@ -106,6 +106,11 @@ class Dispatcher:
         self.worker = worker
         self.metrics = metrics
         self.guards = {ch: ChannelGuard(builder.deployment.channel(ch).spec) for ch in self.notifiers}
+        self.unconfigured = {
+            channel: f"kênh {channel} chưa được cấu hình ({missing}): lời nhắc đang chờ, không mất, "
+            "sẽ được gửi khi kênh được cấu hình và dịch vụ khởi động lại"
+            for channel, missing in (unconfigured or {}).items()
+        }
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self.table = Reminder.__table__
@@ -119,6 +124,10 @@ class Dispatcher:
         During the quiet hours only reminders whose policy ignores them go out."""
         attempted = 0
         caught_up = float("-inf")
+        # Sends a failed flush left unrecorded go into the database before any claim is read
+        # or given back; while that fails (a full disk), nothing more is sent.
+        self.recorder.flush()
+        self.note_unconfigured(utcnow())
         while not self._stopping:
             now = utcnow()
             # Every run starts with the catch-up rules. They read every due row, so within a
@@ -210,7 +219,16 @@ class Dispatcher:
             for task in still:
                 task.cancel()
             await asyncio.gather(*still, return_exceptions=True)
-        self.recorder.flush()  # a sent row given back as pending would be sent again
+        try:
+            self.recorder.flush()  # a sent row given back as pending would be sent again
+        except Exception as exc:
+            # Their rows keep their claims: on SQLite the journal writes them at the next start;
+            # elsewhere their leases expire and they may go again.
+            log.error(
+                "sends could not be recorded: their reminders stay claimed",
+                extra={"count": self.recorder.unrecorded, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            return
         self.release_claims(self.worker)
 
     # --- database steps ---------------------------------------------------------
@@ -227,17 +245,23 @@ class Dispatcher:
             ).rowcount
 
     def catch_up(self, now: datetime) -> None:
-        """Expired leases back to pending; superseded, too-late and passed-deadline rungs skipped."""
+        """Expired leases back to pending; superseded, too-late and passed-deadline rungs skipped.
+        A row's due time is its retry time if it has one (the dispatcher moved it: a retry, a
+        postponement), else its send time."""
         t = self.table
         later = aliased(Reminder)
         too_late = now - timedelta(hours=self.settings.max_lateness_hours)
-        today = now.astimezone(self.settings.timezone).date()
+        tz = self.settings.timezone
+        today = now.astimezone(tz).date()
+        tomorrow = start_of_day_utc(today + timedelta(days=1), tz)
         with self.engine.begin() as conn:
             conn.execute(
                 update(t)
                 .where(t.c.status == Status.CLAIMED, t.c.lease_until < now)
                 .values(status=Status.PENDING, lease_until=None, claimed_by=None)
             )
+            # Of the rungs of one occurrence due for one recipient by the end of today, only the
+            # latest goes: after downtime, or when a postponement carried a rung into another's day.
             conn.execute(
                 update(t)
                 .where(
@@ -248,7 +272,7 @@ class Dispatcher:
                         later.contact_key == t.c.contact_key,
                         later.channel == t.c.channel,
                         later.send_at > t.c.send_at,
-                        later.send_at <= now,
+                        later.send_at < tomorrow,
                         later.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
                     ),
                 )
@@ -256,7 +280,13 @@ class Dispatcher:
             )
             conn.execute(
                 update(t)
-                .where(t.c.status == Status.PENDING, t.c.send_at < too_late)
+                .where(
+                    t.c.status == Status.PENDING,
+                    or_(
+                        and_(t.c.next_attempt_at.is_(None), t.c.send_at < too_late),
+                        t.c.next_attempt_at < too_late,
+                    ),
+                )
                 .values(
                     status=Status.SKIPPED,
                     last_error=f"bỏ qua: trễ quá {self.settings.max_lateness_hours} giờ so với giờ gửi",
@@ -264,15 +294,22 @@ class Dispatcher:
                 )
             )
             passed = conn.execute(
-                select(t.c.id, t.c.due_date).where(
+                select(t.c.id, t.c.due_date, t.c.send_at, t.c.next_attempt_at).where(
                     t.c.status == Status.PENDING,
                     t.c.send_at <= now,
                     t.c.kind.in_(PASSED_KINDS),
                     t.c.due_date < today,
                 )
             ).all()
+            # Skipped for the overdue notice: a rung that was due on or before its effective
+            # deadline, now past. Not one the quiet hours or a retry carried beyond it: it goes.
             workdays = self.builder.deployment.workdays
-            ids = [row.id for row in passed if workdays.next_working_day(row.due_date) < today]
+            ids = [
+                row.id
+                for row in passed
+                if (deadline := workdays.next_working_day(row.due_date)) < today
+                and (row.next_attempt_at or row.send_at).astimezone(tz).date() <= deadline
+            ]
             if ids:
                 conn.execute(
                     update(t)
@@ -283,6 +320,30 @@ class Dispatcher:
                         updated_at=now,
                     )
                 )
+
+    def note_unconfigured(self, now: datetime) -> None:
+        """Due reminders on a channel that is not configured wait; say why on each (`nhacviec
+        outbox` shows it) and count them per channel (/metrics)."""
+        if not self.unconfigured:
+            return
+        t = self.table
+        waiting = and_(t.c.status == Status.PENDING, t.c.send_at <= now, t.c.channel.in_(self.unconfigured))
+        with self.engine.begin() as conn:
+            for channel, reason in self.unconfigured.items():
+                conn.execute(
+                    update(t)
+                    .where(
+                        waiting,
+                        t.c.channel == channel,
+                        or_(t.c.last_error.is_(None), t.c.last_error != reason),
+                    )
+                    .values(last_error=reason, updated_at=now)
+                )
+            found = conn.execute(select(t.c.channel, func.count()).where(waiting).group_by(t.c.channel))
+            counts: dict[str, int] = {channel: count for channel, count in found}
+        if self.metrics:
+            for channel in self.unconfigured:
+                self.metrics.waiting_unconfigured(channel, counts.get(channel, 0))
 
     def claim(self, now: datetime, quiet: bool = False) -> list[Any]:
         """Lease a batch of due rows to this worker (in the quiet hours, only the exempt ones);
@@ -437,11 +498,18 @@ class Dispatcher:
         """Give the row back for later without counting an attempt: nothing was sent."""
         now = utcnow()
         values = {
-            "status": Status.PENDING, "next_attempt_at": now + timedelta(seconds=seconds), "lease_until": None,
-            "claimed_by": None, "last_error": reason, "updated_at": now,
+            "status": Status.PENDING, "next_attempt_at": self._retry_at(row, now + timedelta(seconds=seconds)),
+            "lease_until": None, "claimed_by": None, "last_error": reason, "updated_at": now,
         }  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
+
+    def _retry_at(self, row: Any, moment: datetime) -> datetime:
+        """When a row moved to `moment` goes: out of the quiet hours onto a working day (unless its
+        policy ignores them), so that a retry never lands on a day off because of the night."""
+        if row.ignore_quiet_hours:
+            return moment
+        return send_window(moment, self.settings, self.builder.deployment.workdays)
 
     # --- outcomes ----------------------------------------------------------------------
 
@@ -482,7 +550,12 @@ class Dispatcher:
             plan_id = row.occurrence_key.split("/")[1]
             today = now.astimezone(self.settings.timezone).date()
             context = digest_context(
-                self.engine, self.builder.deployment, plan_id, today, self.settings.timezone
+                self.engine,
+                self.builder.deployment,
+                plan_id,
+                today,
+                self.settings.timezone,
+                self.unconfigured,
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())
@@ -517,7 +590,7 @@ class Dispatcher:
             delay = backoff(attempts)
             if retry_after:
                 delay = max(delay, timedelta(seconds=retry_after))
-            values.update(status=Status.PENDING, next_attempt_at=now + delay)
+            values.update(status=Status.PENDING, next_attempt_at=self._retry_at(row, now + delay))
         with self.engine.begin() as conn:
             conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
             self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])

@@ -38,6 +38,7 @@ from scheduler.schema import (
     WindowSpec,
     WorkdaysFile,
 )
+from scheduler.settings import Settings
 from scheduler.workdays import WorkCalendar, WorkdayOverrides
 from scheduler.yamlfile import ConfigError, ConfigInvalid, Path_, YamlDocument, read_yaml
 
@@ -354,7 +355,9 @@ def _check_cycles(agencies: dict[str, AgencySpec], where, check: _Checker) -> No
             current = agencies[current].parent
 
 
-def _load_policies(doc: YamlDocument, parsed: PoliciesFile, check: _Checker) -> dict[str, PolicySpec]:
+def _load_policies(
+    doc: YamlDocument, parsed: PoliciesFile, check: _Checker, settings: Settings | None
+) -> dict[str, PolicySpec]:
     policies: dict[str, PolicySpec] = {}
     for i, policy in enumerate(parsed.policies):
         if policy.id in policies:
@@ -364,6 +367,9 @@ def _load_policies(doc: YamlDocument, parsed: PoliciesFile, check: _Checker) -> 
             check.errors.append(
                 doc.error(("policies", i), "chính sách cần ít nhất một mốc nhắc trong 'deadline'")
             )
+        if settings is not None and (problem := _quiet_send_time(policy, settings)):
+            at = ("policies", i, "send_time") if policy.send_time else ("policies", i)
+            check.errors.append(doc.error(at, problem))
     if parsed.default not in policies:
         check.errors.append(
             doc.error(
@@ -371,6 +377,22 @@ def _load_policies(doc: YamlDocument, parsed: PoliciesFile, check: _Checker) -> 
             )
         )
     return policies
+
+
+def _quiet_send_time(policy: PolicySpec, settings: Settings) -> str | None:
+    """A send time inside the quiet hours would hold every reminder of the policy until they end,
+    often the next day, after the deadline or on a day off."""
+    clock = policy.send_time or settings.send_time
+    if policy.ignore_quiet_hours or not settings.quiet(clock):
+        return None
+    quiet = f"{settings.quiet_start:%H:%M}-{settings.quiet_end:%H:%M}"
+    what = "giờ gửi" if policy.send_time else "giờ gửi mặc định (NHACVIEC_SEND_TIME)"
+    return (
+        f"{what} {clock:%H:%M} nằm trong khung giờ không gửi tin {quiet} (NHACVIEC_QUIET_HOURS): "
+        "lời nhắc sẽ bị hoãn đến hết khung giờ đó, có khi sang ngày hôm sau, quá hạn hoặc vào ngày nghỉ; "
+        "chọn giờ gửi ngoài khung giờ này, hoặc đặt ignore_quiet_hours: true nếu chính sách phải gửi "
+        "cả trong khung giờ đó"
+    )
 
 
 class _PlanChecker:
@@ -632,8 +654,9 @@ def load_workdays(config_dir: Path) -> WorkdayOverrides:
     return overrides
 
 
-def load_config(config_dir: Path) -> Deployment:
-    """Read and validate every file; raise ConfigInvalid with all problems found."""
+def load_config(config_dir: Path, settings: Settings | None = None) -> Deployment:
+    """Read and validate every file; raise ConfigInvalid with all problems found. With the
+    `settings`, also what depends on them (a policy's send time against the quiet hours)."""
     config_dir = Path(config_dir)
     errors: list[ConfigError] = []
     if not config_dir.is_dir():
@@ -663,7 +686,7 @@ def load_config(config_dir: Path) -> Deployment:
         errors.append(ConfigError(str(policy_file), 1, "", "thiếu tệp chính sách nhắc việc"))
     for doc in _read_all([policy_file] if policy_file.is_file() else [], errors):
         if (parsed := _validate(PoliciesFile, doc, errors)) is not None:
-            policies = _load_policies(doc, parsed, check)
+            policies = _load_policies(doc, parsed, check, settings)
             default_policy = parsed.default
 
     overrides = _load_workdays(config_dir / "workdays.yaml", errors)

@@ -51,6 +51,12 @@ class Metrics:
             buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
+        self._unconfigured = Gauge(
+            "nhacviec_reminders_waiting_unconfigured",
+            "Reminders due but waiting because their channel is not configured (a key or option missing).",
+            ["channel"],
+            registry=self.registry,
+        )
         depth = Gauge("nhacviec_outbox_pending", "Reminders waiting to be sent.", registry=self.registry)
         depth.set_function(outbox_depth)
         alerts = Gauge(
@@ -72,3 +78,6 @@ class Metrics:
             self._dead.labels(channel).inc()
         if alert:
             self._alerts.labels(channel).inc()
+
+    def waiting_unconfigured(self, channel: str, count: int) -> None:
+        self._unconfigured.labels(channel).set(count)

@@ -8,13 +8,17 @@ writing to `scheduler.sync`. Send days follow the policy's non-working-day rule:
 - a rung after the deadline (+1wd overdue, +3wd escalation) counts from the
   effective deadline — the next working day when the deadline falls on a day off
   (Civil Code art. 148) — and moves forward to a working day, never earlier.
+
+A send time in the quiet hours moves to their end, on a working day (`send_window`).
+Rungs of one occurrence that land on the same day for the same contact and channel
+become one message, the later rung's; the others are planned as skipped, with the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from scheduler.events import Event, calendar_events
@@ -44,6 +48,7 @@ class PlannedReminder:
     send_at: datetime  # aware, UTC
     due_date: date
     ignore_quiet_hours: bool  # the policy lets it go out during the quiet hours
+    skip: str | None = None  # why it is recorded as skipped (merged into a later rung of the same day)
 
     def changes(self) -> tuple:
         """The fields a re-sync may update on a pending row."""
@@ -69,6 +74,29 @@ def send_day(anchor: date, offset: Offset, rule: str, workdays: WorkCalendar) ->
     return workdays.previous_working_day(day)
 
 
+def send_window(moment: datetime, settings: Settings, workdays: WorkCalendar) -> datetime:
+    """The first instant from `moment` at which a reminder that keeps the quiet hours may go
+    out: `moment` itself, or the end of the quiet hours it falls in — on the next working day
+    when that end is on a day off, so that the quiet hours never move a reminder onto one."""
+    tz = settings.timezone
+    local = moment.astimezone(tz)
+    if not settings.quiet(local.time()):
+        return moment
+    end = datetime.combine(local.date(), settings.quiet_end, tz)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), settings.quiet_end, tz)
+    if not workdays.is_working_day(end.date()):
+        end = datetime.combine(workdays.next_working_day(end.date()), settings.quiet_end, tz)
+    return end.astimezone(UTC)
+
+
+KIND_NAMES = {
+    "upcoming": "sắp đến hạn", "due": "đến hạn", "overdue": "quá hạn", "escalation": "báo lãnh đạo",
+    "prepare": "chuẩn bị đợt", "start": "bắt đầu đợt", "closing": "sắp kết thúc đợt",
+    "announce": "thông báo ngày kỷ niệm",
+}  # fmt: skip
+
+
 def rung_kind(event: Event, rung: RungSpec) -> str:
     if rung.kind:
         return rung.kind
@@ -92,6 +120,32 @@ def idempotency_key(occurrence_key: str, contact_key: str, channel: str, rung: s
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+MERGED = "bỏ qua: cùng ngày gửi với lời nhắc"  # the reason's start: sync tells such rows by it
+
+
+def merged_reason(kept: PlannedReminder, day: date) -> str:
+    name = KIND_NAMES.get(kept.kind, kept.kind)
+    return f"{MERGED} «{name}» (mốc {kept.rung}) ngày {day:%d/%m/%Y}: chỉ gửi lời nhắc đó"
+
+
+def one_per_day(planned: list[PlannedReminder], order: dict[str, tuple]) -> list[PlannedReminder]:
+    """Rungs landing on the same send day for the same contact and channel (a deadline in Tết
+    pulls −3d and 0d onto the same morning) become one message: the later rung's, the one
+    nearer the end of the calendar; the others are kept as skipped, with the reason.
+    `order`: rung label -> (send day, send time, nominal date)."""
+    latest: dict[tuple, PlannedReminder] = {}
+    for rem in planned:
+        group = (rem.contact_key, rem.channel, order[rem.rung][0])
+        if group not in latest or order[rem.rung] > order[latest[group].rung]:
+            latest[group] = rem
+    result = []
+    for rem in planned:
+        day = order[rem.rung][0]
+        kept = latest[(rem.contact_key, rem.channel, day)]
+        result.append(rem if kept is rem else replace(rem, skip=merged_reason(kept, day)))
+    return result
+
+
 class Planner:
     """Computes occurrences and reminders for a deployment under one set of settings."""
 
@@ -103,8 +157,11 @@ class Planner:
         self._contacts_text: dict[str, str] = {}
         self._send_at: dict[tuple, datetime] = {}
         self._salt = "|".join(
-            (deployment.workdays.fingerprint, str(settings.timezone), str(settings.send_time))
-        )
+            (
+                deployment.workdays.fingerprint, str(settings.timezone), str(settings.send_time),
+                str(settings.quiet_start), str(settings.quiet_end),
+            )
+        )  # fmt: skip
 
     def occurrences(self, first: date, last: date) -> Iterator[PlannedOccurrence]:
         for event in calendar_events(self.deployment, first, last):
@@ -136,20 +193,32 @@ class Planner:
     def send_at(self, anchor: date, rung: RungSpec, policy: PolicySpec) -> datetime:
         """The instant (UTC) a rung goes out; few distinct values, so they are cached."""
         clock = policy.send_time or self.settings.send_time
-        cache_key = (anchor, rung.offset, policy.non_working_day, clock)
+        cache_key = (anchor, rung.offset, policy.non_working_day, clock, policy.ignore_quiet_hours)
         if cache_key not in self._send_at:
-            day = send_day(anchor, rung.offset, policy.non_working_day, self.deployment.workdays)
-            self._send_at[cache_key] = datetime.combine(day, clock, self.settings.timezone).astimezone(UTC)
+            workdays = self.deployment.workdays
+            day = send_day(anchor, rung.offset, policy.non_working_day, workdays)
+            moment = datetime.combine(day, clock, self.settings.timezone).astimezone(UTC)
+            if not policy.ignore_quiet_hours:  # `check` refuses such a send time; kept safe anyway
+                moment = send_window(moment, self.settings, workdays)
+            self._send_at[cache_key] = moment
         return self._send_at[cache_key]
 
     def reminders(self, occurrence: PlannedOccurrence) -> list[PlannedReminder]:
         event = occurrence.event
         policy = self.policy(event)
         rungs = {"deadline": policy.deadline, "window": policy.window, "observance": policy.observance}
-        result = []
+        tz = self.settings.timezone
+        result: list[PlannedReminder] = []
+        order: dict[str, tuple] = {}  # rung label -> (send day, its place in the calendar)
         for rung in rungs[event.kind]:
-            send_at = self.send_at(event.end if rung.anchor == "end" else event.start, rung, policy)
+            anchor = event.end if rung.anchor == "end" else event.start
+            send_at = self.send_at(anchor, rung, policy)
             label, kind = rung_label(event, rung), rung_kind(event, rung)
+            order[label] = (
+                send_at.astimezone(tz).date(),
+                send_at,
+                anchor + timedelta(days=rung.offset.amount),
+            )
             for contact in self._recipients(occurrence.agency_id, rung.to):
                 for channel in self._channels(contact, rung):
                     key = idempotency_key(occurrence.key, contact.key, channel, label)
@@ -168,6 +237,8 @@ class Planner:
                             policy.ignore_quiet_hours,
                         )
                     )
+        if len({day for day, _, _ in order.values()}) < len(order):
+            return one_per_day(result, order)
         return result
 
     def _recipients(self, agency_id: str, role: str) -> list[Contact]:

@@ -28,11 +28,17 @@ message reaches a provider. Two ways, by database:
 Either way nothing treats a send as recorded in the database before its commit: the
 metrics count it after, and the dispatcher calls `flush()` before it reads the outbox
 again or gives its claims back.
+
+A commit that fails (a full disk, a lost connection) forgets nothing: its sends stay
+pending in memory and in the journal, and every later flush writes them first, so that
+their rows are never taken back and sent again. The journal is emptied only by a flush
+that committed everything it holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -91,11 +97,22 @@ class SendRecorder:
         self._scheduled: asyncio.Handle | None = None
         self._journal_fd: int | None = None
         self._error: Exception | None = None
+        self._writes_failing = False
 
     @property
     def failed(self) -> bool:
         """A commit or a journal write failed: stop sending (`flush` raises the error)."""
         return self._error is not None
+
+    @property
+    def unrecorded(self) -> int:
+        """Sends not yet committed to the database (waiting for a flush, or after a failed one)."""
+        return len(self._pending)
+
+    @property
+    def writes_failing(self) -> bool:
+        """The last commit or journal write failed, and no commit has succeeded since."""
+        return self._writes_failing
 
     def add(self, row: Any, delivery: Delivery) -> None:
         """`row` was sent: journaled now, or committed at the start of the event loop's next turn."""
@@ -107,8 +124,7 @@ class SendRecorder:
 
     def flush(self) -> None:
         """Commit what is pending now; raise if this commit or one since the last flush failed.
-        The records of a failed commit are lost here (the journal keeps them until the next
-        successful flush): their rows keep their lease and go again after it."""
+        The records of a failed commit stay pending (and in the journal) for the next flush."""
         if self._scheduled is not None:
             self._scheduled.cancel()
             self._scheduled = None
@@ -186,22 +202,35 @@ class SendRecorder:
             os.write(self._journal_fd, line.encode() + b"\n")
         except OSError as exc:  # the send is still committed by the flush; the senders stop
             self._error = exc
+            self._writes_failing = True
 
     def _close_journal(self, committed: bool) -> None:
-        """After a flush: empty the journal when what it holds is committed."""
+        """After a flush: close the journal, and empty it when everything it holds is committed
+        (also the lines of an earlier flush that failed, written by this one)."""
         fd, self._journal_fd = self._journal_fd, None
-        if fd is None:
-            return
         try:
-            if committed:
+            if committed and fd is not None:
                 os.ftruncate(fd, 0)
+            elif committed and self.journal is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.truncate(self.journal, 0)
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
 
     def _commit(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
             return
+        try:
+            self._write(pending)
+        except BaseException:
+            self._pending = pending + self._pending  # kept for the next commit, oldest first
+            self._writes_failing = True
+            raise
+        self._writes_failing = False
+
+    def _write(self, pending: list[tuple[Any, Delivery]]) -> None:
         now = utcnow()  # one time for the rows committed together: converted once
         sent = [
             {"row_id": row.id, "now": now, "provider": delivery.provider_id, "new_attempts": row.attempts + 1}

@@ -66,6 +66,10 @@ class Settings:
     # e.g. ZALO_APP_SECRET; all treated as secrets.
     channel_env: dict[str, str] = field(default_factory=dict, repr=False)
 
+    def quiet(self, clock: time) -> bool:
+        """Whether `clock` (local) lies in the quiet hours, when nothing is sent."""
+        return in_period(clock, self.quiet_start, self.quiet_end)
+
     @property
     def database_url_redacted(self) -> str:
         return redact_url(self.database_url)
@@ -114,6 +118,14 @@ SECRETS = {"DATABASE_URL", "SECRET_KEY", "SMTP_PASSWORD"}
 def redact_url(url: str) -> str:
     """Hide the password of a database URL so that it can be logged."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def in_period(clock: time, start: time, end: time) -> bool:
+    """Whether `clock` lies in the daily period [start, end), which may span midnight (equal
+    ends: an empty period)."""
+    if start <= end:
+        return start <= clock < end
+    return clock >= start or clock < end
 
 
 def parse_clock(text: str, name: str = "time") -> time:

@@ -9,7 +9,9 @@ one transaction:
   pending ones whose day, kind or recipient changed are updated, pending ones
   no longer wanted are cancelled, cancelled ones wanted again are revived;
 - an occurrence no longer in the configuration has its pending reminders cancelled;
-- sent, dead and skipped rows are history and never rewritten.
+- sent, dead and skipped rows are history and never rewritten, except the rows the plan
+  itself skips: a rung merged into a later one of the same day is written as skipped with
+  the reason, and comes back to pending if a change separates the two days again.
 
 A reminder whose send day has already passed when it is first planned is not
 added (telling someone "14 days left" on day 8 helps no one); the rungs still
@@ -26,7 +28,7 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from scheduler.loader import Deployment
-from scheduler.planner import PlannedOccurrence, PlannedReminder, Planner
+from scheduler.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner
 from scheduler.settings import Settings
 from scheduler.store import Occurrence, Reminder, Status, bulk_insert, start_of_day_utc, utcnow
 
@@ -62,6 +64,7 @@ class SyncReport:
 
 
 PENDING = Status.PENDING.value  # read once: an enum member's `.value` costs 1 µs per row here
+SKIPPED = Status.SKIPPED.value
 
 
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
@@ -177,6 +180,7 @@ def _apply(
                 Reminder.due_date,
                 Reminder.ignore_quiet_hours,
                 Reminder.occurrence_key,
+                Reminder.last_error,
             ).where(Reminder.occurrence_key.in_(keys))
         ):
             existing[row.key] = row
@@ -191,7 +195,8 @@ def _reconcile(
     now: datetime,
     report: SyncReport,
 ) -> None:
-    inserts, updates, revive = [], [], []
+    inserts, updates = [], []
+    moves: dict[str, list[dict]] = {PENDING: [], Status.CANCELLED: [], SKIPPED: []}  # by the status left
     wanted_keys = set()
     for rem in planned:
         wanted_keys.add(rem.key)
@@ -212,10 +217,13 @@ def _reconcile(
                     "due_date": rem.due_date,
                     "send_at": rem.send_at,
                     "ignore_quiet_hours": rem.ignore_quiet_hours,
-                    "status": PENDING,
+                    "status": SKIPPED if rem.skip else PENDING,
+                    "last_error": rem.skip,
                     "attempts": 0,
                 }
             )
+        elif row.status == Status.PENDING and rem.skip:  # now merged into a later rung of its day
+            moves[PENDING].append(_changes(rem, now, SKIPPED))
         elif (
             row.status == Status.PENDING
             and row.channel == rem.channel  # else it fell back to another channel: keep its address
@@ -223,7 +231,14 @@ def _reconcile(
         ):
             updates.append(_changes(rem, now))
         elif row.status == Status.CANCELLED and rem.send_at >= cutoff:
-            revive.append(_changes(rem, now))
+            moves[Status.CANCELLED].append(_changes(rem, now, SKIPPED if rem.skip else PENDING))
+        elif (
+            row.status == Status.SKIPPED
+            and not rem.skip
+            and (row.last_error or "").startswith(MERGED)  # skipped by the plan, not by the dispatcher
+            and rem.send_at >= cutoff
+        ):
+            moves[SKIPPED].append(_changes(rem, now, PENDING))
     stale = [k for k, row in existing.items() if k not in wanted_keys and row.status == Status.PENDING]
 
     if inserts:
@@ -234,13 +249,11 @@ def _reconcile(
             update(table).where(table.c.key == bindparam("b_key"), table.c.status == Status.PENDING),
             updates,
         )
-    if revive:
-        conn.execute(
-            update(table)
-            .where(table.c.key == bindparam("b_key"), table.c.status == Status.CANCELLED)
-            .values(status=Status.PENDING, last_error=None),
-            revive,
-        )
+    for status, rows in moves.items():
+        if rows:
+            conn.execute(
+                update(table).where(table.c.key == bindparam("b_key"), table.c.status == status), rows
+            )
     for keys in _chunks(stale):
         conn.execute(
             update(table)
@@ -248,12 +261,13 @@ def _reconcile(
             .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
         )
     report.added += len(inserts)
-    report.updated += len(updates) + len(revive)
+    report.updated += len(updates) + sum(len(rows) for rows in moves.values())
     report.cancelled += len(stale)
 
 
-def _changes(rem: PlannedReminder, now: datetime) -> dict:
-    return {
+def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> dict:
+    """The planned fields of a row; with `status`, also its new status and reason (or none)."""
+    values = {
         "b_key": rem.key,
         "kind": rem.kind,
         "recipient": rem.recipient,
@@ -262,6 +276,9 @@ def _changes(rem: PlannedReminder, now: datetime) -> dict:
         "ignore_quiet_hours": rem.ignore_quiet_hours,
         "updated_at": now,
     }
+    if status is not None:
+        values.update(status=status, last_error=rem.skip if status == SKIPPED else None)
+    return values
 
 
 def _remove(conn: Connection, keys: list[str], report: SyncReport) -> None:

@@ -71,7 +71,11 @@ def create_app(
     ready: Callable[[], bool],
     tz: tzinfo,
     serve_metrics: bool = True,
+    writes_failing: Callable[[], bool] = lambda: False,
 ) -> Starlette:
+    """`ready`: the scheduler runs; `writes_failing`: outcomes cannot be written to the database
+    (a full disk), although it still answers reads."""
+
     def refused(error: LinkInvalid) -> HTMLResponse:
         if error.expired:
             return page(
@@ -182,6 +186,8 @@ def create_app(
             return PlainTextResponse("database unreachable", status_code=503)
         if not ready():
             return PlainTextResponse("scheduler not running", status_code=503)
+        if writes_failing():
+            return PlainTextResponse("database writes failing: sends wait to be recorded", status_code=503)
         return PlainTextResponse("ready")
 
     routes = [

@@ -260,9 +260,10 @@ def test_a_flush_writes_the_journaled_sends_and_empties_the_journal(sqlite_setup
     assert all(len(attempts(engine, r.id)) == 1 for r in reminders(engine, status=Status.SENT))
 
 
-def test_a_failed_commit_of_sends_is_raised_once_and_stops_the_senders(tmp_path):
-    """The rows keep their lease (they go again after it); the next flush starts clean."""
-    from sqlalchemy import text
+def test_a_failed_commit_of_sends_is_raised_and_its_sends_are_kept_until_written(tmp_path):
+    """The senders stop; the sends stay pending (their rows are not taken back and sent again)
+    until a flush writes them."""
+    from sqlalchemy import func, text
 
     from notifiers.base import Delivery
     from scheduler.recorder import SendRecorder
@@ -271,7 +272,7 @@ def test_a_failed_commit_of_sends_is_raised_once_and_stops_the_senders(tmp_path)
     recorder = SendRecorder(engine)
     row = SimpleNamespace(id=1, attempts=0, channel="email", send_at=datetime(2026, 1, 1))
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE delivery_attempt"))
+        conn.execute(text("ALTER TABLE delivery_attempt RENAME TO moved_away"))
 
     async def send_then_flush_twice() -> list[str]:
         recorder.add(row, Delivery(provider_id="p"))
@@ -287,6 +288,42 @@ def test_a_failed_commit_of_sends_is_raised_once_and_stops_the_senders(tmp_path)
         return outcomes
 
     outcomes = asyncio.run(send_then_flush_twice())
+    assert outcomes == ["failed", "OperationalError", "OperationalError"]
+    assert not recorder.failed and recorder.unrecorded == 2
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE moved_away RENAME TO delivery_attempt"))
+    recorder.flush()
+    assert recorder.unrecorded == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(DeliveryAttempt)).scalar_one() == 2
     engine.dispose()
-    assert outcomes == ["failed", "OperationalError", "ok"]
-    assert not recorder.failed
+
+
+def test_the_journal_keeps_the_sends_of_a_failed_flush_until_a_later_one_writes_them(tmp_path):
+    from sqlalchemy import func, text
+
+    from notifiers.base import Delivery
+    from scheduler.recorder import SendRecorder
+
+    engine = open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    journal = tmp_path / "n.db.sent"
+    recorder = SendRecorder(engine, journal=journal)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE delivery_attempt RENAME TO moved_away"))
+    for n in (1, 2):
+        recorder.add(
+            SimpleNamespace(id=n, attempts=0, channel="email", send_at=datetime(2026, 1, 1)), Delivery()
+        )
+    with pytest.raises(Exception, match="no such table"):
+        recorder.flush()
+    assert len(journal.read_text().splitlines()) == 2 and recorder.writes_failing
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE moved_away RENAME TO delivery_attempt"))
+    recorder.add(SimpleNamespace(id=3, attempts=0, channel="email", send_at=datetime(2026, 1, 1)), Delivery())
+    recorder.flush()  # the next batch's: it writes the first batch's sends too, then empties the journal
+    assert journal.read_text() == "" and not recorder.writes_failing
+    with engine.connect() as conn:
+        recorded = conn.execute(select(DeliveryAttempt.reminder_id).order_by(DeliveryAttempt.reminder_id))
+        assert list(recorded.scalars()) == [1, 2, 3]
+        assert conn.execute(select(func.count()).select_from(DeliveryAttempt)).scalar_one() == 3
+    engine.dispose()
