@@ -584,9 +584,7 @@ def workdays(
     )
     if confirmed := overrides.tet_confirmed.get(year):
         source, line = confirmed
-        out.print(
-            f"Lịch nghỉ Tết {year} đã đối chiếu: {source} (workdays.yaml:{line}).", highlight=False
-        )
+        out.print(f"Lịch nghỉ Tết {year} đã đối chiếu: {source} (workdays.yaml:{line}).", highlight=False)
     else:
         err.print(
             styled("cảnh báo", "yellow"),
