@@ -23,6 +23,8 @@ def cli(tmp_path: Path, config_dir: Path, monkeypatch, database_url: str):
     env = {
         "NHACVIEC_DATABASE_URL": database_url,
         "NHACVIEC_CONFIG_DIR": str(config_dir),
+        # as a deployment sets it: PostgreSQL refuses to sign links without a shared key
+        "NHACVIEC_SECRET_KEY": "test-key-for-the-cli-tests-0123456789",
     }
 
     def invoke(*args: str):
