@@ -510,7 +510,7 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "+":
         if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
             length = len(left) + len(right)
-    elif isinstance(left, int) and isinstance(right, int) and right > 0:
+    elif operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
         bits = (abs(left).bit_length() - 1) * right  # about the result's size; 0 for 0, 1 and -1
         if bits > MAX_POWER_BITS:
             raise SecurityError(

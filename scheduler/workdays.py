@@ -7,7 +7,7 @@ not have yet, the deployment adds in `config/workdays.yaml`, with the years whos
 schedule an officer has checked against the announcement:
 
     days_off:        # a working day given off in exchange for a Saturday
-      - {date: 02/01/2026, name: Nghỉ Tết Dương lịch, làm bù thứ Bảy 10/01/2026}
+      - {date: 02/01/2026, name: "Nghỉ Tết Dương lịch, làm bù thứ Bảy 10/01/2026"}
     working_days:    # the Saturday worked for it
       - {date: 10/01/2026, name: Làm bù cho ngày 02/01/2026}
     tet_confirmed:
