@@ -27,6 +27,7 @@ from scheduler.store import (
     DeliveryAttempt,
     Occurrence,
     Reminder,
+    SmsRequest,
     ZaloToken,
     make_engine,
     migrate,
@@ -37,7 +38,7 @@ from scheduler.store import (
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
     model.__table__  # type: ignore[attr-defined]
-    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken)
+    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest)
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
 SERIAL_TABLES = ("reminder", "delivery_attempt")
