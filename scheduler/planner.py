@@ -132,15 +132,19 @@ def one_per_day(planned: list[PlannedReminder], order: dict[str, tuple]) -> list
     """Rungs landing on the same send day for the same contact and channel (a deadline in Tết
     pulls −3d and 0d onto the same morning) become one message: the later rung's, the one
     nearer the end of the calendar; the others are kept as skipped, with the reason.
-    `order`: rung label -> (send day, send time, nominal date)."""
+    `order`: rung label -> (send day, send time, anchor date, offset in days)."""
+    later = {
+        label: (day, send_at, anchor + timedelta(days=amount))
+        for label, (day, send_at, anchor, amount) in order.items()
+    }
     latest: dict[tuple, PlannedReminder] = {}
     for rem in planned:
-        group = (rem.contact_key, rem.channel, order[rem.rung][0])
-        if group not in latest or order[rem.rung] > order[latest[group].rung]:
+        group = (rem.contact_key, rem.channel, later[rem.rung][0])
+        if group not in latest or later[rem.rung] > later[latest[group].rung]:
             latest[group] = rem
     result = []
     for rem in planned:
-        day = order[rem.rung][0]
+        day = later[rem.rung][0]
         kept = latest[(rem.contact_key, rem.channel, day)]
         result.append(rem if kept is rem else replace(rem, skip=merged_reason(kept, day)))
     return result
@@ -155,7 +159,7 @@ class Planner:
         self._plans = {plan.id: plan for plan in deployment.plans}
         self._policy_text: dict[str, str] = {}
         self._contacts_text: dict[str, str] = {}
-        self._send_at: dict[tuple, datetime] = {}
+        self._send_at: dict[tuple, tuple[datetime, date]] = {}
         self._salt = "|".join(
             (
                 deployment.workdays.fingerprint, str(settings.timezone), str(settings.send_time),
@@ -190,35 +194,30 @@ class Planner:
         text = f"{event_text}|{self._contacts_text[agency_id]}"
         return hashlib.sha1(text.encode()).hexdigest()
 
-    def send_at(self, anchor: date, rung: RungSpec, policy: PolicySpec) -> datetime:
-        """The instant (UTC) a rung goes out; few distinct values, so they are cached."""
+    def send_at(self, anchor: date, rung: RungSpec, policy: PolicySpec) -> tuple[datetime, date]:
+        """The instant (UTC) a rung goes out, and its local day; few distinct values, so cached."""
         clock = policy.send_time or self.settings.send_time
         cache_key = (anchor, rung.offset, policy.non_working_day, clock, policy.ignore_quiet_hours)
         if cache_key not in self._send_at:
-            workdays = self.deployment.workdays
+            workdays, tz = self.deployment.workdays, self.settings.timezone
             day = send_day(anchor, rung.offset, policy.non_working_day, workdays)
-            moment = datetime.combine(day, clock, self.settings.timezone).astimezone(UTC)
+            moment = datetime.combine(day, clock, tz).astimezone(UTC)
             if not policy.ignore_quiet_hours:  # `check` refuses such a send time; kept safe anyway
                 moment = send_window(moment, self.settings, workdays)
-            self._send_at[cache_key] = moment
+            self._send_at[cache_key] = (moment, moment.astimezone(tz).date())
         return self._send_at[cache_key]
 
     def reminders(self, occurrence: PlannedOccurrence) -> list[PlannedReminder]:
         event = occurrence.event
         policy = self.policy(event)
         rungs = {"deadline": policy.deadline, "window": policy.window, "observance": policy.observance}
-        tz = self.settings.timezone
         result: list[PlannedReminder] = []
-        order: dict[str, tuple] = {}  # rung label -> (send day, its place in the calendar)
+        order: dict[str, tuple] = {}  # rung label -> (send day, send time, anchor, offset in days)
         for rung in rungs[event.kind]:
             anchor = event.end if rung.anchor == "end" else event.start
-            send_at = self.send_at(anchor, rung, policy)
+            send_at, day = self.send_at(anchor, rung, policy)
             label, kind = rung_label(event, rung), rung_kind(event, rung)
-            order[label] = (
-                send_at.astimezone(tz).date(),
-                send_at,
-                anchor + timedelta(days=rung.offset.amount),
-            )
+            order[label] = (day, send_at, anchor, rung.offset.amount)
             for contact in self._recipients(occurrence.agency_id, rung.to):
                 for channel in self._channels(contact, rung):
                     key = idempotency_key(occurrence.key, contact.key, channel, label)
@@ -237,7 +236,7 @@ class Planner:
                             policy.ignore_quiet_hours,
                         )
                     )
-        if len({day for day, _, _ in order.values()}) < len(order):
+        if len({day for day, *_ in order.values()}) < len(order):
             return one_per_day(result, order)
         return result
 
