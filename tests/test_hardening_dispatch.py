@@ -16,6 +16,7 @@ import httpx
 import pytest
 import time_machine
 from prometheus_client import generate_latest
+from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -398,7 +399,7 @@ def test_a_reminder_on_a_channel_that_is_not_configured_says_why_it_waits(
     monkeypatch.setenv("NHACVIEC_DATABASE_URL", database_url)
     monkeypatch.setenv("NHACVIEC_CONFIG_DIR", str(config))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "400")  # one line per row
+    monkeypatch.setattr("scheduler.cli.out", Console(width=400))  # one line per row
     listed = CliRunner().invoke(app, ["outbox", "--status", "pending"])
     assert listed.exit_code == 0, listed.output
     assert squeeze(reason) in squeeze(listed.output)
