@@ -571,7 +571,9 @@ def test_send_test_uses_the_deployments_plan_agency_and_public_url(send_test, sm
     assert "Kế hoạch số 72/KH-UBND" in text and "bình đẳng giới năm" in text and "UBND xã số 0" in text
     assert "hue.gov.vn" not in text and "Thừa Thiên Huế" not in text
     [link] = re.findall(r"https://nhacviec\.snv\.example\.vn/xac-nhan/\S+", text)
-    key = Links("khoa-ky-lien-ket-cho-kiem-thu-0123456789", "https://x", 60).occurrence(link.rsplit("/", 1)[1])
+    key = Links("khoa-ky-lien-ket-cho-kiem-thu-0123456789", "https://x", 60).occurrence(
+        link.rsplit("/", 1)[1]
+    )
     assert key.startswith("thu-nghiem/")  # opens the service, confirms nothing real
 
 
