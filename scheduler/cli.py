@@ -194,6 +194,8 @@ def calendar(
             notes.append(f"{deployment.name_of(event.to)}{via}")
         if event.after:
             notes.append(f"tổng hợp từ '{event.after}'")
+        if event.data is not None:
+            notes.append(f"số liệu từ {format_date(event.data.start)} đến {format_date(event.data.end)}")
         if event.kind == "deadline" and (reason := deployment.workdays.day_off_reason(event.start)):
             effective = deployment.workdays.next_working_day(event.start)
             notes.append(
