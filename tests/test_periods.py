@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,7 +49,7 @@ def test_each_months_data_run_from_the_15th_of_the_month_before_to_its_14th(year
     ]
     assert (months[-1].data_from, months[-1].data_to) == (D(year, 11, 15), D(year, 12, 14))
     # Back to back: every day of the year's data belongs to exactly one month.
-    assert all(b.data_from.toordinal() == a.data_to.toordinal() + 1 for a, b in zip(months, months[1:]))
+    assert all(b.data_from.toordinal() == a.data_to.toordinal() + 1 for a, b in pairwise(months))
     assert [p.label for p in months[:2]] == [f"{year}-01", f"{year}-02"]
     assert months[5].name == f"tháng 6/{year}"
 
