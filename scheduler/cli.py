@@ -466,7 +466,8 @@ def import_(
     from importer.command import ImportFailed, import_document, print_summary  # not in the daemon's memory
 
     try:
-        found, text = import_document(document, out_file, year, force, _today(_settings()))
+        settings = _settings()
+        found, text = import_document(document, out_file, year, force, _today(settings), settings.config_dir)
     except ImportFailed as exc:
         err.print(styled("lỗi", "red", f" {exc.message}"), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.code) from None

@@ -453,6 +453,11 @@ class _PlanChecker:
                 )
             for j, ref in enumerate(role.agencies):
                 self.declared((*path, "agencies", j), ref)
+            if role.review and role.review.strip():  # a match `nhacviec import` proposed
+                self.error(
+                    (*path, "review"),
+                    f"cần người xem lại: {role.review.strip()} — xác nhận agencies rồi xóa dòng review",
+                )
 
     def one_agency(self, path: Path_, role_id: str) -> None:
         """`focal_agency`, `to` and `via` name one agency: a role stands there only for exactly one.

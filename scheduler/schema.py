@@ -205,6 +205,8 @@ class RoleSpec(Strict):
 
     text: str
     agencies: list[Slug] = []
+    # --- the importer's proposal (importer/matching.py): a match to confirm ------------------
+    review: str | None = None  # why a person must confirm the mapping; `check` refuses it until removed
 
 
 class ObligationSpec(Strict):
