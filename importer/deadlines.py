@@ -8,12 +8,14 @@ are chained to it (`chain`).
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from importer import rules
 from importer.rules import DateText
+from scheduler import periods
 
 
 @dataclass
@@ -31,6 +33,12 @@ class Deadline:
     after: Deadline | None = None
     confidence: float = 0.9
     review: list[str] = field(default_factory=list)
+    # Decree 09/2019/NĐ-CP: the kinds of a `period:` rule (monthly, quarterly, half-year, annual),
+    # due on `day` of the period's last month, the consolidating level (`via`) on `focal_day`.
+    regime: tuple[str, ...] = ()
+    focal_day: int | None = None
+    every_year: bool = False  # the text says "hằng năm": it recurs beyond the document's year
+    month_level: bool = False  # written as a month or a quarter: due on its last day, to confirm
 
 
 @dataclass
@@ -54,10 +62,15 @@ class _Anchor:
     day: int | None = None
     period: str | None = None
     first: _Anchor | None = None  # "trước ngày 15/6 và 15/12": 15/12 is due as 15/6 is
+    kinds: tuple[str, ...] = ()  # a Decree 09 regime
+    month_level: bool = False
+    written: str = ""  # a month-level deadline as written: "tháng 6/2024", "Quý II"
 
 
-def _anchors(text: str) -> list[_Anchor]:
-    """Where deadlines are written in a sentence, in order, none overlapping."""
+def _anchors(text: str, decree_09: bool = False) -> list[_Anchor]:
+    """Where deadlines are written in a sentence, in order, none overlapping. `decree_09`: the
+    document cites Decree 09/2019/NĐ-CP, whose regime its periodic reports follow."""
+    cited = bool(rules.DECREE_09.search(text))
     anchors = []
     listed_until = 0  # the end of the last list of dates: a deadline inside it is already read
     for m in rules.DEADLINE.finditer(text):
@@ -71,6 +84,7 @@ def _anchors(text: str) -> list[_Anchor]:
     for m in rules.MONTHLY_DEADLINE.finditer(text):
         kind, period = ("monthly", "month") if m["monthly"] else ("quarterly", "quarter")
         anchors.append(_Anchor(m.start(), m.end(), None, kind, int(m["day"]), period))
+        anchors[-1].kinds = _regime_of(kind, int(m["day"]), cited or decree_09)
     for m in rules.YEARLY_DATE.finditer(text):
         clause = text[max(0, m.start() - 150) : m.start()].rsplit(";", 1)[-1]
         celebrated = rules.CELEBRATION.search(clause)
@@ -82,12 +96,40 @@ def _anchors(text: str) -> list[_Anchor]:
         if any(a.recurrence == kind for a in anchors):
             continue  # "báo cáo hằng quý trước ngày 20 của tháng cuối quý": the day is written
         anchors.append(_Anchor(m.start("period"), m.end(), None, kind, None, period))
+        anchors[-1].kinds = _regime_of(kind, None, cited or decree_09)
+    for m in rules.MONTH_DEADLINE.finditer(text):
+        clause = text[max(0, m.start() - 150) : m.start()].rsplit(";", 1)[-1]
+        if rules.CAMPAIGN.search(clause + m.group(0)) or _DATA_RANGE.search(clause + m.group(0)):
+            continue  # "Tháng hành động … trong tháng 6" is a window; "số liệu … trong tháng 6" data
+        month = int(m["m"]) if m["m"] else rules.QUARTERS[m["q"].upper()] * 3
+        year = m["my"] or m["qy"]
+        if 1 <= month <= 12:
+            due = rules.DateText(1, month, int(year) if year else None, m.start(), m.end())
+            recurrence = "yearly" if m["recurring"] else "once"
+            anchors.append(_Anchor(m.start(), m.end(), due, recurrence, month_level=True, written=m["when"]))
+    if not anchors and (cited or decree_09):  # "báo cáo định kỳ 6 tháng, hằng năm theo Nghị định 09"
+        for m in rules.REGIME.finditer(text):
+            if (kinds := rules.regime_kinds(m["periods"])) and (cited or m["regular"]):
+                anchors.append(_Anchor(m.start(), m.end(), None, "regime", None, None, kinds=kinds))
     anchors.sort(key=lambda a: (a.start, -a.end))
     kept: list[_Anchor] = []
     for anchor in anchors:
         if not kept or anchor.start >= kept[-1].end:
             kept.append(anchor)
     return kept
+
+
+_DATA_RANGE = re.compile(r"\b(?:số liệu|kỳ báo cáo|thời điểm)\b", re.IGNORECASE)
+
+
+def _regime_of(kind: str, day: int | None, cited: bool) -> tuple[str, ...]:
+    """A quarterly report ("trước ngày 20 tháng cuối quý", "hằng quý") follows the decree's periods
+    unless its day comes before the cut-off (the 14th); a monthly one when the decree is cited."""
+    if day is not None and day <= periods.CUT_OFF_DAY:
+        return ()
+    if kind == "quarterly":
+        return ("quarterly",)
+    return ("monthly",) if cited else ()
 
 
 def _with_more_dates(text: str, m: re.Match[str], due: DateText) -> list[_Anchor]:
@@ -104,14 +146,15 @@ def _with_more_dates(text: str, m: re.Match[str], due: DateText) -> list[_Anchor
     return anchors
 
 
-def read_deadlines(sentence: Sentence, year: int) -> list[Deadline]:
-    """The deadlines written in one sentence, in order; a date without a year is in `year`."""
+def read_deadlines(sentence: Sentence, year: int, decree_09: bool = False) -> list[Deadline]:
+    """The deadlines written in one sentence, in order; a date without a year is in `year`.
+    `decree_09`: the document cites Decree 09/2019/NĐ-CP."""
     text = sentence.text
     previous_end = 0
     found: list[Deadline] = []
     read: dict[int, Deadline] = {}  # id(anchor) -> its deadline
     lists: dict[int, tuple[str, list[Deadline]]] = {}  # id(first anchor) -> (text before it, its list)
-    for anchor in _anchors(text):
+    for anchor in _anchors(text, decree_09):
         segment = text[max(previous_end, anchor.start - _REACH) : anchor.end]
         clause_rest = text[anchor.end : anchor.end + _REACH].split(";", 1)[0]
         previous_end = anchor.end
@@ -121,6 +164,7 @@ def read_deadlines(sentence: Sentence, year: int) -> list[Deadline]:
             continue
         if anchor.first is not None and (first := read.get(id(anchor.first))):
             deadline.title, deadline.to, deadline.via = first.title, first.to, first.via
+            deadline.who = first.who
             deadline.period = None if first.period not in ("year", None) else first.period
             lists.setdefault(id(anchor.first), (text[: anchor.first.start], [first]))[1].append(deadline)
         read[id(anchor)] = deadline
@@ -157,7 +201,10 @@ def _deadline(
     period = anchor.period or _period(_applies_to(rest)) or _period(before)
     recurrence = anchor.recurrence
     due = None
-    if anchor.due is not None:
+    if anchor.month_level and anchor.due is not None:  # its last day
+        in_year = anchor.due.year or year
+        due = date(in_year, anchor.due.month, calendar.monthrange(in_year, anchor.due.month)[1])
+    elif anchor.due is not None:
         due = anchor.due.in_year(year)
         if due is None:
             return None
@@ -175,8 +222,14 @@ def _deadline(
         to=_first_agency(_last(rules.RECIPIENT, segment) or _recipient_after(sentence.text, segment, rest)),
         via=_last(rules.VIA, segment) or _first(rules.VIA, rest),
     )
+    deadline.regime, deadline.month_level = anchor.kinds, anchor.month_level
+    deadline.every_year = bool(rules.EVERY_YEAR.search(segment + rest[:40]))
+    if anchor.kinds:
+        deadline.title = _without_periods(deadline.title)
     if consolidator := _consolidator(before):
         deadline.who, deadline.via = [consolidator], None
+    elif (clause_subject := _clause_subject(before)) and clause_subject not in deadline.who:
+        deadline.who = [clause_subject]  # "…; Sở Nội vụ tổng hợp, báo cáo UBND tỉnh trước ngày 20/6"
     if " | " in sentence.text:  # a row of a table: "1 | Xây dựng kế hoạch | Hội LHPN huyện | Trước ngày …"
         _table_row(deadline, sentence.text)
     _judge(deadline, anchor)
@@ -217,8 +270,45 @@ def _judge(deadline: Deadline, anchor: _Anchor) -> None:
         every = "tháng" if deadline.recurrence == "monthly" else "quý"
         deadline.review.append(
             f"văn bản không ghi ngày nộp báo cáo hằng {every}: hãy ghi ngày cơ quan nhận áp dụng"
+            + (" (due: ngày trong tháng cuối kỳ, sau ngày chốt số liệu 14)" if deadline.regime else "")
+        )
+    elif deadline.recurrence == "regime":
+        deadline.confidence = 0.5
+        deadline.review.append(
+            "văn bản không ghi hạn gửi báo cáo định kỳ (Nghị định 09/2019/NĐ-CP): ghi due theo quy định của "
+            "cơ quan nhận — ngày trong tháng cuối kỳ, sau ngày chốt số liệu 14, ví dụ due: 15 hoặc "
+            "{units: 15, focal: 20}"
+        )
+    if deadline.month_level and deadline.due is not None:
+        deadline.confidence = 0.5
+        deadline.review.append(
+            f"văn bản chỉ ghi «{anchor.written}», không ghi ngày: đề xuất hạn là ngày cuối "
+            f"({deadline.due:%d/%m/%Y}); sửa nếu cơ quan nhận cần ngày khác"
         )
     deadline.confidence = round(max(deadline.confidence, 0.1), 2)
+
+
+def _clause_subject(before: str) -> str | None:
+    """The agency a later clause of the sentence starts with: "…; Sở Nội vụ tổng hợp, báo cáo …"."""
+    if ";" not in before:
+        return None
+    clause = rules.SUBJECT_LEAD.sub("", before.rsplit(";", 1)[1], count=1)
+    if rules.AGENCY_START.match(clause) and (m := rules.AGENCY.match(clause)):
+        return m.group(0).strip(" ,")
+    return None
+
+
+_PERIOD_TAIL = re.compile(
+    r"(?:\s+(?:định kỳ|(?:0?6|sáu)\s+tháng(?:\s+(?:đầu|cuối)\s+năm)?|(?:hằng|hàng|mỗi)\s+(?:tháng|quý|năm)"
+    r"|(?:0?1\s+|cả\s+)?năm|quý|tháng|,|và|hoặc))+$",
+    re.IGNORECASE,
+)
+
+
+def _without_periods(title: str) -> str:
+    """ "Báo cáo định kỳ 6 tháng, năm" → "Báo cáo định kỳ": the engine names each period."""
+    base = _PERIOD_TAIL.sub("", title).strip(" ,")
+    return "Báo cáo định kỳ" if base.lower() in ("báo cáo", "") else base
 
 
 def _applies_to(rest: str) -> str:
@@ -276,7 +366,7 @@ def _what(title: str) -> str:
 
 
 _TITLE_STOP = re.compile(
-    r"\s*(?:\(|\)|;|\btrước\b|\bchậm nhất\b|\bthông qua\b|\bqua\b|\bđể\b|\bgửi\b|\bvới\b|\btheo quy định\b"
+    r"\s*(?:\(|\)|;|\btrong\s+(?i:tháng|quý)\b|\btrước\b|\bchậm nhất\b|\bthông qua\b|\bqua\b|\bđể\b|\bgửi\b|\bvới\b|\btheo quy định\b"
     r"|\bvào\s+(?:ngày|báo cáo)|\bđịnh kỳ\b|$)"
 )
 
@@ -387,3 +477,66 @@ def chain(deadlines: list[Deadline]) -> None:
                 "mà nó tổng hợp: kiểm tra lại văn bản"
             )
             later.confidence = min(later.confidence, 0.5)
+
+
+def decree_09_regimes(deadlines: list[Deadline]) -> list[Deadline]:
+    """In a document that cites Decree 09/2019/NĐ-CP: the half-year and annual reports of one
+    sentence, due on one day after the cut-off in June and December ("báo cáo 6 tháng trước ngày
+    15/6 và báo cáo năm trước ngày 15/12"), are one `period:` rule; the consolidation written with
+    them ("Sở Nội vụ tổng hợp báo cáo UBND tỉnh trước ngày 20/6, 20/12") is its focal level."""
+    by_sentence: dict[tuple[str, str], list[Deadline]] = {}
+    for d in deadlines:
+        if d.due and d.recurrence in ("once", "yearly") and not d.regime:
+            by_sentence.setdefault((d.where, d.source), []).append(d)
+    replaced: dict[int, Deadline] = {}
+    for group in by_sentence.values():
+        levels: dict[tuple[str, ...], list[Deadline]] = {}
+        for d in group:
+            levels.setdefault(tuple(d.who), []).append(d)
+        found = [level for level in levels.values() if _half_and_year(level)]
+        periodic = [level for level in found if all(d.period in ("half-year", "year") for d in level)]
+        if not periodic:
+            continue
+        units = periodic[0]
+        focal = next(
+            (f for f in found if f is not units and len(f[0].who) == 1 and _day_of(f) > _day_of(units)), None
+        )
+        december = next(d for d in units if d.due and d.due.month == 12)
+        first = units[0]
+        rule = replace(
+            first,
+            title=_without_periods(_what(first.title)),
+            due=None,
+            recurrence="regime",
+            day=_day_of(units),
+            period=None,
+            regime=("half-year",) if december.period == "half-year" else ("half-year", "annual"),
+            every_year=any(d.every_year for d in units),
+            after=None,
+            review=[r for d in units for r in d.review],
+        )
+        if focal is not None:
+            rule.to = focal[0].to or first.to
+            rule.via, rule.focal_day = focal[0].who[0], _day_of(focal)
+        for d in units + (focal or []):
+            replaced[id(d)] = rule
+    kept: list[Deadline] = []
+    for d in deadlines:
+        new = replaced.get(id(d), d)
+        if new not in kept:
+            kept.append(new)
+        if d.after is not None and id(d.after) in replaced:
+            d.after = replaced[id(d.after)] if replaced[id(d.after)] is not new else None
+    return kept
+
+
+def _day_of(level: list[Deadline]) -> int:
+    """The day of the month a level's deadlines share."""
+    return level[0].due.day if level[0].due else 0
+
+
+def _half_and_year(level: list[Deadline]) -> bool:
+    """Two deadlines, in June and December, on one day after the cut-off."""
+    months = sorted(d.due.month for d in level if d.due)
+    days = {d.due.day for d in level if d.due}
+    return months == [6, 12] and len(days) == 1 and days.pop() > periods.CUT_OFF_DAY

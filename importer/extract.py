@@ -14,9 +14,18 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from importer import rules
-from importer.deadlines import Deadline, Sentence, chain, merged, read_deadlines, short_title
+from importer.deadlines import (
+    Deadline,
+    Sentence,
+    chain,
+    decree_09_regimes,
+    merged,
+    read_deadlines,
+    short_title,
+)
 from importer.header import Header, read_header
 
 # A longer range is the plan's own period ("từ 01/01/2024 đến 31/12/2024"), not a campaign (days).
@@ -56,29 +65,52 @@ class Findings(Header):
     agencies: list[str] = field(default_factory=list)  # headings of "Tổ chức thực hiện"
     focal: str | None = None
     contacts: list[str] = field(default_factory=list)
+    yearless: bool = False  # names no year: a standing regime, its rules recur from `year` on
+    roles: list[Any] = field(default_factory=list)  # importer.proposal.RoleMatch, once proposed
 
     def is_empty(self) -> bool:
         return not (self.deadlines or self.windows or self.observances)
 
 
-def extract(paragraphs: list[str], locations: list[str], year: int | None = None) -> Findings:
-    """Everything the rules find; `year` overrides the year read from the document."""
+def extract(
+    paragraphs: list[str], locations: list[str], year: int | None = None, first_year: int | None = None
+) -> Findings:
+    """Everything the rules find; `year` overrides the year read from the document.
+
+    A document that names no year may still state a recurring regime ("báo cáo định kỳ 6 tháng,
+    hằng năm …", "trước ngày 15/12 hằng năm"): with `first_year` (the year of the import) its
+    rules recur from then on. A deadline it gives once, without a year, still needs `year`."""
     found = Findings(**vars(read_header(paragraphs)))
     found.year = year or found.year
+    if found.year is None and first_year is not None:
+        found.year, found.yearless = first_year, True
     if found.year is None:
         found.notes.append("không xác định được năm của kế hoạch: dùng --year")
         return found
+    cites_decree_09 = any(rules.DECREE_09.search(p) for p in paragraphs)
     for sentence in _sentences(paragraphs, locations, found):
-        found.deadlines.extend(read_deadlines(sentence, found.year))
+        found.deadlines.extend(read_deadlines(sentence, found.year, cites_decree_09))
         _windows(sentence, found)
         _observances(sentence, found)
         found.contacts.extend(_contacts(sentence.text))
     _named_windows(paragraphs, locations, found)
     found.deadlines = merged(found.deadlines)
     chain(found.deadlines)
+    if cites_decree_09:
+        found.deadlines = decree_09_regimes(found.deadlines)
     found.focal = _focal(found)
     found.contacts = list(dict.fromkeys(found.contacts))
+    if found.yearless and (once := [d for d in found.deadlines if d.recurrence == "once" and d.due]):
+        found.year, found.deadlines, found.windows, found.observances = None, [], [], []
+        found.notes.append(
+            f"văn bản không ghi năm mà có hạn một lần («{_quote(once[0].source)}»): dùng --year"
+        )
     return found
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- sentences, with the agency heading and the subject they fall under -------------------

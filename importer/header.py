@@ -119,5 +119,18 @@ def _sentence_case(text: str, paragraphs: list[str]) -> str:
 
 
 def _likely_year(paragraphs: list[str]) -> int | None:
-    years = Counter(d.year for p in paragraphs for d in rules.find_dates(p) if d.year)
+    """The commonest year of the dates in the text, leaving out the dates of the documents it
+    cites ("Căn cứ Nghị định số 09/2019/NĐ-CP ngày 24/01/2019"): a standing regulation that names
+    no year of its own has none."""
+    years = Counter(
+        d.year for p in paragraphs for d in rules.find_dates(p) if d.year and not _CITED.search(p[: d.start])
+    )
     return years.most_common(1)[0][0] if years else None
+
+
+# A date right after the number of a cited document is that document's date.
+_CITED = re.compile(
+    r"\b(?:Luật|Bộ luật|Nghị định|Quyết định|Thông tư|Chỉ thị|Nghị quyết|Kế hoạch|Công văn|Kết luận"
+    r"|Hướng dẫn|Thông báo|Pháp lệnh)\b[^.;:]{0,60}?ngày\s*$",
+    re.IGNORECASE,
+)

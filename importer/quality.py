@@ -17,11 +17,14 @@ import yaml
 
 from importer.document import read_document
 from importer.extract import Findings, extract
+from scheduler.periods import DueRule, PeriodDue, level_dates, regime
+from scheduler.workdays import WorkCalendar
 
 KINDS = ("deadline", "window", "observance")
 DOCUMENT_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 
 Event = tuple[str, ...]  # (kind, when...), comparable across the two sides
+_WORKDAYS = WorkCalendar()  # due days written as days of the month do not depend on it
 
 
 def found_events(found: Findings) -> set[Event]:
@@ -32,6 +35,12 @@ def found_events(found: Findings) -> set[Event]:
             events.add(("deadline", "monthly", str(d.day)))
         elif d.recurrence == "quarterly" and d.day is not None and found.year:
             events.update(("deadline", date(found.year, m, d.day).isoformat()) for m in (3, 6, 9, 12))
+        elif d.recurrence == "regime" and d.day is not None and found.year:  # Decree 09 periods
+            for period in regime(d.regime, found.year):  # type: ignore[arg-type]
+                due = PeriodDue(DueRule(d.day), None if d.focal_day is None else DueRule(d.focal_day))
+                events.update(
+                    ("deadline", day.isoformat()) for day in level_dates(period, due, _WORKDAYS) if day
+                )
         elif d.due is not None:
             events.add(("deadline", d.due.isoformat()))
     events.update(("window", w.start.isoformat(), w.end.isoformat()) for w in found.windows)

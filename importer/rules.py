@@ -155,6 +155,51 @@ PERIODS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+# --- Decree 09/2019/NĐ-CP report periods -------------------------------------------
+
+# "Nghị định 09/2019/NĐ-CP", "Nghị định số 09/2019/NĐ-CP", "Nghị định 09": the state's reporting regime.
+DECREE_09 = re.compile(r"Nghị\s+định\s+(?:số\s+)?09(?:\s*/\s*2019(?:\s*/\s*NĐ\s*-?\s*CP)?)?(?![\d/])", re.I)
+_PERIOD_WORD = (
+    r"(?:(?:0?6|sáu)\s+tháng(?:\s+(?:đầu|cuối)\s+năm)?|(?:hằng|hàng|mỗi)\s+(?:tháng|quý|năm)"
+    r"|(?:0?1\s+|cả\s+)?năm|quý|tháng)(?!\s*\d)(?!\s+(?:hành động|cao điểm|thanh niên|nhân đạo))"
+)
+# "báo cáo định kỳ 6 tháng, hằng năm", "Báo cáo 6 tháng", "báo cáo quý, 6 tháng và năm".
+REGIME = re.compile(
+    rf"báo cáo\s+(?P<regular>định kỳ\s+)?(?P<periods>{_PERIOD_WORD}(?:\s*(?:,|và|hoặc)\s*{_PERIOD_WORD})*)"
+    r"(?=\s*(?:[,.;:()]|$|và\b|hoặc\b|theo\b|gửi\b|về\b|lên\b|cho\b|trước\b|của\b|thực hiện\b))",
+    re.IGNORECASE,
+)
+# The decree's kind of period for each period word (see scheduler/periods.py).
+REGIME_KINDS: list[tuple[str, re.Pattern[str]]] = [
+    ("monthly", re.compile(r"^(?:(?:hằng|hàng|mỗi)\s+)?tháng$", re.I)),
+    ("quarterly", re.compile(r"^(?:(?:hằng|hàng|mỗi)\s+)?quý$", re.I)),
+    ("half-year", re.compile(r"^(?:0?6|sáu)\s+tháng", re.I)),
+    ("annual", re.compile(r"^(?:(?:hằng|hàng|mỗi|0?1|cả)\s+)?năm$", re.I)),
+]
+# "hằng năm", "hàng năm": the text says the duty recurs beyond the plan's year.
+EVERY_YEAR = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b", re.IGNORECASE)
+
+# A deadline written only as a month or a quarter: "trong tháng 6/2024", "trong Quý II năm 2024",
+# "chậm nhất trong tháng 12". The due day is proposed as its last day, for a person to confirm.
+MONTH_DEADLINE = re.compile(
+    r"(?P<marker>(?:hoàn thành|xong|chậm nhất(?:\s+là)?|muộn nhất(?:\s+là)?|báo cáo|gửi|nộp|ban hành|trình|xây dựng)"
+    r"(?:\s+[^\s;.]+){0,8}?\s+(?:trong|vào|trước hết|hết)\s+"
+    r"|(?:thời gian|thời hạn)(?:\s+(?:thực hiện|hoàn thành))?\s*:\s*(?:trong\s+)?)"
+    r"(?P<when>tháng\s+(?P<m>\d{1,2})(?:\s*(?:/|năm)\s*(?P<my>(?:19|20|21)\d{2}))?(?!\s*/\s*\d)(?!\d)"
+    r"|quý\s+(?P<q>IV|III|II|I|[1-4])(?!\w)(?:\s*(?:/|năm)\s*(?P<qy>(?:19|20|21)\d{2}))?)"
+    r"(?P<recurring>\s*(?:của\s+)?(?:hằng|hàng)\s+năm)?",
+    re.IGNORECASE,
+)
+QUARTERS = {"I": 1, "II": 2, "III": 3, "IV": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def regime_kinds(periods: str) -> tuple[str, ...]:
+    """ "6 tháng, hằng năm" → ("half-year", "annual"), in the decree's order, each once."""
+    words = [w.strip() for w in re.split(r"\s*(?:,|\bvà\b|\bhoặc\b)\s*", periods) if w.strip()]
+    kinds = {kind for w in words for kind, pattern in REGIME_KINDS if pattern.search(w)}
+    return tuple(k for k in ("monthly", "quarterly", "half-year", "annual") if k in kinds)
+
+
 # --- windows ------------------------------------------------------------------
 
 _RANGE_SEP = r"\s*(?:đến|tới|-|–|—)\s*(?:hết\s+)?(?:ngày\s+)?"
@@ -309,7 +354,7 @@ _AGENCY_STOP = (
     r"(?=\s+(?:và\s+)?(?:trước|chậm nhất|để|kết quả|theo|trong|về việc|thông qua|qua|định kỳ|vào|khi|"
     r"tổng hợp|báo cáo|gửi|chủ động|thực hiện|xây dựng|triển khai|chịu|có trách nhiệm|tổ chức(?! thành viên)|"
     r"chủ trì|phối hợp|hướng dẫn|nhằm|bằng|hằng|hàng|theo dõi|đôn đốc|căn cứ|tham mưu|tiếp tục|"
-    r"nghiên cứu|rà soát|đánh giá|kiểm tra|bố trí|lồng ghép|đẩy mạnh|tăng cường)\b|"
+    r"nghiên cứu|rà soát|đánh giá|kiểm tra|bố trí|lồng ghép|đẩy mạnh|tăng cường|hoàn thành)\b|"
     r"\s*[();.:\n|]|\s*$|,\s*(?:để|đồng thời|trước|theo|e-?mail|điện thoại|số điện thoại|ĐT|đt)\b)"
 )
 AGENCY = re.compile(rf"{AGENCY_HEAD}.*?{_AGENCY_STOP}")

@@ -194,6 +194,8 @@ def calendar(
             notes.append(f"{deployment.name_of(event.to)}{via}")
         if event.after:
             notes.append(f"tổng hợp từ '{event.after}'")
+        if event.data is not None:
+            notes.append(f"số liệu từ {format_date(event.data.start)} đến {format_date(event.data.end)}")
         if event.kind == "deadline" and (reason := deployment.workdays.day_off_reason(event.start)):
             effective = deployment.workdays.next_working_day(event.start)
             notes.append(
@@ -464,7 +466,8 @@ def import_(
     from importer.command import ImportFailed, import_document, print_summary  # not in the daemon's memory
 
     try:
-        found, text = import_document(document, out_file, year, force, _today(_settings()))
+        settings = _settings()
+        found, text = import_document(document, out_file, year, force, _today(settings), settings.config_dir)
     except ImportFailed as exc:
         err.print(styled("lỗi", "red", f" {exc.message}"), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.code) from None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from scheduler import periods
 from scheduler.dates import DayOfYear
 from scheduler.loader import Deployment
 from scheduler.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
@@ -37,6 +38,7 @@ class Event:
     via: str | None = None
     after: str | None = None
     policy: str | None = None
+    data: periods.DataPeriod | None = None  # a Decree 09 report's data period (scheduler/periods.py)
 
     @property
     def uid(self) -> str:
@@ -116,6 +118,11 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
             )
 
     for ob in plan.obligations:
+        if ob.period is not None:  # Decree 09/2019 report periods: one event per period and level
+            for level in periods.levels(ob, plan.year, plan.focal_agency, first, last, deployment.workdays):
+                add(level, "deadline", level.period, level.due, level.due, to=level.to, via=level.via,
+                    after=level.after, data=level.data)  # fmt: skip
+            continue
         for period, due in obligation_dates(ob, plan, first, last, deployment.workdays):
             add(ob, "deadline", period, due, due, to=ob.to, via=ob.via, after=ob.after)
     for win in plan.windows:

@@ -25,6 +25,8 @@ def description(deployment: Deployment, event: Event) -> str:
     if event.to:
         via = f" (qua {deployment.name_of(event.via)})" if event.via else ""
         lines.append(f"Gửi: {deployment.name_of(event.to)}{via}")
+    if event.data is not None:  # a Decree 09 periodic report
+        lines.append(f"Số liệu từ {event.data.start:%d/%m/%Y} đến {event.data.end:%d/%m/%Y}")
     if event.kind == "deadline":
         reason = deployment.workdays.day_off_reason(event.start)
         if reason:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from notifiers.registry import PluginError, notifier_class
+from scheduler import periods
 from scheduler.dates import DayOfYear, format_date
 from scheduler.schema import (
     AgenciesFile,
@@ -405,6 +406,7 @@ class _PlanChecker:
     def __init__(self, doc: YamlDocument, plan: PlanSpec, check: _Checker, known: dict[str, Any]):
         self.doc, self.plan, self.check = doc, plan, check
         self.agencies, self.groups, self.policies = known["agencies"], known["groups"], known["policies"]
+        self.workdays: WorkCalendar = known["workdays"]
         self.roles: dict[str, RoleSpec] = {}  # filled by check_roles: those whose id is not an agency's
         self.used: set[str] = set()  # role ids named somewhere in the plan
 
@@ -451,6 +453,11 @@ class _PlanChecker:
                 )
             for j, ref in enumerate(role.agencies):
                 self.declared((*path, "agencies", j), ref)
+            if role.review and role.review.strip():  # a match `nhacviec import` proposed
+                self.error(
+                    (*path, "review"),
+                    f"cần người xem lại: {role.review.strip()} — xác nhận agencies rồi xóa dòng review",
+                )
 
     def one_agency(self, path: Path_, role_id: str) -> None:
         """`focal_agency`, `to` and `via` name one agency: a role stands there only for exactly one.
@@ -526,11 +533,16 @@ class _PlanChecker:
             self.error(path, f"chính sách '{policy}' không có trong policies.yaml")
 
     def obligation(self, path: Path_, item: ObligationSpec) -> None:
-        rules = [name for name in ("on", "yearly", "monthly") if getattr(item, name) is not None]
+        rules = [name for name in ("on", "yearly", "monthly", "period") if getattr(item, name) is not None]
         if len(rules) != 1:
-            self.error(path, "cần đúng một trong: on (một lần), yearly (hằng năm), monthly (hằng tháng)")
+            self.error(
+                path,
+                "cần đúng một trong: on (một lần), yearly (hằng năm), monthly (hằng tháng), "
+                "period (kỳ báo cáo theo Nghị định 09/2019/NĐ-CP)",
+            )
+        self.report_periods(path, item)
         if item.until is not None and item.on is not None:
-            self.error((*path, "until"), "'until' chỉ dùng cho hạn lặp lại (yearly, monthly)")
+            self.error((*path, "until"), "'until' chỉ dùng cho hạn lặp lại (yearly, monthly, period)")
         self.ref((*path, "to"), item.to, agency_only=True)
         self.ref((*path, "via"), item.via, agency_only=True)
         if item.after is None:
@@ -542,6 +554,41 @@ class _PlanChecker:
             self.check.warnings.append(
                 self.doc.error((*path, "after"), f"hạn tổng hợp đến trước hạn '{earlier.id}' mà nó tổng hợp")
             )
+
+    # --- Decree 09/2019/NĐ-CP report periods (scheduler/periods.py) ---------------------------
+
+    def report_periods(self, path: Path_, item: ObligationSpec) -> None:
+        """`period` needs `due`; art. 8: each level's deadline after the cut-off or the level below."""
+        if item.period is None:
+            if item.due is not None:
+                self.error(
+                    (*path, "due"), "'due' chỉ dùng với period (kỳ báo cáo); hạn khác ghi bằng on, yearly"
+                )
+            return
+        if item.due is None:
+            self.error(
+                path, "thiếu 'due': hạn gửi báo cáo của các đơn vị, ví dụ due: 15 hoặc {units: 15, focal: 20}"
+            )
+            return
+        if item.due.focal is not None:
+            focal_id = f"{item.id}{periods.FOCAL_SUFFIX}"
+            if any(o.id == focal_id for o in self.plan.obligations):
+                self.error(
+                    (*path, "id"), f"mã '{focal_id}' là của hạn tổng hợp của mục '{item.id}': đặt mã khác"
+                )
+        errors = periods.rule_errors(item.due)
+        for field_name, message in errors:
+            self.error((*path, "due", field_name), message)
+        if errors:
+            return
+        last = item.until if item.until is not None else self.plan.year + 4
+        seen: set[str] = set()
+        for field_name, message in periods.calendar_problems(
+            item.period, item.due, range(self.plan.year, last + 1), self.workdays
+        ):
+            if field_name not in seen:  # the first period that shows it: one warning per level
+                seen.add(field_name)
+                self.check.warnings.append(self.doc.error((*path, "due", field_name), message))
 
     def resolved(self) -> PlanSpec:
         """The plan with every role replaced by the agencies it stands for, so that the planner,
@@ -701,7 +748,8 @@ def load_config(config_dir: Path, settings: Settings | None = None) -> Deploymen
     plans: list[PlanSpec] = []
     where: dict[tuple[str, ...], str] = {}
     plan_ids: dict[str, str] = {}
-    known = {"agencies": agencies, "groups": groups, "policies": policies}
+    workdays = WorkCalendar(overrides)
+    known = {"agencies": agencies, "groups": groups, "policies": policies, "workdays": workdays}
     for doc in _read_all(sorted((config_dir / "plans").glob("*.yaml")), errors):
         plan = _validate(PlanSpec, doc, errors)
         if plan is None:
@@ -731,7 +779,7 @@ def load_config(config_dir: Path, settings: Settings | None = None) -> Deploymen
         policies=policies,
         default_policy=default_policy,
         plans=plans,
-        workdays=WorkCalendar(overrides),
+        workdays=workdays,
         warnings=check.warnings,
         where=where,
         channels=channels,

@@ -20,7 +20,7 @@ DIGEST = "digest"
 # ZNS `template_data`, webhooks) rather than send rendered text. Dates read dd/mm/yyyy.
 FIELDS = (
     "kind", "agency", "contact", "plan", "plan_number", "item", "deadline", "effective_due", "end",
-    "days_left", "to_agency", "via_agency", "focal_agency", "confirm_url",
+    "days_left", "to_agency", "via_agency", "focal_agency", "confirm_url", "data_period",
 )  # fmt: skip
 
 
@@ -41,12 +41,18 @@ def reminder_fields(context: dict[str, Any]) -> dict[str, str]:
         "via_agency": context["via_agency"] or "",
         "focal_agency": context["focal_agency"] or "",
         "confirm_url": context["confirm_url"] or "",
+        "data_period": data_period_field(context["data_period"]),
     }
+
+
+def data_period_field(data_period: dict[str, Any] | None) -> str:
+    """A Decree 09 report's data period, "15/12/2025 - 14/06/2026" (23 characters), or ""."""
+    return f"{ngay(data_period['start'])} - {ngay(data_period['end'])}" if data_period else ""
 
 
 def field_values(deployment: Deployment) -> dict[str, set[str]]:
     """Every value a configuration-derived field can take, for load-time length checks.
-    Dates are 10 characters, `days_left` at most 4, `kind` at most 10; `confirm_url`
+    Dates are 10 characters, `data_period` 23 or none, `days_left` at most 4, `kind` at most 10; `confirm_url`
     depends on NHACVIEC_PUBLIC_URL (about 60 characters plus its length)."""
     agencies = {deployment.name_of(a) for a in deployment.agencies}
     agencies_or_groups = agencies | {g.name for g in deployment.groups.values()}
@@ -121,6 +127,7 @@ class MessageBuilder:
             "focal_agency": self.deployment.name_of(plan["focal_agency"]) if plan["focal_agency"] else "",
             "confirm_url": self._confirm_url(reminder, occurrence, short_link) if is_deadline else None,
             "today": today,
+            "data_period": vars(event.data) if event and event.data else None,
         }
 
     def _confirm_url(self, reminder: Any, occurrence: Any, short: bool) -> str:

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from notifiers.registry import channel_names
 from scheduler.contacts import normalise_email, normalise_mobile
 from scheduler.dates import DayOfYear, parse_date, parse_date_or_day, parse_day_of_year
+from scheduler.periods import PeriodDue, PeriodKind, parse_due, parse_period_kinds
 from scheduler.settings import parse_clock
 
 
@@ -81,6 +82,8 @@ DateOrDay = Annotated[date | DayOfYear, BeforeValidator(parse_date_or_day)]
 Clock = Annotated[time, BeforeValidator(parse_clock)]
 OffsetField = Annotated[Offset, BeforeValidator(_offset)]
 Year = Annotated[int, Field(ge=1990, le=2200)]
+PeriodKinds = Annotated[tuple[PeriodKind, ...], BeforeValidator(parse_period_kinds)]
+Due = Annotated[PeriodDue, BeforeValidator(parse_due)]
 
 
 class Strict(BaseModel):
@@ -202,6 +205,8 @@ class RoleSpec(Strict):
 
     text: str
     agencies: list[Slug] = []
+    # --- the importer's proposal (importer/matching.py): a match to confirm ------------------
+    review: str | None = None  # why a person must confirm the mapping; `check` refuses it until removed
 
 
 class ObligationSpec(Strict):
@@ -220,6 +225,9 @@ class ObligationSpec(Strict):
     note: str | None = None
     review: str | None = None  # why a person must look at this item; `check` refuses it until removed
     confidence: float | None = Field(None, ge=0, le=1)  # the importer's certainty; informational only
+    # --- Decree 09/2019/NĐ-CP report periods (scheduler/periods.py) ---------------------------
+    period: PeriodKinds | None = None  # monthly | quarterly | half-year | annual, or a list of them
+    due: Due | None = None  # per level: 15, "+1wd", or {units: 15, focal: 20}
 
 
 class WindowSpec(Strict):

@@ -51,6 +51,9 @@ Context of a reminder (the contract `scheduler.messages` fills)
 - `confirm_url`: str or None: the link to confirm "đã gửi báo cáo" (None for most
   windows and observances)
 - `today`: date: the day of sending (Asia/Ho_Chi_Minh)
+- `data_period`: {`start`, `end` (dates), `name`} or None: the data a periodic report of Decree
+  09/2019/NĐ-CP covers ("Số liệu từ 15/12/2025 đến 14/06/2026"), and the period's name, with
+  which the item's title ends ("6 tháng đầu năm 2026"); None for other deadlines
 
 Context of the digest (`scheduler.digest.digest_context`)
 ---------------------------------------------------------
@@ -123,7 +126,7 @@ RECIPIENT = frozenset({"agency", "contact"})  # a template reading these renders
 REMINDER_KEYS = frozenset(
     {
         "kind", "plan", "item", "start", "end", "effective_due", "days_left", "agency", "contact",
-        "to_agency", "via_agency", "focal_agency", "confirm_url", "today",
+        "to_agency", "via_agency", "focal_agency", "confirm_url", "today", "data_period",
     }
 )  # fmt: skip
 DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts", "alerts"})
@@ -271,6 +274,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "focal_agency": _SO_LDTBXH,
     "confirm_url": "https://nhacviec.hue.gov.vn/xac-nhan/k7Qm2ZpX",
     "today": date(2026, 12, 3),
+    "data_period": None,
 }
 
 _WINDOW = {
@@ -418,7 +422,12 @@ def _variants(kind: str) -> Iterator[dict[str, Any]]:
             end=start,
             effective_due=date(2026, 10, 12),
             today=date.fromordinal(start.toordinal() - base["days_left"]),
+            data_period={"start": date(2026, 6, 15), "end": date(2026, 9, 14), "name": "quý III/2026"},
         )
+        rich["item"] = {
+            **base["item"],
+            "title": f"{base['item']['title']} quý III/2026",
+        }  # a Decree 09 quarter
     yield rich
 
 
