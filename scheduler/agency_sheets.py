@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import tempfile
 import unicodedata
@@ -30,10 +31,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
-import phonenumbers
-import yaml
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -304,8 +302,10 @@ def _check_archive(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _refuse(path.name, f"tệp .xlsx bị hỏng (không mở được dạng nén: {exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _refuse(
+            path.name, "tệp .xlsx bị hỏng hoặc chưa trọn vẹn (không giải nén được): mở bằng Excel rồi lưu lại"
+        ) from None
     names = {m.filename.lower() for m in members}
     if any(name.endswith("vbaproject.bin") for name in names):
         raise _refuse(
@@ -690,7 +690,9 @@ def slugify(text: str, taken: set[str] | dict[str, Any]) -> str:
 
 
 def _national(e164: str) -> str:
-    return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
+    """+84912345678 → 0912 345 678, as phonenumbers formats a Vietnamese mobile (10 digits)."""
+    digits = "0" + e164.removeprefix("+84")
+    return f"{digits[:4]} {digits[4:7]} {digits[7:]}" if len(digits) == 10 else digits
 
 
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+")
@@ -1129,28 +1131,46 @@ _CONTACT_ORDER = (
 )
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    pass
+_PLAIN = re.compile(r"\w[\w .@+&'()/-]*(?<! )")  # text YAML reads as written, unquoted, also inside [ ]
+_NULLS = {"null", "~"}
 
 
-def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
-    flow = all(isinstance(item, str) for item in data)  # ids and channels on one line
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+def _scalar(text: str) -> str:
+    if _PLAIN.fullmatch(text) and text.lower() not in _NULLS:
+        return text
+    return json.dumps(text, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-_Dumper.add_representer(list, _represent_list)
+def _flow(value: Any) -> str:
+    """A value on one line: text, [a, b] or {k: v}."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    return _scalar(value)
 
 
 def _yaml(groups: list[dict[str, str]], agencies: list[dict[str, Any]], source: str, today: date) -> str:
-    header = (
-        f"# Đơn vị và đầu mối nhập từ {source} ngày {format_date(today)} (nhacviec agencies import).\n"
-        "# Sửa bảng tính rồi nhập lại (--force), hoặc sửa thẳng tệp này; kiểm tra bằng `nhacviec check`.\n"
-    )
-    body: dict[str, Any] = {}
+    """The agencies file, laid out as the sample configuration is (one line per contact). Written
+    here rather than by PyYAML, whose representer takes seconds for a national list."""
+    lines = [
+        f"# Đơn vị và đầu mối nhập từ {source} ngày {format_date(today)} (nhacviec agencies import).\n",
+        "# Sửa bảng tính rồi nhập lại (--force), hoặc sửa thẳng tệp này; kiểm tra bằng `nhacviec check`.\n",
+    ]
     if groups:
-        body["groups"] = groups
-    body["agencies"] = agencies
-    return header + yaml.dump(body, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)
+        lines.append("groups:\n")
+        lines += [f"  - {_flow(group)}\n" for group in groups]
+    lines.append("agencies:\n")
+    for agency in agencies:
+        lead = "  - "
+        for key, value in agency.items():
+            if key == "contacts":
+                lines.append("    contacts:\n")
+                lines += [f"      - {_flow(contact)}\n" for contact in value]
+            else:
+                lines.append(f"{lead}{key}: {_flow(value)}\n")
+            lead = "    "
+    return "".join(lines)
 
 
 def _provenance(drafts: list[_Agency], columns: dict[str, Column], groups: list[str], group_cells):
@@ -1397,42 +1417,38 @@ def _contact_cell(contact: ContactSpec, name: str) -> str:
 
 
 def write_xlsx(table: Table, target: Path) -> None:
-    book = Workbook(write_only=True)
+    # Not openpyxl's write-only mode: that one writes no sheet size (<dimension>), and openpyxl
+    # then reads such a sheet twice when it is imported again.
+    book = Workbook()
+    book.remove(book.active)
     _sheet(book, AGENCY_SHEET, table.headers, table.rows)
     _sheet(book, GROUP_SHEET, [GROUP_HEADERS["id"], GROUP_HEADERS["name"]], table.groups)
     book.save(target)
 
 
 def _sheet(book: Workbook, title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """Every cell is text, whatever it holds: `=…` is never a formula, and the phone columns are
+    formatted as text so that a number typed there later keeps its leading 0."""
     ws = book.create_sheet(title)
     ws.freeze_panes = "A2"
-    texts = {
-        i
-        for i, h in enumerate(headers)
-        if field_of(h) in {f"{r}.{f}" for r in ROLES for f in ("mobile", "zalo")}
-    }
-    for i, header in enumerate(headers):
-        width = max([len(header), *(len(row[i]) for row in rows[:200])]) + 2
-        ws.column_dimensions[get_column_letter(i + 1)].width = min(width, 50)
+    phones = {f"{r}.{f}" for r in ROLES for f in ("mobile", "zalo")}
     bold = Font(bold=True)
-    ws.append([_text(ws, h, font=bold) for h in headers])
-    for row in rows:
-        ws.append([_text(ws, value, phone=i in texts) for i, value in enumerate(row)])
-
-
-def _text(ws: Any, value: str, *, font: Font | None = None, phone: bool = False) -> Any:
-    """A cell that is text whatever it holds: `=…` stays text (never a formula), and a phone
-    column is formatted as text so that a number typed later keeps its leading 0."""
-    if not value and not phone and font is None:
-        return None
-    cell = WriteOnlyCell(ws, value or None)
-    if value:
-        cell.data_type = "s"
-    if font is not None:
-        cell.font = font
-    if phone:
-        cell.number_format = "@"
-    return cell
+    text_columns = set()
+    for column, header in enumerate(headers, start=1):
+        letter = get_column_letter(column)
+        width = max([len(header), *(len(row[column - 1]) for row in rows[:200])]) + 2
+        ws.column_dimensions[letter].width = min(width, 50)
+        if field_of(header) in phones:
+            ws.column_dimensions[letter].number_format = "@"
+            text_columns.add(column)
+        ws.cell(1, column, header).font = bold
+    for number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            if value:
+                cell = ws.cell(number, column, value)
+                cell.data_type = "s"
+                if column in text_columns:
+                    cell.number_format = "@"
 
 
 def write_csv(table: Table, stream: TextIO, bom: bool = True) -> None:

@@ -453,7 +453,7 @@ def test_csv_in_utf8_with_or_without_bom_and_either_separator(cli, tmp_path: Pat
     sheet.write_bytes("\r\n".join(lines).encode("utf-8-sig" if variant == "utf-8-sig" else "utf-8"))
     result = cli("agencies", "import", sheet)
     assert result.exit_code == 0, result.output
-    assert "name: Sở Nội vụ, thành phố Huế" in result.stdout
+    assert 'name: "Sở Nội vụ, thành phố Huế"' in result.stdout
     assert "mobile: 0912 345 678" in result.stdout and "mobile: 0901 234 567" in result.stdout
 
 
