@@ -48,6 +48,7 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: what it would unpac
 MAX_ROWS = 20_000
 MAX_COLUMNS = 60
 HEADER_SEARCH = 10  # the header row is looked for among the first rows that hold anything
+GENERATED_ID_WARNINGS = 10
 
 AGENCY_SHEET = "Đơn vị"
 GROUP_SHEET = "Nhóm"
@@ -347,7 +348,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[Grid, Grid | None]:
 
 
 def _damaged(path: Path, exc: Exception) -> SheetInvalid:
-    reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    reason = clean(str(exc).splitlines()[0])[:120] if str(exc) else type(exc).__name__
     return _refuse(
         path.name,
         f"không đọc được tệp .xlsx ({reason}): mở bằng Excel, kiểm tra nội dung rồi lưu lại dạng .xlsx",
@@ -434,7 +435,7 @@ def _cached_values(path: Path, sheets: list[tuple[Grid | None, dict[tuple[int, i
                         if (number, column) not in formulas:
                             continue
                         if cell.value is None:
-                            shown = formulas[(number, column)][:40]
+                            shown = clean(formulas[(number, column)])[:40]
                             grid.problems[(number, column)] = (
                                 f"ô có công thức ({shown}) mà tệp không lưu giá trị đã tính (công thức không "
                                 "được tính khi nhập): mở tệp bằng Excel rồi lưu lại, hoặc thay công thức bằng "
@@ -655,7 +656,6 @@ class _Agency:
     values: dict[str, Any] = field(default_factory=dict)
     cells: dict[str, Cell] = field(default_factory=dict)
     contacts: list[_Contact] = field(default_factory=list)
-    generated: bool = False
 
 
 @dataclass
@@ -994,16 +994,18 @@ class _Resolver:
     def ids(self, agencies: list[_Agency]) -> None:
         taken: set[str] = {a.values["id"] for a in agencies if "id" in a.values}
         taken |= set(self.known.agencies) | set(self.known.groups) | set(self.groups)
+        generated = 0
         for agency in agencies:
             ident = agency.values.get("id")
             if ident is None:
                 agency.values["id"] = ident = slugify(agency.values.get("name", ""), taken)
                 taken.add(ident)
-                agency.generated = True
-                self.reader.warn(
-                    agency.cells["name"],
-                    f"chưa có Mã: dùng mã '{ident}' (ghi mã này vào cột Mã để giữ cố định về sau)",
-                )
+                generated += 1
+                if generated <= GENERATED_ID_WARNINGS:  # a list without ids would give one per row
+                    self.reader.warn(
+                        agency.cells["name"],
+                        f"chưa có Mã: dùng mã '{ident}' (ghi mã này vào cột Mã để giữ cố định về sau)",
+                    )
             elif ident in self.known.agencies or ident in self.known.groups:
                 name, where = self.known.agencies.get(ident) or self.known.groups[ident]
                 self.reader.error(
@@ -1013,6 +1015,15 @@ class _Resolver:
                 )
             elif ident in self.groups:
                 self.reader.error(agency.cells["id"], f"mã '{ident}' trùng với mã một nhóm: dùng mã khác")
+        if generated > GENERATED_ID_WARNINGS:
+            self.reader.warnings.append(
+                Issue(
+                    self.reader.grid.name,
+                    "",
+                    f"và {generated - GENERATED_ID_WARNINGS} đơn vị khác chưa có Mã, được đặt mã theo tên: "
+                    "xem các mã trong tệp đã ghi, rồi ghi chúng vào cột Mã",
+                )
+            )
 
     def parents(self, agencies: list[_Agency]) -> None:
         ids = {a.values["id"] for a in agencies} | set(self.known.agencies)
@@ -1361,7 +1372,8 @@ def agencies_in(file: Path) -> tuple[list[str], list[str]]:
 def export_table(deployment: Deployment, only: tuple[list[str], list[str]] | None = None) -> Table:
     """The deployment's agencies (or those of one file) as rows, one per agency; an agency's further
     contacts go on rows below with its Mã, in the order the configuration lists them."""
-    agency_ids = [a for a in deployment.agencies if only is None or a in only[0]]
+    wanted = None if only is None else set(only[0])
+    agency_ids = [a for a in deployment.agencies if wanted is None or a in wanted]
     specs = [deployment.agencies[a] for a in agency_ids]
     used = {f"{c.role}.{f}" for s in specs for c in s.contacts for f in CONTACT_FIELDS if _contact_cell(c, f)}
     fields = [f for f in HEADERS if f in ALWAYS or f in used]
@@ -1381,9 +1393,8 @@ def export_table(deployment: Deployment, only: tuple[list[str], list[str]] | Non
                 if contact is not None:
                     values |= {f"{role}.{f}": _contact_cell(contact, f) for f in CONTACT_FIELDS}
             rows.append([values.get(f, "") for f in fields])
-    group_ids = [
-        g for g in deployment.groups if only is None or g in only[1] or any(g in s.groups for s in specs)
-    ]
+    used_groups = {g for s in specs for g in s.groups} | set(only[1] if only is not None else ())
+    group_ids = [g for g in deployment.groups if only is None or g in used_groups]
     groups = [[g, deployment.groups[g].name] for g in group_ids]
     return Table([HEADERS[f] for f in fields], rows, groups, len(specs), sum(len(s.contacts) for s in specs))
 

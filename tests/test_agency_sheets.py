@@ -624,3 +624,12 @@ def test_without_a_configuration_the_sheet_is_checked_alone(cli, tmp_path: Path)
     )
     assert result.exit_code == 0, result.output
     assert "parent: tinh" in result.stdout
+
+
+def test_a_list_without_ids_gets_ids_from_the_names_and_a_bounded_warning(cli, tmp_path: Path) -> None:
+    rows = [["Tên đơn vị", "Email"]] + [[f"UBND xã Số {i}", f"xa{i}@hue.example.org"] for i in range(15)]
+    result = cli("agencies", "import", workbook(tmp_path / "khong-ma.xlsx", rows))
+    assert result.exit_code == 0, result.output
+    assert "id: ubnd-xa-so-14" in result.stdout
+    assert result.output.count("chưa có Mã: dùng mã") == 10
+    assert "và 5 đơn vị khác chưa có Mã" in result.output
