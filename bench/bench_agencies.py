@@ -122,9 +122,11 @@ def main() -> int:
             out = target / "agencies" / "all.yaml"
             read = child(sheet, target, out, "read")
             whole = child(sheet, target, out, "import")
-            same = False
+            same, load_seconds = False, nan
             if out.exists():
+                start = time.perf_counter()
                 loaded = load_config(target)
+                load_seconds = time.perf_counter() - start
                 same = (loaded.agencies, loaded.groups, loaded.members, loaded.contacts) == (
                     original.agencies,
                     original.groups,
@@ -136,7 +138,7 @@ def main() -> int:
             print(
                 f"import {sheet.suffix}: read {read['seconds']:.2f} s ({read['note']}, peak {read['rss_mb']:.0f} MB); "
                 f"whole import {whole['seconds']:.2f} s ({whole['cpu']:.2f} s CPU), peak {whole['rss_mb']:.0f} MB "
-                f"({whole['note']}); "
+                f"({whole['note']}); the configuration's load alone, as `check` does it: {load_seconds:.2f} s; "
                 f"round trip {'identical' if same else 'DIFFERENT'}"
             )
         print(
