@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
 from scheduler.acks import UnknownOccurrence, acknowledge
+from scheduler.agencies_cli import agencies_app
 from scheduler.daemon import build_notifier, run_daemon
 from scheduler.dates import format_date, parse_date
 from scheduler.db_cli import db_app
@@ -603,6 +604,7 @@ def workdays(
 app.add_typer(
     db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check), sao chép (copy)."
 )
+app.add_typer(agencies_app, name="agencies", help="Danh sách đơn vị, đầu mối: nhập từ / xuất ra bảng tính.")
 app.add_typer(
     zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
 )

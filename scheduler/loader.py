@@ -239,6 +239,8 @@ def _load_agencies(docs: list[tuple[YamlDocument, AgenciesFile]], check: _Checke
                 groups[group.id] = group
                 members[group.id] = []
         for i, agency in enumerate(parsed.agencies):
+            if agency is None:  # invalid, reported; kept in place so that the next ones keep their index
+                continue
             if check.claim_id(doc, ("agencies", i), agency.id, "đơn vị"):
                 agencies[agency.id] = agency
                 where_agency[agency.id] = (doc, ("agencies", i))
@@ -717,9 +719,8 @@ def load_config(config_dir: Path, settings: Settings | None = None) -> Deploymen
             valid = []
             for i, raw in enumerate(parsed.agencies):
                 agency = _validate(AgencySpec, doc, errors, raw, ("agencies", i))
-                if agency is not None:
-                    valid.append(agency)
-                elif isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                valid.append(agency)
+                if agency is None and isinstance(raw, dict) and isinstance(raw.get("id"), str):
                     check.broken.add(raw["id"])  # reported once, not again at every plan naming it
             agency_docs.append((doc, parsed.model_copy(update={"agencies": valid})))
     agencies, groups, members, contacts = _load_agencies(agency_docs, check)
