@@ -36,8 +36,8 @@ from pathlib import Path
 
 from bench_sync import make_shape, write_config
 
-from scheduler.agency_sheets import export_table, write_csv, write_xlsx
-from scheduler.loader import load_config
+from scheduler.config.agency_sheets import export_table, write_csv, write_xlsx
+from scheduler.config.loader import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SECONDS = 10.0
@@ -46,7 +46,7 @@ GOAL_PEAK_MB = 500.0
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from scheduler.agency_sheets import import_sheet, read_file
+from scheduler.config.agency_sheets import import_sheet, read_file
 
 sheet, config, out, what = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 start, cpu = time.perf_counter(), time.process_time()

@@ -105,15 +105,15 @@ from sqlalchemy import select
 from notifiers.base import Message
 from notifiers.sms import SmsNotifier
 from notifiers.zalo import ZaloNotifier, token_store
-from scheduler.links import Links
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.schema import ChannelSpec
-from scheduler.settings import load_settings
-from scheduler.store import Occurrence, Reminder, open_store, utcnow
-from scheduler.sync import sync
-from scheduler.templates import Templates
-from scheduler.zalo_tokens import TokenPair, TokenStore
+from scheduler.config.loader import load_config
+from scheduler.config.schema import ChannelSpec
+from scheduler.config.settings import load_settings
+from scheduler.outbox.store import Occurrence, Reminder, open_store, utcnow
+from scheduler.outbox.sync import sync
+from scheduler.outbox.zalo_tokens import TokenPair, TokenStore
+from scheduler.render.links import Links
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' doubles and configuration
 from tests.doubles.serve import requests as double_requests

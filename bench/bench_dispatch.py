@@ -90,14 +90,14 @@ from sqlalchemy import bindparam, func, select, update
 
 from notifiers.base import Message
 from notifiers.email import EmailNotifier, build_email
-from scheduler.dispatcher import Dispatcher
-from scheduler.links import Links
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.settings import Settings, SmtpSettings, load_settings
-from scheduler.store import Occurrence, Reminder, Status, bulk_insert, open_store, utcnow
-from scheduler.sync import sync
-from scheduler.templates import Templates
+from scheduler.config.loader import load_config
+from scheduler.config.settings import Settings, SmtpSettings, load_settings
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.store import Occurrence, Reminder, Status, bulk_insert, open_store, utcnow
+from scheduler.outbox.sync import sync
+from scheduler.render.links import Links
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' synthetic configuration
 from tests.test_daemon_process import OBLIGATIONS, write_config

@@ -37,10 +37,10 @@ from typing import Any
 
 import bench_channels as bc
 
-from scheduler.daemon import build_notifiers
-from scheduler.dispatcher import Dispatcher
-from scheduler.recorder import journal_path
-from scheduler.settings import Settings, load_settings
+from scheduler.config.settings import Settings, load_settings
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.recorder import journal_path
+from scheduler.service.daemon import build_notifiers
 
 STUBS = ("recording", "rendering")
 

@@ -84,13 +84,13 @@ from sqlalchemy import func, select, text
 
 from notifiers.base import Delivery
 from notifiers.email import EmailNotifier
-from scheduler.dispatcher import Dispatcher
-from scheduler.links import Links
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.settings import load_settings
-from scheduler.store import Reminder, Status, make_engine, migrate, utcnow
-from scheduler.templates import Templates
+from scheduler.config.loader import load_config
+from scheduler.config.settings import load_settings
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.store import Reminder, Status, make_engine, migrate, utcnow
+from scheduler.render.links import Links
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' synthetic configuration
 from tests.test_daemon_process import OBLIGATIONS, write_config

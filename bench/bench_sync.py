@@ -59,10 +59,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import Engine, func, select
 
-from scheduler.loader import load_config
-from scheduler.settings import Settings, load_settings
-from scheduler.store import Reminder, make_engine, open_store
-from scheduler.sync import SyncReport, sync
+from scheduler.config.loader import load_config
+from scheduler.config.settings import Settings, load_settings
+from scheduler.outbox.store import Reminder, make_engine, open_store
+from scheduler.outbox.sync import SyncReport, sync
 
 PROVINCES = 34
 COMMUNES = 3321  # communes and wards after the 2025 reorganisation

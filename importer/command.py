@@ -14,7 +14,7 @@ from importer.extract import Findings, extract
 from importer.matching import Known, known_agencies
 from importer.proposal import propose
 from importer.rules import slug
-from scheduler.terminal import styled
+from scheduler.cli.terminal import styled
 
 
 @dataclass

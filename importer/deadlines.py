@@ -15,7 +15,7 @@ from datetime import date
 
 from importer import rules
 from importer.rules import DateText
-from scheduler import periods
+from scheduler.calendar import periods
 
 
 @dataclass

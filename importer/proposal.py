@@ -3,7 +3,7 @@
 The file is a proposal for a person: every item quotes its source sentence and says how
 sure the reading was; the agencies the document names by role are listed under `roles`
 with no agencies mapped yet, and doubtful items carry `review:`. `nhacviec check`
-refuses the plan until both are resolved (scheduler/loader.py).
+refuses the plan until both are resolved (scheduler/config/loader.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date
 from importer import rules
 from importer.extract import Deadline, Findings, Observance, Window
 from importer.matching import PROPOSE_AT, Candidate, Known, candidates
-from scheduler.schema import ObligationSpec
+from scheduler.config.schema import ObligationSpec
 
 UNKNOWN_FOCAL = "(cơ quan tổng hợp: văn bản không nêu rõ)"
 
@@ -237,7 +237,7 @@ def _obligation(
 
 
 def _regime_rule(deadline: Deadline) -> str:
-    """`period: [half-year, annual]` and `due:` (scheduler/periods.py)."""
+    """`period: [half-year, annual]` and `due:` (scheduler/calendar/periods.py)."""
     kinds = deadline.regime
     period = kinds[0] if len(kinds) == 1 else f"[{', '.join(kinds)}]"
     if deadline.day is None:

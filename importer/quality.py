@@ -17,8 +17,8 @@ import yaml
 
 from importer.document import read_document
 from importer.extract import Findings, extract
-from scheduler.periods import DueRule, PeriodDue, level_dates, regime
-from scheduler.workdays import WorkCalendar
+from scheduler.calendar.periods import DueRule, PeriodDue, level_dates, regime
+from scheduler.calendar.workdays import WorkCalendar
 
 KINDS = ("deadline", "window", "observance")
 DOCUMENT_SUFFIXES = (".txt", ".md", ".docx", ".pdf")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from scheduler.templates import unaccent
+from scheduler.render.templates import unaccent
 
 # --- dates ------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ REGIME = re.compile(
     r"(?=\s*(?:[,.;:()]|$|và\b|hoặc\b|theo\b|gửi\b|về\b|lên\b|cho\b|trước\b|của\b|thực hiện\b))",
     re.IGNORECASE,
 )
-# The decree's kind of period for each period word (see scheduler/periods.py).
+# The decree's kind of period for each period word (see scheduler/calendar/periods.py).
 REGIME_KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("monthly", re.compile(r"^(?:(?:hằng|hàng|mỗi)\s+)?tháng$", re.I)),
     ("quarterly", re.compile(r"^(?:(?:hằng|hàng|mỗi)\s+)?quý$", re.I)),

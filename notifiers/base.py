@@ -108,7 +108,7 @@ class Setup:
 
     options: Any  # its validated `options:` block of config/channels.yaml, an instance of its `Options`
     secrets: Mapping[str, str]  # the values of the NHACVIEC_<name> variables listed in its `secrets`
-    settings: Any  # scheduler.settings.Settings: timezone, quiet hours, SMTP, public URL …
+    settings: Any  # scheduler.config.settings.Settings: timezone, quiet hours, SMTP, public URL …
     engine: Any = None  # the database (sqlalchemy Engine), for state that outlives the process
 
 
@@ -131,7 +131,7 @@ class Notifier(ABC):
     channel: ClassVar[str]
     concurrency: ClassVar[int] = 10  # how many sends the dispatcher runs at once on this channel
     address: ClassVar[str] = "email"
-    # The template outputs it reads (scheduler/templates.py): "subject.txt", "email.txt",
+    # The template outputs it reads (scheduler/render/templates.py): "subject.txt", "email.txt",
     # "email.html", "short.txt" (which also gives `short_ascii`); only these are rendered.
     renders: ClassVar[tuple[str, ...]] = ("subject.txt", "email.txt", "email.html", "short.txt")
     Options: ClassVar[type[BaseModel]] = NoOptions
@@ -150,7 +150,7 @@ class Notifier(ABC):
 
     @classmethod
     def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        """Problems only the whole configuration shows (`deployment`: scheduler.loader.Deployment),
+        """Problems only the whole configuration shows (`deployment`: scheduler.config.loader.Deployment),
         e.g. an agency name too long for a provider's template field. Each is (path inside
         `options`, message in Vietnamese); they are reported at load time with file:line."""
         return []
@@ -160,7 +160,7 @@ class Notifier(ABC):
         """Make one attempt; return the delivery or raise NotifierError.
 
         The dispatcher records the send before this one at the event loop's next turn
-        (`scheduler.recorder`): `send` must await something (its connection, a reply) before
+        (`scheduler.outbox.recorder`): `send` must await something (its connection, a reply) before
         it hands the message over, as the built-in notifiers and their clients do."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook

@@ -29,7 +29,7 @@ import aiosmtplib
 
 from notifiers.base import Attachment, Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from notifiers.http import connection_failure
-from scheduler.settings import SmtpSettings
+from scheduler.config.settings import SmtpSettings
 
 IDLE_SECONDS = 20.0
 POLICY = compat32.clone(linesep="\r\n")

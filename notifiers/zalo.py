@@ -2,7 +2,7 @@
 
 One request per message: `POST {api_url}/message/template` with the OA access token
 in the `access_token` header, the template of the reminder's kind and its parameters
-filled from `Message.fields` (scheduler/messages.py). Zalo answers HTTP 200 with
+filled from `Message.fields` (scheduler/render/messages.py). Zalo answers HTTP 200 with
 `error != 0` for business errors; each documented code is classified for the
 dispatcher (see `classify`): an invalid token is refreshed once through the shared
 token store and the send retried once; a recipient without Zalo is `unreachable`
@@ -29,8 +29,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from notifiers.http import LoopClient, connection_failure, maybe_delivered
 from notifiers.masking import SecretMask
-from scheduler.zalo_tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
-from scheduler.zalo_tokens import alerts as token_alerts
+from scheduler.outbox.zalo_tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
+from scheduler.outbox.zalo_tokens import alerts as token_alerts
 
 Kind = Literal[
     "upcoming", "due", "overdue", "escalation", "prepare", "start", "closing", "announce", "digest"
@@ -204,7 +204,7 @@ class ZaloNotifier(Notifier):
 
     @classmethod
     def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        from scheduler.messages import FIELDS, field_values  # the loader imports this module's options
+        from scheduler.render.messages import FIELDS, field_values  # the loader imports this module's options
 
         values = field_values(deployment)
         problems: list[tuple[tuple[str | int, ...], str]] = []

@@ -1,5 +1,5 @@
 """`python -m scheduler` runs the nhacviec command line."""
 
-from scheduler.cli import main
+from scheduler.cli.app import main
 
 main()

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
-from scheduler.settings import Settings, load_settings
-from scheduler.store import open_store
+from scheduler.config.settings import Settings, load_settings
+from scheduler.outbox.store import open_store
 from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent

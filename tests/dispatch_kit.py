@@ -9,14 +9,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from notifiers.email import EmailNotifier
-from scheduler.dispatcher import Dispatcher
-from scheduler.links import Links
-from scheduler.loader import Deployment, load_config
-from scheduler.messages import MessageBuilder
-from scheduler.recorder import journal_path
-from scheduler.settings import Settings, SmtpSettings
-from scheduler.sync import sync
-from scheduler.templates import Templates
+from scheduler.config.loader import Deployment, load_config
+from scheduler.config.settings import Settings, SmtpSettings
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.recorder import journal_path
+from scheduler.outbox.sync import sync
+from scheduler.render.links import Links
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
 from tests.smtp_sink import SmtpSink
 
 SECRET = "khoa-bi-mat-cho-kiem-thu"

@@ -16,12 +16,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
-from scheduler import agency_sheets
-from scheduler import cli as cli_module
-from scheduler.agency_sheets import HEADERS, field_of
-from scheduler.cli import app
-from scheduler.loader import Deployment, load_config
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.cli.app import app
+from scheduler.cli.app import app as cli_module
+from scheduler.config import agency_sheets
+from scheduler.config.agency_sheets import HEADERS, field_of
+from scheduler.config.loader import Deployment, load_config
+from scheduler.config.yamlfile import ConfigInvalid
 
 
 @pytest.fixture

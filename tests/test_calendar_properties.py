@@ -8,12 +8,12 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.dates import DayOfYear, format_date, parse_date, parse_day_of_year
-from scheduler.loader import load_config
-from scheduler.planner import Planner, send_day
-from scheduler.schema import Offset, PolicySpec
-from scheduler.settings import load_settings
-from scheduler.workdays import WorkCalendar
+from scheduler.calendar.dates import DayOfYear, format_date, parse_date, parse_day_of_year
+from scheduler.calendar.workdays import WorkCalendar
+from scheduler.config.loader import load_config
+from scheduler.config.schema import Offset, PolicySpec
+from scheduler.config.settings import load_settings
+from scheduler.plan.planner import Planner, send_day
 from tests.conftest import SAMPLE_CONFIG
 
 CAL = WorkCalendar()

@@ -11,16 +11,16 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
-from scheduler.daemon import build_notifiers
-from scheduler.digest import digest_context, operator_alerts
-from scheduler.dispatcher import Dispatcher
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.metrics import Metrics
-from scheduler.store import DeliveryAttempt, Reminder, Status, ZaloToken, open_store
-from scheduler.sync import sync
-from scheduler.templates import Templates
-from scheduler.zalo_tokens import TokenPair, TokenStore
+from scheduler.config.loader import load_config
+from scheduler.dispatch.digest import digest_context, operator_alerts
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, ZaloToken, open_store
+from scheduler.outbox.sync import sync
+from scheduler.outbox.zalo_tokens import TokenPair, TokenStore
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
+from scheduler.service.daemon import build_notifiers
 from tests.conftest import make_settings
 from tests.dispatch_kit import links
 from tests.dispatch_kit import run as dispatch

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from scheduler.store import open_store
+from scheduler.outbox.store import open_store
 from tests.conftest import make_settings
 from tests.dispatch_kit import make_dispatcher
 

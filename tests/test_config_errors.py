@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from scheduler.cli import app
-from scheduler.loader import load_config
-from scheduler.store import Reminder, open_store
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.outbox.store import Reminder, open_store
 
 TTH_PLAN = "plans/tth-2020-bdg.yaml"
 TTH_AGENCIES = "agencies/thua-thien-hue.yaml"

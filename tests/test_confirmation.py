@@ -12,13 +12,13 @@ from starlette.testclient import TestClient
 
 from notifiers.email import EmailNotifier
 from notifiers.sms import SmsNotifier
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.metrics import Metrics
-from scheduler.store import Occurrence, Reminder, Status, open_store
-from scheduler.sync import sync
-from scheduler.templates import Templates
-from scheduler.web import create_app
+from scheduler.config.loader import load_config
+from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.store import Occurrence, Reminder, Status, open_store
+from scheduler.outbox.sync import sync
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
+from scheduler.web.app import create_app
 from tests.conftest import make_settings
 from tests.dispatch_kit import links
 

@@ -7,7 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.contacts import normalise_email, normalise_mobile
+from scheduler.config.contacts import normalise_email, normalise_mobile
 
 ADDRESSES = [
     "a@example.com", "Ab.c+d@Example.ORG", "x@y.test", "a..b@x.com", "a@-x.com", ".a@x.com",

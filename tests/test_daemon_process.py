@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from scheduler.store import Reminder, Status, open_store
+from scheduler.outbox.store import Reminder, Status, open_store
 from tests.smtp_sink import SmtpSink, free_port
 
 AGENCIES, OBLIGATIONS = 400, 5  # 2,000 reminders, all due at once

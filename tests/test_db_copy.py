@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine, Row, func, insert, select, text, update
 from typer.testing import CliRunner
 
-from scheduler.acks import acknowledge
-from scheduler.cli import app
-from scheduler.db_copy import TABLES, CopyRefused, copy_database
-from scheduler.loader import load_config
-from scheduler.store import DeliveryAttempt, Reminder, Status, ZaloToken, make_engine, open_store
-from scheduler.sync import sync
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.outbox.acks import acknowledge
+from scheduler.outbox.db_copy import TABLES, CopyRefused, copy_database
+from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, ZaloToken, make_engine, open_store
+from scheduler.outbox.sync import sync
 from tests.conftest import make_settings, new_postgres_database
 
 TODAY = date(2026, 11, 2)
@@ -194,7 +194,7 @@ def test_the_command_prints_the_counts_and_refuses_a_second_run(sqlite_source, f
 
 
 def test_a_sqlite_source_in_use_by_the_service_is_refused(sqlite_source, tmp_path):
-    from scheduler.daemon import single_instance
+    from scheduler.service.daemon import single_instance
 
     with single_instance(sqlite_source), pytest.raises(CopyRefused, match="dừng dịch vụ"):
         copy_database(sqlite_source, f"sqlite:///{tmp_path / 'dich.db'}")
@@ -206,7 +206,7 @@ def test_sends_a_stopped_daemon_left_in_its_journal_arrive_as_sent(sqlite_source
     they are only in its journal, which the copy (holding the daemon's lock) writes first."""
     import json
 
-    from scheduler.recorder import journal_path
+    from scheduler.outbox.recorder import journal_path
 
     source = make_engine(sqlite_source)
     reminders = Reminder.__table__

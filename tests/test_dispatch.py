@@ -16,9 +16,9 @@ from sqlalchemy import select
 from notifiers.email import EmailNotifier
 from notifiers.sms import SmsNotifier
 from notifiers.zalo import ZaloNotifier
-from scheduler.recorder import SendRecorder
-from scheduler.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
-from scheduler.sync import sync
+from scheduler.outbox.recorder import SendRecorder
+from scheduler.outbox.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
+from scheduler.outbox.sync import sync
 from tests.conftest import make_settings
 from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.smtp_sink import SmtpSink, free_port
@@ -266,7 +266,7 @@ def test_a_failed_commit_of_sends_is_raised_and_its_sends_are_kept_until_written
     from sqlalchemy import func, text
 
     from notifiers.base import Delivery
-    from scheduler.recorder import SendRecorder
+    from scheduler.outbox.recorder import SendRecorder
 
     engine = open_store(f"sqlite:///{tmp_path / 'n.db'}")
     recorder = SendRecorder(engine)
@@ -303,7 +303,7 @@ def test_the_journal_keeps_the_sends_of_a_failed_flush_until_a_later_one_writes_
     from sqlalchemy import func, text
 
     from notifiers.base import Delivery
-    from scheduler.recorder import SendRecorder
+    from scheduler.outbox.recorder import SendRecorder
 
     engine = open_store(f"sqlite:///{tmp_path / 'n.db'}")
     journal = tmp_path / "n.db.sent"

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import time_machine
 from sqlalchemy import select
 
-from scheduler.store import Reminder, open_store
-from scheduler.workdays import WorkCalendar
+from scheduler.calendar.workdays import WorkCalendar
+from scheduler.outbox.store import Reminder, open_store
 from tests.conftest import make_settings
 from tests.dispatch_kit import make_dispatcher, sync_and_dispatch
 

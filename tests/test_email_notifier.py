@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from notifiers.base import Attachment, Message, NotifierError
 from notifiers.email import EmailNotifier, build_email
-from scheduler.settings import SmtpSettings
+from scheduler.config.settings import SmtpSettings
 
 HOST = "127.0.0.1"
 SENDER = "nhacviec@so-ldtbxh.example.org"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from scheduler.events import calendar_events
-from scheduler.loader import load_config
+from scheduler.config.loader import load_config
+from scheduler.plan.events import calendar_events
 
 PLAN = """\
 id: thu-nghiem

@@ -9,14 +9,14 @@ from unittest.mock import patch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.guards import ChannelGuard, Circuit, DailyQuota, RateLimit
-from scheduler.schema import ChannelSpec
+from scheduler.config.schema import ChannelSpec
+from scheduler.dispatch.guards import ChannelGuard, Circuit, DailyQuota, RateLimit
 
 
 @contextmanager
 def mock_sleep(replacement):
     """asyncio.sleep on the test's clock: moving the clock instead of waiting."""
-    with patch("scheduler.guards.asyncio.sleep", replacement):
+    with patch("scheduler.dispatch.guards.asyncio.sleep", replacement):
         yield
 
 

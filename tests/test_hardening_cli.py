@@ -31,10 +31,10 @@ from packaging.utils import canonicalize_name
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from scheduler import cli as cli_module
-from scheduler import zalo_cli
-from scheduler.cli import app
-from scheduler.store import Reminder, Status, open_store
+from scheduler.cli import app as cli_module
+from scheduler.cli import zalo as zalo_cli
+from scheduler.cli.app import app
+from scheduler.outbox.store import Reminder, Status, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-02 09:00 +07:00"
@@ -135,7 +135,7 @@ def test_a_document_with_markup_like_text_is_imported(nhacviec, tmp_path: Path) 
 
 
 def test_cli_sources_hold_no_markup_tags() -> None:
-    """The consoles read no markup (scheduler/terminal.py): a tag in a string would print as is."""
+    """The consoles read no markup (scheduler/cli/terminal.py): a tag in a string would print as is."""
     tag = re.compile(r"\[/?(?:bold|dim|italic|red|green|yellow|blue|cyan|magenta)\b[^\]]*\]")
     sources = [*ROOT.joinpath("scheduler").glob("*cli*.py"), ROOT / "importer" / "command.py"]
     found = [
@@ -290,7 +290,7 @@ def test_the_embedded_database_is_readable_by_its_owner_only(nhacviec, tmp_path:
 
 
 def test_the_daemon_lock_makes_a_private_folder_too(tmp_path: Path, loose_umask) -> None:
-    from scheduler.daemon import single_instance
+    from scheduler.service.daemon import single_instance
 
     with single_instance(f"sqlite:///{tmp_path / 'du-lieu' / 'nhacviec.db'}"):
         assert mode(tmp_path / "du-lieu") == 0o700
@@ -439,10 +439,10 @@ def test_the_wheel_built_from_the_image_sources_runs_every_command(tmp_path: Pat
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert shipped - names == set()
-    assert {"scheduler/migrations/env.py", "scheduler/migrations/script.py.mako"} <= names
-    assert any(n.startswith("scheduler/message_templates/") for n in names)
-    assert any(n.startswith("scheduler/pages/") for n in names)
-    assert "nhacviec = scheduler.cli:main" in entries and "zalo = notifiers.zalo:ZaloNotifier" in entries
+    assert {"scheduler/outbox/migrations/env.py", "scheduler/outbox/migrations/script.py.mako"} <= names
+    assert any(n.startswith("scheduler/render/message_templates/") for n in names)
+    assert any(n.startswith("scheduler/web/pages/") for n in names)
+    assert "nhacviec = scheduler.cli.app:main" in entries and "zalo = notifiers.zalo:ZaloNotifier" in entries
 
     venv_dir = tmp_path / "venv"
     venv.create(venv_dir, with_pip=False)

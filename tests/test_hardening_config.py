@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from importer.document import MB
-from scheduler.cli import app
-from scheduler.loader import load_config
-from scheduler.templates import SAMPLE_CONTEXT, Templates
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.render.templates import SAMPLE_CONTEXT, Templates
 from tests.document_files import write_docx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def test_the_billion_laughs_file_is_one_error_in_under_a_second_and_100_mb(confi
     hostile.write_text(LAUGHS, encoding="utf-8")
     assert len(LAUGHS) < 600
     result = measured(
-        "import pathlib\nfrom scheduler.yamlfile import read_yaml",
+        "import pathlib\nfrom scheduler.config.yamlfile import read_yaml",
         f"read_yaml(pathlib.Path({str(hostile)!r}))",
     )
     assert result["raised"] is not None and result["raised"][0] == "ConfigInvalid", result
@@ -216,7 +216,7 @@ def test_an_override_template_that_would_allocate_without_bound_fails_at_load(
 ):
     (tmp_path / "short.txt.j2").write_text(f"{{{{ item.title }}}}\n{template}\n", encoding="utf-8")
     result = measured(
-        "import pathlib\nfrom scheduler.templates import Templates",
+        "import pathlib\nfrom scheduler.render.templates import Templates",
         f"Templates(pathlib.Path({str(tmp_path)!r}))",
     )
     assert result["raised"] is not None and result["raised"][0] == "TemplateInvalid", result
@@ -253,7 +253,7 @@ def test_a_title_holding_the_old_fixed_marker_is_not_replaced_by_the_link():
 
 
 def test_the_marker_is_random_for_each_process():
-    code = "from scheduler import shared_renders; print(shared_renders.MARKER)"
+    code = "from scheduler.render import shared_renders; print(shared_renders.MARKER)"
     markers = {
         subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True

@@ -21,17 +21,17 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from notifiers.console import SEPARATOR
-from scheduler.cli import app
-from scheduler.daemon import build_notifiers
-from scheduler.digest import enqueue_digests
-from scheduler.dispatcher import Dispatcher
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.metrics import Metrics
-from scheduler.planner import MERGED
-from scheduler.store import Reminder, Status, open_store
-from scheduler.sync import sync
-from scheduler.templates import Templates
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.dispatch.digest import enqueue_digests
+from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.store import Reminder, Status, open_store
+from scheduler.outbox.sync import sync
+from scheduler.plan.planner import MERGED
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
+from scheduler.service.daemon import build_notifiers
 from tests import test_daemon_process as process_kit
 from tests.conftest import make_settings
 from tests.dispatch_kit import links, make_dispatcher, run, sync_and_dispatch
@@ -399,7 +399,7 @@ def test_a_reminder_on_a_channel_that_is_not_configured_says_why_it_waits(
     monkeypatch.setenv("NHACVIEC_DATABASE_URL", database_url)
     monkeypatch.setenv("NHACVIEC_CONFIG_DIR", str(config))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scheduler.cli.out", Console(width=400))  # one line per row
+    monkeypatch.setattr("scheduler.cli.app.out", Console(width=400))  # one line per row
     listed = CliRunner().invoke(app, ["outbox", "--status", "pending"])
     assert listed.exit_code == 0, listed.output
     assert squeeze(reason) in squeeze(listed.output)

@@ -30,15 +30,15 @@ from typer.testing import CliRunner
 from notifiers.base import Delivery, Message, NotifierError
 from notifiers.sms import SmsNotifier
 from notifiers.zalo import CONFIGURATION, ZaloNotifier, ZaloOptions, token_store
-from scheduler.cli import app
-from scheduler.links import Links
-from scheduler.logs import JsonFormatter, TextFormatter
-from scheduler.metrics import Metrics
-from scheduler.sms_requests import DatabaseLedger
-from scheduler.store import DeliveryAttempt, Status, open_store
-from scheduler.sync import sync
-from scheduler.zalo_cli import pkce_pair
-from scheduler.zalo_tokens import TokenPair, TokenStore
+from scheduler.cli.app import app
+from scheduler.cli.zalo import pkce_pair
+from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.sms_requests import DatabaseLedger
+from scheduler.outbox.store import DeliveryAttempt, Status, open_store
+from scheduler.outbox.sync import sync
+from scheduler.outbox.zalo_tokens import TokenPair, TokenStore
+from scheduler.render.links import Links
+from scheduler.service.logs import JsonFormatter, TextFormatter
 from tests.dispatch_kit import run as dispatch
 from tests.doubles.serve import requests, reset, script, serve
 from tests.smtp_sink import free_port
@@ -62,7 +62,7 @@ LONG_TEXT = "Nhắc hạn nộp báo cáo " + "rất quan trọng " * 14 + LINK 
 
 
 def sms_message(short: str = f"Nhắc hạn: nộp báo cáo. {LINK}", attempt: int = 1, key: str = KEY) -> Message:
-    from scheduler.templates import unaccent
+    from scheduler.render.templates import unaccent
 
     return Message(
         key=key, channel="sms", recipient="+84912345678", recipient_name="", subject="", text="",

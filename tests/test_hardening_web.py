@@ -20,15 +20,15 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from starlette.testclient import TestClient
 
-from scheduler.digest import enqueue_digests
-from scheduler.links import Links, secret_key
-from scheduler.loader import load_config
-from scheduler.metrics import Metrics
-from scheduler.settings import SettingsError, load_settings
-from scheduler.singleton import once
-from scheduler.store import Occurrence, Reminder, Status, make_engine, migrate, open_store
-from scheduler.sync import sync
-from scheduler.web import HEAD_SECONDS, create_app
+from scheduler.config.loader import load_config
+from scheduler.config.settings import SettingsError, load_settings
+from scheduler.dispatch.digest import enqueue_digests
+from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.singleton import once
+from scheduler.outbox.store import Occurrence, Reminder, Status, make_engine, migrate, open_store
+from scheduler.outbox.sync import sync
+from scheduler.render.links import Links, secret_key
+from scheduler.web.app import HEAD_SECONDS, create_app
 from tests.conftest import POSTGRES_ADMIN_URL, make_settings
 from tests.dispatch_kit import links
 from tests.smtp_sink import free_port

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scheduler import cli as cli_module
-from scheduler.cli import app
-from scheduler.yamlfile import read_yaml
+from scheduler.cli.app import app
+from scheduler.cli.app import app as cli_module
+from scheduler.config.yamlfile import read_yaml
 
 CORPUS = Path(__file__).parent / "import_corpus"
 SEED = CORPUS / "thua-thien-hue-2020-ke-hoach-bdg.txt"

@@ -24,9 +24,9 @@ from importer.quality import (
     found_events,
     score_corpus,
 )
-from scheduler.events import calendar_events
-from scheduler.loader import load_config
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.config.loader import load_config
+from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.plan.events import calendar_events
 from tests.document_files import write_docx, write_pdf
 
 CORPUS = Path(__file__).parent / "import_corpus"

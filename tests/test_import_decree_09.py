@@ -21,12 +21,12 @@ from typer.testing import CliRunner
 from importer.extract import Findings, extract
 from importer.matching import candidates, known_agencies, normalise
 from importer.proposal import plan_yaml, propose
-from scheduler import cli as cli_module
-from scheduler.cli import app
-from scheduler.events import calendar_events
-from scheduler.loader import load_config
-from scheduler.schema import ObligationSpec, PlanSpec
-from scheduler.yamlfile import ConfigInvalid, read_yaml
+from scheduler.cli.app import app
+from scheduler.cli.app import app as cli_module
+from scheduler.config.loader import load_config
+from scheduler.config.schema import ObligationSpec, PlanSpec
+from scheduler.config.yamlfile import ConfigInvalid, read_yaml
+from scheduler.plan.events import calendar_events
 from tests.conftest import SAMPLE_CONFIG
 
 D = date

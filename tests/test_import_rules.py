@@ -543,8 +543,8 @@ _PHRASES = [
 def test_every_proposal_is_a_plan_file_the_loader_can_read(paragraphs: list[str]) -> None:
     from datetime import date as day
 
-    from scheduler.schema import PlanSpec
-    from scheduler.yamlfile import read_yaml
+    from scheduler.config.schema import PlanSpec
+    from scheduler.config.yamlfile import read_yaml
 
     found = extract(paragraphs, [f"t:{i}" for i in range(len(paragraphs))], 2024)
     text = plan_yaml(found, "de-xuat", "t.txt", day(2026, 11, 24))

@@ -12,8 +12,8 @@ from alembic import command
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from scheduler.cli import app
-from scheduler.store import (
+from scheduler.cli.app import app
+from scheduler.outbox.store import (
     Occurrence,
     Reminder,
     Status,
@@ -137,7 +137,7 @@ def test_opening_a_current_database_does_not_load_alembic(tmp_path):
     url = f"sqlite:///{tmp_path / 'current.db'}"
     open_store(url).dispose()
     probe = (
-        "import sys; from scheduler.store import open_store, schema_revisions; "
+        "import sys; from scheduler.outbox.store import open_store, schema_revisions; "
         f"engine = open_store({url!r}); print(schema_revisions(engine)[0], sorted("
         "m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako', 'pygments')))"
     )

@@ -10,12 +10,12 @@ import time_machine
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from scheduler import cli as cli_module
-from scheduler.acks import acknowledge
-from scheduler.cli import app
-from scheduler.digest import enqueue_digests
-from scheduler.logs import JsonFormatter
-from scheduler.store import Reminder, Status, open_store, utcnow
+from scheduler.cli.app import app
+from scheduler.cli.app import app as cli_module
+from scheduler.dispatch.digest import enqueue_digests
+from scheduler.outbox.acks import acknowledge
+from scheduler.outbox.store import Reminder, Status, open_store, utcnow
+from scheduler.service.logs import JsonFormatter
 from tests.conftest import make_settings
 from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.test_dispatch_year import one_agency_plan
@@ -116,7 +116,7 @@ def test_the_digest_goes_once_a_day_to_the_focal_agency(tmp_path, config_dir, sm
     deployment = dispatcher.builder.deployment
     day = date(2026, 12, 14)
     with time_machine.travel(at(settings, day, 7), tick=False):
-        from scheduler.sync import sync
+        from scheduler.outbox.sync import sync
 
         sync(engine, deployment, settings, day)
         acknowledge(engine, "tth-2020-bdg/tong-hop-bao-cao-nam/2026/tth-so-ldtbxh", "Lê Thị Mai", utcnow())

@@ -22,16 +22,16 @@ from typer.testing import CliRunner
 from notifiers.email import EmailNotifier
 from notifiers.sms import SmsNotifier
 from notifiers.zalo import ZaloNotifier
-from scheduler.cli import app
-from scheduler.events import calendar_events
-from scheduler.loader import load_config
-from scheduler.messages import MessageBuilder
-from scheduler.periods import ReportPeriod, level_dates, parse_due, periods_of, regime
-from scheduler.store import Occurrence, Reminder, open_store
-from scheduler.sync import sync
-from scheduler.templates import Templates, sample_context
-from scheduler.workdays import WorkCalendar
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.calendar.periods import ReportPeriod, level_dates, parse_due, periods_of, regime
+from scheduler.calendar.workdays import WorkCalendar
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.outbox.store import Occurrence, Reminder, open_store
+from scheduler.outbox.sync import sync
+from scheduler.plan.events import calendar_events
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates, sample_context
 from tests.conftest import SAMPLE_CONFIG, make_settings
 from tests.dispatch_kit import links
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scheduler.cli import app
-from scheduler.loader import load_config
-from scheduler.planner import Planner
-from scheduler.schema import PlanSpec
-from scheduler.settings import load_settings
-from scheduler.yamlfile import ConfigInvalid, read_yaml
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.config.schema import PlanSpec
+from scheduler.config.settings import load_settings
+from scheduler.config.yamlfile import ConfigInvalid, read_yaml
+from scheduler.plan.planner import Planner
 from tests.conftest import SAMPLE_CONFIG
 
 PLAN = """\

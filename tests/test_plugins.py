@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from notifiers.base import Message, NotConfigured, Notifier, Setup
 from notifiers.registry import channel_names, notifier_class, refresh
-from scheduler.loader import load_config
-from scheduler.settings import SettingsError, load_settings
-from scheduler.store import Reminder, Status, open_store
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.config.loader import load_config
+from scheduler.config.settings import SettingsError, load_settings
+from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.outbox.store import Reminder, Status, open_store
 from tests.smtp_sink import free_port
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin_demo"

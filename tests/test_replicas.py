@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
-from scheduler.singleton import once
-from scheduler.store import Reminder, Status, make_engine, migrate
+from scheduler.outbox.singleton import once
+from scheduler.outbox.store import Reminder, Status, make_engine, migrate
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.smtp_sink import SmtpSink
 from tests.test_daemon_process import CONCURRENCY, Daemon, write_config
@@ -293,7 +293,7 @@ def test_once_lets_one_holder_at_a_time(upgraded, tmp_path):
 
 
 def test_lease_seconds_setting(tmp_path):
-    from scheduler.settings import SettingsError, load_settings
+    from scheduler.config.settings import SettingsError, load_settings
 
     base = {"NHACVIEC_CONFIG_DIR": str(tmp_path)}
     assert load_settings(env=base).lease_seconds == 300

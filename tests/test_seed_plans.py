@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from scheduler.events import Event, calendar_events
-from scheduler.loader import load_config
+from scheduler.config.loader import load_config
+from scheduler.plan.events import Event, calendar_events
 from tests.conftest import SAMPLE_CONFIG
 
 D = date

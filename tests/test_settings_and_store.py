@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from scheduler.settings import SettingsError, load_settings, redact_url
-from scheduler.store import SQLModel, open_store
+from scheduler.config.settings import SettingsError, load_settings, redact_url
+from scheduler.outbox.store import SQLModel, open_store
 
 
 def test_defaults():
@@ -71,7 +71,7 @@ def test_bulk_insert_writes_what_a_plain_insert_writes(engine):
 
     from sqlalchemy import String, func, insert, select
 
-    from scheduler.store import Reminder, bulk_insert
+    from scheduler.outbox.store import Reminder, bulk_insert
 
     row = {
         "occurrence_key": "p/i/2026/a", "contact_key": "a/focal", "channel": "email", "rung": "-7d",
@@ -98,7 +98,7 @@ def test_env_example_documents_every_setting_with_valid_values():
     from dotenv import dotenv_values
 
     from notifiers.registry import channel_names, notifier_class
-    from scheduler.settings import DEFAULTS, PREFIX
+    from scheduler.config.settings import DEFAULTS, PREFIX
     from tests.conftest import ROOT
 
     example = dotenv_values(ROOT / ".env.example")
@@ -113,7 +113,7 @@ def test_upgrading_rewrites_send_at_stored_in_the_old_sqlite_form(tmp_path):
     from alembic import command
     from alembic.config import Config
 
-    from scheduler.store import MIGRATIONS, make_engine
+    from scheduler.outbox.store import MIGRATIONS, make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     config = Config()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from scheduler.templates import (
+from scheduler.render.templates import (
     DEFAULTS_DIR,
     KINDS,
     OUTPUTS,
@@ -541,7 +541,7 @@ def test_unaccent_is_the_whole_text_without_its_marks(text: str):
     assert unaccent(text) == unicodedata.normalize("NFC", expected)
 
 
-# --- renders shared between recipients (scheduler/shared_renders.py) --------------------------
+# --- renders shared between recipients (scheduler/render/shared_renders.py) --------------------------
 
 OTHER_RECIPIENT = {
     **SAMPLE_CONTEXT,

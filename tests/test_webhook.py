@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from notifiers.base import Delivery, Message, NotConfigured, NotifierError, Setup
 from notifiers.webhook import WebhookNotifier, WebhookOptions, _answer_id, sign, verify
-from scheduler.settings import load_settings
+from scheduler.config.settings import load_settings
 from tests.doubles.serve import requests, reset, script, serve
 from tests.smtp_sink import free_port
 

@@ -10,13 +10,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scheduler.cli import app
-from scheduler.dates import parse_date
-from scheduler.loader import load_config
-from scheduler.planner import send_day
-from scheduler.schema import Offset
-from scheduler.workdays import LAW, SWAP, WorkCalendar, WorkdayOverrides
-from scheduler.yamlfile import ConfigInvalid
+from scheduler.calendar.dates import parse_date
+from scheduler.calendar.workdays import LAW, SWAP, WorkCalendar, WorkdayOverrides
+from scheduler.cli.app import app
+from scheduler.config.loader import load_config
+from scheduler.config.schema import Offset
+from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.plan.planner import send_day
 from tests.conftest import SAMPLE_CONFIG
 
 D = date

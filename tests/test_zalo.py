@@ -22,9 +22,9 @@ from sqlalchemy import Engine, text, update
 
 from notifiers.base import Message, NotConfigured, NotifierError, Setup
 from notifiers.zalo import ZaloNotifier, ZaloOptions, token_store
-from scheduler.messages import FIELDS
-from scheduler.store import ZaloToken, make_engine
-from scheduler.zalo_tokens import OAuthClient, TokenPair, TokenStore, alerts
+from scheduler.outbox.store import ZaloToken, make_engine
+from scheduler.outbox.zalo_tokens import OAuthClient, TokenPair, TokenStore, alerts
+from scheduler.render.messages import FIELDS
 from tests.doubles.serve import requests, reset, script, serve
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -385,8 +385,8 @@ channels:
 
 
 def test_load_time_check_reports_file_and_line(config_dir: Path) -> None:
-    from scheduler.loader import load_config
-    from scheduler.yamlfile import ConfigInvalid
+    from scheduler.config.loader import load_config
+    from scheduler.config.yamlfile import ConfigInvalid
 
     (config_dir / "channels.yaml").write_text(CHANNELS_YAML, encoding="utf-8")
     with pytest.raises(ConfigInvalid) as caught:
@@ -422,7 +422,7 @@ def test_authorize_then_status(tmp_path: Path, config_dir: Path, zalo: str) -> N
 
     from typer.testing import CliRunner
 
-    from scheduler.zalo_cli import zalo_app
+    from scheduler.cli.zalo import zalo_app
 
     (config_dir / "channels.yaml").write_text(
         f'channels:\n  zalo:\n    options:\n      app_id: "{APP_ID}"\n      oauth_url: "{zalo}"\n',

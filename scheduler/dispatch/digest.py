@@ -1,0 +1,145 @@
+"""The daily digest to each plan's focal agency: who confirmed, who is late, what failed.
+
+`enqueue_digests` writes one outbox row per focal contact and plan and day (its
+idempotency key makes a second run the same day a no-op); the dispatcher renders
+it at send time with `digest_context`, so the digest shows the state when sent.
+By default it writes nothing on a day off (weekend, public holiday, Tết, a swapped
+day off): offices read it on working days (NHACVIEC_DIGEST_DAYS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from notifiers.registry import notifier_class
+from scheduler.config.loader import Deployment
+from scheduler.outbox.store import Occurrence, Reminder, Status, start_of_day_utc
+from scheduler.plan.planner import idempotency_key
+
+LOOKBACK = timedelta(days=31)  # overdue occurrences stay in the digest this long
+LOOKAHEAD = timedelta(days=14)  # deadlines this close are listed as open
+DIGEST_RUNG = "digest"
+
+
+def digest_context(
+    engine: Engine,
+    deployment: Deployment,
+    plan_id: str,
+    today: date,
+    tz: tzinfo,
+    unconfigured: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """`unconfigured`: channels that are not configured, with why their reminders wait; the
+    reminders due by today on them are listed with the undelivered ones."""
+    plan = next(p for p in deployment.plans if p.id == plan_id)
+    occ, rem = Occurrence.__table__, Reminder.__table__
+    with engine.connect() as conn:
+        occurrences = conn.execute(
+            select(occ)
+            .where(
+                occ.c.plan_id == plan_id,
+                occ.c.kind == "deadline",
+                occ.c.status != "removed",
+                occ.c.start_date >= today - LOOKBACK,
+                occ.c.start_date <= today + LOOKAHEAD,
+            )
+            .order_by(occ.c.start_date, occ.c.item_id, occ.c.agency_id)
+        ).all()
+        failures: dict[str, list[str]] = {}
+        keys = [o.key for o in occurrences]
+        if keys:
+            for row in conn.execute(
+                select(rem.c.occurrence_key, rem.c.channel, rem.c.recipient, rem.c.last_error).where(
+                    rem.c.occurrence_key.in_(keys), rem.c.status == Status.DEAD
+                )
+            ):
+                failures.setdefault(row.occurrence_key, []).append(
+                    f"{row.channel} {row.recipient}: {row.last_error}"
+                )
+            if unconfigured:
+                for row in conn.execute(
+                    select(rem.c.occurrence_key, rem.c.channel, rem.c.recipient).where(
+                        rem.c.occurrence_key.in_(keys),
+                        rem.c.status == Status.PENDING,
+                        rem.c.channel.in_(unconfigured),
+                        rem.c.send_at < start_of_day_utc(today + timedelta(days=1), tz),
+                    )
+                ):
+                    failures.setdefault(row.occurrence_key, []).append(
+                        f"{row.channel} {row.recipient}: {unconfigured[row.channel]}"
+                    )
+    rows = []
+    for o in occurrences:
+        if o.status == "submitted":
+            status = "confirmed"
+        elif deployment.workdays.next_working_day(o.start_date) < today:
+            status = "overdue"
+        else:
+            status = "open"
+        rows.append(
+            {
+                "agency": deployment.name_of(o.agency_id),
+                "item": o.title,
+                "start": o.start_date,
+                "status": status,
+                "confirmed_by": o.confirmed_by,
+                "confirmed_at": f"{o.confirmed_at.astimezone(tz):%H:%M %d/%m/%Y}" if o.confirmed_at else None,
+                "failures": failures.get(o.key, []),
+            }
+        )
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("confirmed", "overdue", "open")}
+    return {
+        "plan": {"id": plan.id, "number": plan.number, "title": plan.title, "issuer": plan.issuer},
+        "focal_agency": deployment.name_of(plan.focal_agency),
+        "today": today,
+        "rows": rows,
+        "counts": counts,
+        "alerts": operator_alerts(engine, deployment),
+    }
+
+
+def operator_alerts(engine: Engine, deployment: Deployment) -> list[str]:
+    """What the configured channels say only the operator can fix (e.g. the Zalo token)."""
+    found: list[str] = []
+    for name, config in sorted(deployment.channels.items()):
+        if config.options is not None:
+            found += [f"{name}: {line}" for line in notifier_class(name).alerts(config.options, engine)]
+    return found
+
+
+def enqueue_digests(
+    engine: Engine, deployment: Deployment, now: datetime, tz: tzinfo, working_days_only: bool = True
+) -> int:
+    """Write today's digest rows for every plan that has something to report; return how many.
+    With `working_days_only`, none on a day off."""
+    today = now.astimezone(tz).date()
+    if working_days_only and not deployment.workdays.is_working_day(today):
+        return 0
+    added = 0
+    for plan in deployment.plans:
+        if not digest_context(engine, deployment, plan.id, today, tz)["rows"]:
+            continue
+        contacts = deployment.contacts.get(plan.focal_agency, [])
+        focal = [c for c in contacts if c.spec.role == "focal"] or contacts
+        occurrence_key = f"digest/{plan.id}/{today.isoformat()}"
+        for contact in focal:
+            channel = "email" if contact.spec.email else contact.channels[0]
+            row = {
+                "key": idempotency_key(occurrence_key, contact.key, channel, DIGEST_RUNG),
+                "occurrence_key": occurrence_key, "contact_key": contact.key, "channel": channel,
+                "rung": DIGEST_RUNG, "kind": "digest", "recipient": contact.address(channel),
+                "due_date": today, "send_at": now, "status": Status.PENDING, "attempts": 0,
+                "created_at": now, "updated_at": now,
+            }  # fmt: skip
+            try:
+                with engine.begin() as conn:
+                    conn.execute(Reminder.__table__.insert().values(**row))
+                added += 1
+            except IntegrityError:  # already written today
+                pass
+    return added

@@ -1,0 +1,413 @@
+"""The ledger: occurrences and the reminder outbox, and the engine that holds them.
+
+Instants are timezone-aware UTC datetimes (SQLModel stores them as UTC and
+returns them aware, on SQLite and PostgreSQL alike); dates are calendar dates in
+Vietnam. The schema is owned by the Alembic
+migrations in `scheduler/outbox/migrations/`; `open_store()` upgrades to the newest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, tzinfo
+from enum import StrEnum
+from operator import itemgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Executable,
+    Index,
+    Table,
+    event,
+    false,
+    insert,
+    inspect,
+    text,
+)
+from sqlalchemy.engine import make_url
+from sqlmodel import Field, SQLModel, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # waiting for its send time
+    CLAIMED = "claimed"  # leased by a dispatcher
+    SENT = "sent"
+    DEAD = "dead"  # permanent failure or retries exhausted; the operator decides
+    CANCELLED = "cancelled"  # its occurrence, contact or rung left the configuration, or was confirmed
+    SKIPPED = "skipped"  # too late to be useful; the reason is in last_error
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_of_day_utc(day: date, tz: tzinfo) -> datetime:
+    """Midnight at the start of `day` in `tz`, in UTC."""
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+
+class Occurrence(SQLModel, table=True):
+    """One concrete instance: plan item × period × agency."""
+
+    key: str = Field(primary_key=True)  # "<plan>/<item>/<period>/<agency>"
+    plan_id: str = Field(index=True)
+    item_id: str
+    kind: str  # deadline | window | observance
+    period: str
+    agency_id: str = Field(index=True)
+    title: str
+    start_date: date
+    end_date: date = Field(index=True)
+    status: str = "open"  # open | submitted (confirmed) | removed
+    fingerprint: str
+    confirmed_at: datetime | None = None
+    confirmed_by: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Reminder(SQLModel, table=True):
+    """One message to send: occurrence × contact × channel × rung."""
+
+    __table_args__ = (
+        Index("ix_reminder_status_send_at", "status", "send_at"),
+        Index(  # only rows waiting for a retry (migration 0007)
+            "ix_reminder_status_next_attempt_at",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=32)  # idempotency key
+    occurrence_key: str = Field(index=True)
+    contact_key: str
+    channel: str
+    rung: str  # "-14d", "+3wd", "start-7d", …
+    kind: str  # upcoming | due | overdue | escalation | prepare | start | closing | announce
+    recipient: str
+    due_date: date
+    send_at: datetime  # UTC
+    ignore_quiet_hours: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    status: str = Status.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None  # set while a transient failure waits for its retry
+    lease_until: datetime | None = None
+    claimed_by: str | None = None
+    sent_at: datetime | None = None
+    provider_id: str | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    # An attempt failed without an answer (a timeout, a 5xx) on a channel that does not
+    # de-duplicate: the provider may have sent it, so a later send may be a duplicate.
+    maybe_sent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at sending a reminder, whatever came of it."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int = Field(index=True)
+    attempted_at: datetime
+    channel: str
+    outcome: str  # sent | retry | dead | fallback
+    provider_id: str | None = None
+    error: str | None = None
+    # Made after an attempt the provider may have sent already (Reminder.maybe_sent).
+    possible_duplicate: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite database URL; None for an in-memory one or another database.
+    The daemon keeps its lock (`.lock`) and its send journal (`.sent`) beside it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` readable by its owner only (0700); one that exists keeps its mode."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (it holds contacts and Zalo tokens; its
+    -wal and -shm files take its mode); a file that exists keeps its mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their directory, WAL and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url)
+        if (path := sqlite_file(url)) is not None:
+            private_directory(path.parent)
+            # Made at the first connection, as SQLite would, but 0600: an engine that is never
+            # used leaves no file behind.
+            event.listen(engine, "do_connect", lambda *_: _private_file(path))
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True)
+
+
+MIGRATION_LOCK = 72_2020  # PostgreSQL advisory lock held while migrating
+
+
+def alembic_config() -> AlembicConfig:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+_REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([\w-]+)["']""", re.M)
+_DOWN_REVISION = re.compile(r"""^down_revision\b[^=\n]*=\s*(?:["']([\w-]+)["']|None)\s*$""", re.M)
+
+
+def head_revision(versions: Path = MIGRATIONS / "versions") -> str:
+    """The newest migration's revision, read from the files in `migrations/versions/`.
+
+    Alembic itself (with Mako and Pygments, ~11 MB) is loaded only to upgrade: a daemon
+    whose schema is current would otherwise carry it for months. tests/test_migrations.py
+    checks that this agrees with Alembic's own reading. A file this cannot read (a merge
+    of two heads, say) is an error, not a file to skip: a head missed would leave its
+    migration unapplied."""
+    revises: dict[str, str | None] = {}
+    for path in sorted(versions.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if not (revision and down):
+            raise RuntimeError(f"{path}: no single `revision = '…'` and `down_revision = '…'` line")
+        revises[revision[1]] = down[1]
+    heads = set(revises) - set(revises.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations in {versions} have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The schema revision the database is at (None when it has no schema yet)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> str | None:
+    """Upgrade the database to the newest schema (idempotent); return the revision it was
+    at. On PostgreSQL the upgrade holds an advisory lock: of several replicas starting at
+    once one migrates, the others wait for it and then find nothing to do."""
+    head = head_revision()
+    with engine.connect() as connection:
+        before = current_revision(connection)
+    if before == head:
+        return before
+    from alembic import command
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = current_revision(connection)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's schema revision, the newest this version knows): equal when current."""
+    with engine.connect() as connection:
+        return current_revision(connection), head_revision()
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sql_values: Any) -> None:
+    """Insert many rows of the same columns, with `sql_values` (SQL expressions) for every row.
+
+    This is `conn.execute(insert(table).values(**sql_values), rows)` without SQLAlchemy's
+    per-row parameter bookkeeping, which was 40 % of a national first sync (see bench/).
+    Each value still goes through its column type's own bind processor, so the rows
+    written are exactly those the plain form writes.
+    """
+    if not rows:
+        return
+    # Columns the rows leave out get their constant Python-side default, as with the plain form.
+    defaults = {
+        column.name: column.default.arg  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.name not in rows[0]
+        and column.name not in sql_values
+        and column.default is not None
+        and column.default.is_scalar
+    }
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+    columns = list(rows[0])
+    compiled = insert(table).values(**sql_values).compile(dialect=conn.dialect, column_keys=columns)
+    order = compiled.positiontup if compiled.positional else columns
+    processors = [
+        (i, _remembered(processor))
+        for i, name in enumerate(order)
+        if (processor := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+    ]
+    values = itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    params: list[Any] = []
+    for row in rows:  # a plain loop: per-row generators were a third of this function's time
+        item = list(values(row))
+        for i, processor in processors:
+            item[i] = processor(item[i])
+        params.append(tuple(item) if compiled.positional else dict(zip(order, item, strict=True)))
+    conn.exec_driver_sql(str(compiled), params)
+
+
+def _remembered(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`processor` with its results kept by value: a sync's rows share few distinct dates
+    and send times, and converting an aware datetime to SQLite's text costs ~2 µs."""
+    results: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        try:
+            return results[value]
+        except KeyError:
+            results[value] = result = processor(value)
+            return result
+        except TypeError:  # not hashable
+            return processor(value)
+
+    return process
+
+
+class Prepared:
+    """A statement compiled once for a dialect and run on a DB-API cursor, for the statements
+    run once per message sent.
+
+    `Connection.execute` spends ~20 µs per statement on its own bookkeeping (cache key,
+    execution context, result) even when the statement's compiled form is cached: two
+    statements and a transaction per message cost more than SQLite's work (bench/). This
+    sends the dialect's own SQL, each value converted by its type's bind processor as
+    SQLAlchemy converts it, so what is written is the same. Values given in the statement
+    (`.values(status=...)`) are kept; `params` adds those of the `bindparam`s.
+    """
+
+    def __init__(self, statement: Executable, dialect: Dialect, keys: Collection[str] | None = None) -> None:
+        compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        self.sql = str(compiled)
+        self._positional = bool(compiled.positional)
+        parameters = {name: bind for bind, name in compiled.bind_names.items()}
+        names = compiled.positiontup if self._positional else list(parameters)
+        self._slots = [  # (bind name, its name in the SQL, its type's converter)
+            (
+                name,
+                compiled.escaped_bind_names.get(name, name),
+                _last_remembered(parameters[name].type, dialect),
+            )
+            for name in names
+        ]
+        self._given = {name: bind.value for name, bind in parameters.items() if not bind.required}
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The DB-API parameters for these bind values."""
+        merged = {**self._given, **values}
+        if self._positional:
+            return tuple(
+                [convert(merged[name]) if convert else merged[name] for name, _, convert in self._slots]
+            )
+        return {key: convert(merged[name]) if convert else merged[name] for name, key, convert in self._slots}
+
+
+def _last_remembered(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The type's bind processor (None if it has none), remembering its last value (the same
+    object: values of immutable types) and result: the rows written together share their
+    timestamp, and converting one costs ~2 µs."""
+    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None:
+        return None
+    last: list[Any] = [object(), None]  # [value, result]
+
+    def process(value: Any) -> Any:
+        if value is not last[0]:
+            last[:] = [value, processor(value)]
+        return last[1]
+
+    return process
+
+
+@contextmanager
+def dbapi_transaction(engine: Engine) -> Iterator[Any]:
+    """A DB-API cursor on a pooled connection, committed on a normal exit. On an error nothing
+    is committed: the pool rolls the connection back when it is returned (and replaces it
+    if that fails)."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        yield cursor
+        cursor.close()
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def open_store(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+class SmsRequest(SQLModel, table=True):
+    """An SMS request (one part of a reminder) whose answer matters to its next attempt
+    (notifiers/sms.py): accepted ("100") while a later part failed, or refused (the provider's
+    code), after which the part goes with a new RequestId."""
+
+    __tablename__ = "sms_request"
+
+    request_id: str = Field(primary_key=True)
+    message_key: str = Field(index=True)
+    part: int
+    generation: int  # 1, then 2, 3 … after each refusal
+    code: str
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class ZaloToken(SQLModel, table=True):
+    """The Zalo OA token pair of one app (scheduler/outbox/zalo_tokens.py); rotated on every refresh."""
+
+    __tablename__ = "zalo_token"
+
+    app_id: str = Field(primary_key=True)
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_issued_at: datetime  # the refresh token lives about 3 months from here
+    version: int = 0  # incremented by every refresh
+    last_error: str | None = None  # why the last refresh failed; cleared by the next success
+    updated_at: datetime = Field(default_factory=utcnow)

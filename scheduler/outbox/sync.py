@@ -1,0 +1,295 @@
+"""Write the planned calendar into the outbox, idempotently.
+
+Sync compares what the configuration asks for with what the ledger holds, in
+one transaction:
+
+- occurrences are compared by fingerprint, so an unchanged configuration costs
+  one read of the occurrence table and writes nothing;
+- a new or changed occurrence has its reminders recomputed: new ones are added,
+  pending ones whose day, kind or recipient changed are updated, pending ones
+  no longer wanted are cancelled, cancelled ones wanted again are revived;
+- an occurrence no longer in the configuration has its pending reminders cancelled;
+- sent, dead and skipped rows are history and never rewritten, except the rows the plan
+  itself skips: a rung merged into a later one of the same day is written as skipped with
+  the reason, and comes back to pending if a change separates the two days again.
+
+A reminder whose send day has already passed when it is first planned is not
+added (telling someone "14 days left" on day 8 helps no one); the rungs still
+ahead are. Rows already in the outbox are left for the dispatcher to catch up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from scheduler.config.loader import Deployment
+from scheduler.config.settings import Settings
+from scheduler.outbox.store import Occurrence, Reminder, Status, bulk_insert, start_of_day_utc, utcnow
+from scheduler.plan.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner
+
+# Occurrences whose end lies up to this far in the past are still planned, so that
+# overdue and escalation rungs of recent deadlines follow configuration changes.
+LOOKBACK_DAYS = 62
+CHUNK = 500
+CONFIRMED = "submitted"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SyncReport:
+    occurrences_added: int = 0
+    occurrences_changed: int = 0
+    occurrences_removed: int = 0
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    already_past: int = 0
+
+    @property
+    def writes(self) -> int:
+        return (
+            self.occurrences_added
+            + self.occurrences_changed
+            + self.occurrences_removed
+            + self.added
+            + self.updated
+            + self.cancelled
+        )
+
+
+PENDING = Status.PENDING.value  # read once: an enum member's `.value` costs 1 µs per row here
+SKIPPED = Status.SKIPPED.value
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def sync(
+    engine: Engine,
+    deployment: Deployment,
+    settings: Settings,
+    today: date,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Bring the outbox in line with the configuration for [today − lookback, today + horizon]."""
+    first = today - timedelta(days=LOOKBACK_DAYS)
+    last = today + timedelta(days=settings.horizon_days)
+    # Reminders due before the start of today (Vietnam time) are too late to add.
+    cutoff = start_of_day_utc(today, settings.timezone)
+    planner = Planner(deployment, settings)
+    wanted = {occ.key: occ for occ in planner.occurrences(first, last)}
+    report = SyncReport()
+    with engine.begin() as conn:
+        stored = {
+            key: (fingerprint, status)
+            for key, fingerprint, status in conn.execute(
+                select(Occurrence.key, Occurrence.fingerprint, Occurrence.status).where(
+                    Occurrence.end_date >= first
+                )
+            )
+        }
+        new = [occ for key, occ in wanted.items() if key not in stored]
+        changed = [
+            occ
+            for key, occ in wanted.items()
+            if key in stored and (stored[key][0] != occ.fingerprint or stored[key][1] == "removed")
+        ]
+        removed = [key for key, (_, status) in stored.items() if key not in wanted and status != "removed"]
+        total = len(new) + len(changed)
+        done = 0
+        for batch in _chunks(new + changed):
+            _apply(conn, planner, batch, stored, cutoff, report)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        _remove(conn, removed, report)
+        report.occurrences_added, report.occurrences_changed = len(new), len(changed)
+        report.occurrences_removed = len(removed)
+    return report
+
+
+def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict:
+    e = occ.event
+    return {
+        "key": occ.key,
+        "plan_id": e.plan_id,
+        "item_id": e.item_id,
+        "kind": e.kind,
+        "period": e.period,
+        "agency_id": occ.agency_id,
+        "title": e.title,
+        "start_date": e.start,
+        "end_date": e.end,
+        "status": "open",
+        "fingerprint": occ.fingerprint,
+        "updated_at": now,
+    }
+
+
+def _apply(
+    conn: Connection,
+    planner: Planner,
+    batch: Sequence[PlannedOccurrence],
+    stored: dict,
+    cutoff: datetime,
+    report: SyncReport,
+) -> None:
+    """Insert or update a batch of occurrences and reconcile their reminders."""
+    now = utcnow()
+    rows = [_occurrence_row(occ, now) for occ in batch]
+    inserts = [row for row in rows if row["key"] not in stored]
+    updates = [row for row in rows if row["key"] in stored]
+    for row in updates:
+        if stored[row["key"]][1] == CONFIRMED:
+            row["status"] = CONFIRMED  # a confirmation outlives configuration changes
+    if inserts:
+        conn.execute(insert(Occurrence), inserts)
+    if updates:
+        table = Occurrence.__table__
+        conn.execute(
+            update(table).where(table.c.key == bindparam("b_key")),
+            [{"b_key": row["key"], **{k: v for k, v in row.items() if k != "key"}} for row in updates],
+        )
+
+    # A confirmed occurrence needs no more reminders: nothing is added or revived for it.
+    planned = [
+        rem
+        for occ in batch
+        if stored.get(occ.key, ("", ""))[1] != CONFIRMED
+        for rem in planner.reminders(occ)
+    ]
+    existing = {}
+    changed_keys = [row["key"] for row in updates]
+    for keys in _chunks(changed_keys):
+        for row in conn.execute(
+            select(
+                Reminder.key,
+                Reminder.status,
+                Reminder.channel,
+                Reminder.kind,
+                Reminder.recipient,
+                Reminder.send_at,
+                Reminder.due_date,
+                Reminder.ignore_quiet_hours,
+                Reminder.occurrence_key,
+                Reminder.last_error,
+            ).where(Reminder.occurrence_key.in_(keys))
+        ):
+            existing[row.key] = row
+    _reconcile(conn, planned, existing, cutoff, now, report)
+
+
+def _reconcile(
+    conn: Connection,
+    planned: list[PlannedReminder],
+    existing: dict,
+    cutoff: datetime,
+    now: datetime,
+    report: SyncReport,
+) -> None:
+    inserts, updates = [], []
+    moves: dict[str, list[dict]] = {PENDING: [], Status.CANCELLED: [], SKIPPED: []}  # by the status left
+    wanted_keys = set()
+    for rem in planned:
+        wanted_keys.add(rem.key)
+        row = existing.get(rem.key)
+        if row is None:
+            if rem.send_at < cutoff:
+                report.already_past += 1
+                continue
+            inserts.append(
+                {
+                    "key": rem.key,
+                    "occurrence_key": rem.occurrence_key,
+                    "contact_key": rem.contact_key,
+                    "channel": rem.channel,
+                    "rung": rem.rung,
+                    "kind": rem.kind,
+                    "recipient": rem.recipient,
+                    "due_date": rem.due_date,
+                    "send_at": rem.send_at,
+                    "ignore_quiet_hours": rem.ignore_quiet_hours,
+                    "status": SKIPPED if rem.skip else PENDING,
+                    "last_error": rem.skip,
+                    "attempts": 0,
+                }
+            )
+        elif row.status == Status.PENDING and rem.skip:  # now merged into a later rung of its day
+            moves[PENDING].append(_changes(rem, now, SKIPPED))
+        elif (
+            row.status == Status.PENDING
+            and row.channel == rem.channel  # else it fell back to another channel: keep its address
+            and (row.kind, row.recipient, row.send_at, row.due_date, row.ignore_quiet_hours) != rem.changes()
+        ):
+            updates.append(_changes(rem, now))
+        elif row.status == Status.CANCELLED and rem.send_at >= cutoff:
+            moves[Status.CANCELLED].append(_changes(rem, now, SKIPPED if rem.skip else PENDING))
+        elif (
+            row.status == Status.SKIPPED
+            and not rem.skip
+            and (row.last_error or "").startswith(MERGED)  # skipped by the plan, not by the dispatcher
+            and rem.send_at >= cutoff
+        ):
+            moves[SKIPPED].append(_changes(rem, now, PENDING))
+    stale = [k for k, row in existing.items() if k not in wanted_keys and row.status == Status.PENDING]
+
+    if inserts:
+        bulk_insert(conn, Reminder.__table__, inserts, created_at=func.now(), updated_at=func.now())
+    table = Reminder.__table__
+    if updates:
+        conn.execute(
+            update(table).where(table.c.key == bindparam("b_key"), table.c.status == Status.PENDING),
+            updates,
+        )
+    for status, rows in moves.items():
+        if rows:
+            conn.execute(
+                update(table).where(table.c.key == bindparam("b_key"), table.c.status == status), rows
+            )
+    for keys in _chunks(stale):
+        conn.execute(
+            update(table)
+            .where(table.c.key.in_(keys), table.c.status == Status.PENDING)
+            .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
+        )
+    report.added += len(inserts)
+    report.updated += len(updates) + sum(len(rows) for rows in moves.values())
+    report.cancelled += len(stale)
+
+
+def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> dict:
+    """The planned fields of a row; with `status`, also its new status and reason (or none)."""
+    values = {
+        "b_key": rem.key,
+        "kind": rem.kind,
+        "recipient": rem.recipient,
+        "send_at": rem.send_at,
+        "due_date": rem.due_date,
+        "ignore_quiet_hours": rem.ignore_quiet_hours,
+        "updated_at": now,
+    }
+    if status is not None:
+        values.update(status=status, last_error=rem.skip if status == SKIPPED else None)
+    return values
+
+
+def _remove(conn: Connection, keys: list[str], report: SyncReport) -> None:
+    """Occurrences gone from the configuration: cancel what is pending, keep the history."""
+    now = utcnow()
+    table, occ = Reminder.__table__, Occurrence.__table__
+    for chunk in _chunks(keys):
+        result = conn.execute(
+            update(table)
+            .where(table.c.occurrence_key.in_(chunk), table.c.status == Status.PENDING)
+            .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
+        )
+        report.cancelled += result.rowcount
+        conn.execute(update(occ).where(occ.c.key.in_(chunk)).values(status="removed", updated_at=now))

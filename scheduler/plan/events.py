@@ -1,0 +1,152 @@
+"""The calendar engine: a plan's rules expanded into dated events.
+
+An event is one deadline, window or observance in one period (a year, or a month
+for monthly reports), with the agencies it concerns. Rules without a year (10/6,
+15/11–15/12) recur every year from the plan's year until `until` (inclusive), or
+without end when `until` is absent.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from scheduler.calendar import periods
+from scheduler.calendar.dates import DayOfYear
+from scheduler.calendar.workdays import WorkCalendar
+from scheduler.config.loader import Deployment
+from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
+
+EventKind = Literal["deadline", "window", "observance"]
+
+
+@dataclass(frozen=True)
+class Event:
+    plan_id: str
+    item_id: str
+    kind: EventKind
+    title: str
+    period: str  # "2020" for a year, "2024-03" for a month
+    start: date  # the deadline, the window's first day or the observance
+    end: date  # equal to start except for windows
+    who: tuple[str, ...]  # agency IDs
+    refs: tuple[str, ...]  # the agencies and groups as the plan names them
+    to: str | None = None
+    via: str | None = None
+    after: str | None = None
+    policy: str | None = None
+    data: periods.DataPeriod | None = None  # a Decree 09 report's data period (scheduler/calendar/periods.py)
+
+    @property
+    def uid(self) -> str:
+        return f"{self.plan_id}.{self.item_id}.{self.period}@nhacviec"
+
+
+def _years(plan: PlanSpec, until: int | None, first: date, last: date) -> range:
+    return range(max(plan.year, first.year), min(until or last.year, last.year) + 1)
+
+
+def _monthly_dates(
+    item: ObligationSpec, plan: PlanSpec, first: date, last: date, workdays: WorkCalendar
+) -> Iterator[tuple[str, date]]:
+    for year in _years(plan, item.until, first, last):
+        for month in range(1, 13):
+            if item.monthly == "last_working_day":
+                due = workdays.last_working_day_of_month(year, month)
+            else:
+                day = min(int(item.monthly), calendar.monthrange(year, month)[1])  # type: ignore[arg-type]
+                due = date(year, month, day)
+            yield f"{year}-{month:02d}", due
+
+
+def obligation_dates(
+    item: ObligationSpec, plan: PlanSpec, first: date, last: date, workdays: WorkCalendar
+) -> Iterator[tuple[str, date]]:
+    """(period, due date) for each occurrence of the rule that could fall in [first, last]."""
+    if item.on is not None:
+        due = item.on.in_year(plan.year) if isinstance(item.on, DayOfYear) else item.on
+        yield str(due.year), due
+    elif item.yearly is not None:
+        for year in _years(plan, item.until, first, last):
+            yield str(year), item.yearly.in_year(year)
+    else:
+        yield from _monthly_dates(item, plan, first, last, workdays)
+
+
+def window_dates(
+    item: WindowSpec, plan: PlanSpec, first: date, last: date
+) -> Iterator[tuple[str, date, date]]:
+    if isinstance(item.start, DayOfYear) and isinstance(item.end, DayOfYear):
+        for year in _years(plan, item.until, first, last):
+            yield str(year), item.start.in_year(year), item.end.in_year(year)
+    elif isinstance(item.start, date) and isinstance(item.end, date):
+        yield str(item.start.year), item.start, item.end
+
+
+def observance_dates(
+    item: ObservanceSpec, plan: PlanSpec, first: date, last: date
+) -> Iterator[tuple[str, date]]:
+    for year in _years(plan, item.until, first, last):
+        yield str(year), item.date.in_year(year)
+
+
+def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date) -> list[Event]:
+    """Every event of `plan` that touches the days [first, last]."""
+    events: list[Event] = []
+
+    def add(item, kind: EventKind, period: str, start: date, end: date, **links) -> None:
+        if start <= last and end >= first:
+            named = tuple(item.who or plan.participants)
+            who = tuple(deployment.resolve(named))
+            events.append(
+                Event(
+                    plan.id,
+                    item.id,
+                    kind,
+                    item.title,
+                    period,
+                    start,
+                    end,
+                    who,
+                    named,
+                    policy=item.policy,
+                    **links,
+                )
+            )
+
+    for ob in plan.obligations:
+        if ob.period is not None:  # Decree 09/2019 report periods: one event per period and level
+            for level in periods.levels(ob, plan.year, plan.focal_agency, first, last, deployment.workdays):
+                add(level, "deadline", level.period, level.due, level.due, to=level.to, via=level.via,
+                    after=level.after, data=level.data)  # fmt: skip
+            continue
+        for period, due in obligation_dates(ob, plan, first, last, deployment.workdays):
+            add(ob, "deadline", period, due, due, to=ob.to, via=ob.via, after=ob.after)
+    for win in plan.windows:
+        for period, start, end in window_dates(win, plan, first, last):
+            add(win, "window", period, start, end)
+    for obs in plan.observances:
+        for period, day in observance_dates(obs, plan, first, last):
+            add(obs, "observance", period, day, day)
+    return events
+
+
+def calendar_events(
+    deployment: Deployment,
+    first: date,
+    last: date,
+    plan_id: str | None = None,
+    agency_id: str | None = None,
+) -> list[Event]:
+    """Events of all plans (or one) in [first, last], sorted by date; optionally one agency's."""
+    events = [
+        event
+        for plan in deployment.plans
+        if plan_id is None or plan.id == plan_id
+        for event in plan_events(deployment, plan, first, last)
+        if agency_id is None or agency_id in (*event.who, event.to, event.via)
+    ]
+    return sorted(events, key=lambda e: (e.start, e.end, e.plan_id, e.item_id))

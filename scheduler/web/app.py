@@ -1,0 +1,301 @@
+"""HTTP: the confirmation page behind each reminder's link, health probes and metrics.
+
+GET shows what is due and a button; only POST confirms, so that link scanners and
+chat previews, which fetch links, never confirm anything by themselves.
+
+The server faces the Internet (behind a proxy): every response forbids framing, scripts
+and referrers (the link is a capability), a confirmation reads at most a few KB of body,
+and `server_options` bounds connections and the time a client may take to send its
+request head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import h11
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, select, text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from scheduler.config.loader import Deployment
+from scheduler.outbox.acks import UnknownOccurrence, acknowledge
+from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.store import Occurrence, Reminder, utcnow
+from scheduler.render.links import LinkInvalid, Links
+
+PAGES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
+)
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+MAX_FORM_BYTES = 4096  # the confirmation form holds one name of at most 120 characters
+BODY_SECONDS = 10.0  # to send that body
+HEAD_SECONDS = 10.0  # to send a request's line and headers
+MAX_CONNECTIONS = 200  # open connections; beyond them uvicorn answers 503
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def page(
+    heading: str, status: int = 200, tone: str = "", template: str = "message.html", **values
+) -> HTMLResponse:
+    html = PAGES.get_template(template).render(heading=heading, tone=tone, **values)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def create_app(
+    engine: Engine,
+    deployment: Callable[[], Deployment],
+    links: Links,
+    metrics: Metrics,
+    ready: Callable[[], bool],
+    tz: tzinfo,
+    serve_metrics: bool = True,
+    writes_failing: Callable[[], bool] = lambda: False,
+) -> Starlette:
+    """`ready`: the scheduler runs; `writes_failing`: outcomes cannot be written to the database
+    (a full disk), although it still answers reads."""
+
+    def refused(error: LinkInvalid) -> HTMLResponse:
+        if error.expired:
+            return page(
+                "Liên kết đã hết hạn",
+                410,
+                "bad",
+                text="Liên kết xác nhận này đã hết hạn. Vui lòng dùng liên kết trong lời nhắc mới nhất.",
+            )
+        return page(
+            "Liên kết không hợp lệ",
+            400,
+            "bad",
+            text="Liên kết xác nhận không đúng hoặc đã bị sửa. Vui lòng mở lại liên kết trong tin nhắn gốc.",
+        )
+
+    def details(key: str) -> dict | None:
+        with engine.connect() as conn:
+            row = conn.execute(select(Occurrence.__table__).where(Occurrence.key == key)).first()
+        if row is None or row.status == "removed":
+            return None
+        current = deployment()
+        plan = next((p for p in current.plans if p.id == row.plan_id), None)
+        item = next((o for o in plan.obligations if o.id == row.item_id), None) if plan else None
+        return {
+            "plan_title": plan.title if plan else row.plan_id,
+            "plan_number": plan.number if plan else None,
+            "title": row.title,
+            "agency": current.name_of(row.agency_id),
+            "due": f"{WEEKDAYS[row.start_date.weekday()]}, {row.start_date:%d/%m/%Y}",
+            "to_agency": current.name_of(item.to) if item and item.to else None,
+            "via_agency": current.name_of(item.via) if item and item.via else None,
+            "confirmed_at": local(row.confirmed_at, tz),
+            "confirmed_by": row.confirmed_by,
+        }
+
+    def occurrence_of(reminder_id: int) -> str | None:
+        with engine.connect() as conn:
+            return conn.execute(
+                select(Reminder.occurrence_key).where(Reminder.id == reminder_id)
+            ).scalar_one_or_none()
+
+    def occurrence_key(request: Request) -> str:
+        """The occurrence a link names (long token or short code); raises LinkInvalid."""
+        if "token" in request.path_params:
+            return links.occurrence(request.path_params["token"])
+        return links.short_occurrence(request.path_params["code"], occurrence_of)
+
+    def not_found() -> HTMLResponse:
+        return page("Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch.")
+
+    async def show(request: Request) -> Response:
+        try:
+            key = occurrence_key(request)
+        except LinkInvalid as error:
+            return refused(error)
+        values = details(key)
+        if values is None:
+            return not_found()
+        return page("Xác nhận đã gửi báo cáo", template="confirm.html", **values)
+
+    async def confirm(request: Request) -> Response:
+        try:
+            key = occurrence_key(request)
+        except LinkInvalid as error:
+            return refused(error)
+        try:
+            form = await read_form(request)
+        except TimeoutError:
+            return page(
+                "Hết thời gian chờ",
+                408,
+                "bad",
+                text="Trình duyệt gửi quá chậm. Vui lòng bấm nút xác nhận lại.",
+            )
+        if form is None:
+            return page(
+                "Nội dung gửi lên quá lớn",
+                413,
+                "bad",
+                text="Biểu mẫu xác nhận chỉ cần họ tên người xác nhận. Vui lòng mở lại liên kết và bấm nút xác nhận.",
+            )
+        by = form.get("by", "").strip()[:120] or "đầu mối (qua liên kết)"
+        try:
+            done = acknowledge(engine, key, by, utcnow())
+        except UnknownOccurrence:
+            return not_found()
+        when = local(done.confirmed_at, tz)
+        if done.already:
+            return page(
+                "Đã xác nhận trước đó",
+                tone="ok",
+                text=f"Báo cáo đã được xác nhận lúc {when} bởi {done.confirmed_by}.",
+            )
+        return page(
+            "Đã ghi nhận",
+            tone="ok",
+            text=f"Cảm ơn. Đã ghi nhận đơn vị đã gửi báo cáo ({when}, {by}). Hệ thống ngừng nhắc việc này.",
+        )
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # any database error means not ready; the probe names no internals
+            return PlainTextResponse("database unreachable", status_code=503)
+        if not ready():
+            return PlainTextResponse("scheduler not running", status_code=503)
+        if writes_failing():
+            return PlainTextResponse("database writes failing: sends wait to be recorded", status_code=503)
+        return PlainTextResponse("ready")
+
+    routes = [
+        Route("/xac-nhan/{token}", show, methods=["GET"]),
+        Route("/xac-nhan/{token}", confirm, methods=["POST"]),
+        Route("/x/{code}", show, methods=["GET"]),
+        Route("/x/{code}", confirm, methods=["POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if serve_metrics:
+        routes.append(metrics_route(metrics))
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+
+def metrics_route(metrics: Metrics) -> Route:
+    async def metrics_page(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics_page)
+
+
+def create_metrics_app(metrics: Metrics) -> Starlette:
+    """/metrics alone, for its own address (NHACVIEC_METRICS_BIND)."""
+    return Starlette(routes=[metrics_route(metrics)], middleware=[Middleware(SecurityHeaders)])
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """The fields of an urlencoded form, reading at most MAX_FORM_BYTES of body within
+    BODY_SECONDS (TimeoutError); None when the body is larger. Any other kind of body
+    gives no fields: the confirmation page sends nothing else."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    body = b""
+    async with asyncio.timeout(BODY_SECONDS):
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return None
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))
+    except ValueError:  # too many fields
+        return None
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class HeadTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head (line and headers)
+    has not fully arrived HEAD_SECONDS after the connection opened or the previous response
+    ended: a client that sends its headers slowly, or never, does not keep its place."""
+
+    head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        self.head_timer = self.loop.call_later(HEAD_SECONDS, self._head_late)
+
+    def _head_late(self) -> None:
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn.Config options of the daemon's HTTP servers."""
+    return {
+        "http": HeadTimeoutProtocol,
+        "server_header": False,
+        "limit_concurrency": MAX_CONNECTIONS,
+        "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 16 * 1024,
+    }
+
+
+def local(moment: datetime | None, tz: tzinfo) -> str | None:
+    return f"{moment.astimezone(tz):%H:%M ngày %d/%m/%Y}" if moment else None
