@@ -16,8 +16,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
+from scheduler.cli import app as cli_module
 from scheduler.cli.app import app
-from scheduler.cli.app import app as cli_module
 from scheduler.config import agency_sheets
 from scheduler.config.agency_sheets import HEADERS, field_of
 from scheduler.config.loader import Deployment, load_config

@@ -10,8 +10,8 @@ import time_machine
 from icalendar import Calendar
 from typer.testing import CliRunner
 
+from scheduler.cli import app as cli_module
 from scheduler.cli.app import app
-from scheduler.cli.app import app as cli_module
 
 NOW = "2026-11-02 09:00 +07:00"
 

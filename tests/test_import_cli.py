@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from scheduler.cli import app as cli_module
 from scheduler.cli.app import app
-from scheduler.cli.app import app as cli_module
 from scheduler.config.yamlfile import read_yaml
 
 CORPUS = Path(__file__).parent / "import_corpus"

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from importer.extract import Findings, extract
 from importer.matching import candidates, known_agencies, normalise
 from importer.proposal import plan_yaml, propose
+from scheduler.cli import app as cli_module
 from scheduler.cli.app import app
-from scheduler.cli.app import app as cli_module
 from scheduler.config.loader import load_config
 from scheduler.config.schema import ObligationSpec, PlanSpec
 from scheduler.config.yamlfile import ConfigInvalid, read_yaml

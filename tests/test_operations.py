@@ -10,8 +10,8 @@ import time_machine
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from scheduler.cli import app as cli_module
 from scheduler.cli.app import app
-from scheduler.cli.app import app as cli_module
 from scheduler.dispatch.digest import enqueue_digests
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.store import Reminder, Status, open_store, utcnow
