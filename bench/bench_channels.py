@@ -104,13 +104,13 @@ from sqlalchemy import select
 
 from notifiers.base import Message
 from notifiers.sms import SmsNotifier
-from notifiers.zalo import ZaloNotifier, token_store
+from notifiers.zalo.notifier import ZaloNotifier, token_store
+from notifiers.zalo.tokens import TokenPair, TokenStore
 from scheduler.config.loader import load_config
 from scheduler.config.schema import ChannelSpec
 from scheduler.config.settings import load_settings
 from scheduler.outbox.store import Occurrence, Reminder, open_store, utcnow
 from scheduler.outbox.sync import sync
-from scheduler.outbox.zalo_tokens import TokenPair, TokenStore
 from scheduler.render.links import Links
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates

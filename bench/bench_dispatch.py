@@ -89,9 +89,9 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import bindparam, func, select, update
 
 from notifiers.base import Message
-from notifiers.email import EmailNotifier, build_email
+from notifiers.email import EmailNotifier, SmtpSettings, build_email
 from scheduler.config.loader import load_config
-from scheduler.config.settings import Settings, SmtpSettings, load_settings
+from scheduler.config.settings import Settings, load_settings
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.store import Occurrence, Reminder, Status, bulk_insert, open_store, utcnow
 from scheduler.outbox.sync import sync

@@ -41,7 +41,7 @@ CHILD = """
 import json, resource, sys, time
 from datetime import date
 from pathlib import Path
-from importer.command import ImportFailed, import_document
+from scheduler.cli.importing import ImportFailed, import_document
 start = time.perf_counter()
 try:
     found, text = import_document(Path(sys.argv[1]), None, None, False, date(2026, 11, 24))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from notifiers.text import unaccent
 from scheduler.config.schema import AgenciesFile, AgencySpec
 from scheduler.config.yamlfile import ConfigInvalid, read_yaml
-from scheduler.render.templates import unaccent
 
 PROPOSE_AT = 0.6  # the best match is filled in from this score on; below, only listed
 LIST_FROM = 0.3  # candidates below this are not worth showing

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from scheduler.render.templates import unaccent
+from notifiers.text import unaccent
 
 # --- dates ------------------------------------------------------------------
 

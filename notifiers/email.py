@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import ssl
 import time
+from dataclasses import dataclass, field
 from email import encoders
 from email.charset import QP, Charset
 from email.errors import HeaderParseError
@@ -29,7 +30,6 @@ import aiosmtplib
 
 from notifiers.base import Attachment, Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from notifiers.http import connection_failure
-from scheduler.config.settings import SmtpSettings
 
 IDLE_SECONDS = 20.0
 POLICY = compat32.clone(linesep="\r\n")
@@ -40,6 +40,20 @@ UTF8_QP.body_encoding = QP
 def message_id(key: str, sender: str) -> str:
     domain = sender.rpartition("@")[2] or "localhost"
     return f"<{key}@{domain}>"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server and sender, from NHACVIEC_SMTP_* (scheduler/config/settings.py reads them)."""
+
+    host: str
+    port: int
+    security: str  # none | starttls | tls
+    username: str
+    password: str = field(repr=False)
+    sender: str  # From: address, e.g. "nhacviec@so-ldtbxh.example.org"
+    sender_name: str
+    timeout: float
 
 
 def build_email(message: Message, smtp: SmtpSettings) -> MimeMessage:

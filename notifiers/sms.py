@@ -22,7 +22,7 @@ split), so a retry after a timeout cannot send the same SMS twice. 124 counts as
 only when its `SendStatus` says the first request was taken (5 sent, 7 at the network);
 otherwise, and after any refusal (103 balance, 104 brandname, 140 IP …), the SMS goes next
 time with a new RequestId. A part accepted while a later part failed is not sent again
-(`scheduler.outbox.sms_requests`). SpeedSMS and the generic gateway have no such key: a retry after
+(`notifiers.sms_requests`). SpeedSMS and the generic gateway have no such key: a retry after
 a timeout or a 5xx may send twice, and is recorded as a possible duplicate (`maybe_sent`).
 
 Errors are classified for the dispatcher (see `NotifierError`): a number that cannot take
@@ -57,8 +57,8 @@ from pydantic import (
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
 from notifiers.http import LoopClient, connection_failure, maybe_delivered, retry_after
 from notifiers.masking import SecretMask
-from scheduler.outbox.sms_requests import ACCEPTED, DatabaseLedger, MemoryLedger
-from scheduler.render.templates import unaccent
+from notifiers.sms_requests import ACCEPTED, DatabaseLedger, MemoryLedger
+from notifiers.text import unaccent
 
 log = logging.getLogger(__name__)
 
@@ -666,7 +666,7 @@ class SmsNotifier(Notifier):
 
     def __init__(self, options: SmsOptions, secrets: Mapping[str, str], ledger: Any = None) -> None:
         """`ledger`: where refused and partly accepted requests are kept for the next attempt
-        (`scheduler.outbox.sms_requests`); in this process when None."""
+        (`notifiers.sms_requests`); in this process when None."""
         self.options = options
         self.gateway = GATEWAYS[options.gateway](options, secrets)
         self.ledger = ledger if ledger is not None else MemoryLedger()

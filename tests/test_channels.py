@@ -11,13 +11,13 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
+from notifiers.zalo.tokens import TokenPair, TokenStore, ZaloToken
 from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import digest_context, operator_alerts
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.metrics import Metrics
-from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, ZaloToken, open_store
+from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, open_store
 from scheduler.outbox.sync import sync
-from scheduler.outbox.zalo_tokens import TokenPair, TokenStore
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 from scheduler.service.daemon import build_notifiers

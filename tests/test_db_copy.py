@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import Engine, Row, func, insert, select, text, update
 from typer.testing import CliRunner
 
+from notifiers.zalo.tokens import ZaloToken
 from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.db_copy import TABLES, CopyRefused, copy_database
-from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, ZaloToken, make_engine, open_store
+from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, make_engine, open_store
 from scheduler.outbox.sync import sync
 from tests.conftest import make_settings, new_postgres_database
 

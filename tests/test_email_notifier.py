@@ -23,8 +23,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from notifiers.base import Attachment, Message, NotifierError
-from notifiers.email import EmailNotifier, build_email
-from scheduler.config.settings import SmtpSettings
+from notifiers.email import EmailNotifier, SmtpSettings, build_email
 
 HOST = "127.0.0.1"
 SENDER = "nhacviec@so-ldtbxh.example.org"

@@ -29,14 +29,14 @@ from typer.testing import CliRunner
 
 from notifiers.base import Delivery, Message, NotifierError
 from notifiers.sms import SmsNotifier
-from notifiers.zalo import CONFIGURATION, ZaloNotifier, ZaloOptions, token_store
+from notifiers.sms_requests import DatabaseLedger
+from notifiers.zalo.consent import pkce_pair
+from notifiers.zalo.notifier import CONFIGURATION, ZaloNotifier, ZaloOptions, token_store
+from notifiers.zalo.tokens import TokenPair, TokenStore
 from scheduler.cli.app import app
-from scheduler.cli.zalo import pkce_pair
 from scheduler.outbox.metrics import Metrics
-from scheduler.outbox.sms_requests import DatabaseLedger
 from scheduler.outbox.store import DeliveryAttempt, Status, open_store
 from scheduler.outbox.sync import sync
-from scheduler.outbox.zalo_tokens import TokenPair, TokenStore
 from scheduler.render.links import Links
 from scheduler.service.logs import JsonFormatter, TextFormatter
 from tests.dispatch_kit import run as dispatch
@@ -62,7 +62,7 @@ LONG_TEXT = "Nhắc hạn nộp báo cáo " + "rất quan trọng " * 14 + LINK 
 
 
 def sms_message(short: str = f"Nhắc hạn: nộp báo cáo. {LINK}", attempt: int = 1, key: str = KEY) -> Message:
-    from scheduler.render.templates import unaccent
+    from notifiers.text import unaccent
 
     return Message(
         key=key, channel="sms", recipient="+84912345678", recipient_name="", subject="", text="",

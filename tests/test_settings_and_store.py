@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from scheduler.config.settings import SettingsError, load_settings, redact_url
+from scheduler.outbox.db_copy import TABLES  # noqa: F401 - the channels' tables too
 from scheduler.outbox.store import SQLModel, open_store
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from notifiers.base import Delivery, Message, NotConfigured, NotifierError, Setup
 from notifiers.sms import SmsNotifier, fit, gsm_text, request_id, reset_seconds, segments
-from scheduler.render.templates import unaccent
+from notifiers.text import unaccent
 from tests.doubles.serve import requests, reset, script, serve
 
 ESMS_SECRETS = {"SMS_ESMS_API_KEY": "esms-api-key", "SMS_ESMS_SECRET_KEY": "esms-secret-key"}

@@ -21,10 +21,10 @@ import time_machine
 from sqlalchemy import Engine, text, update
 
 from notifiers.base import Message, NotConfigured, NotifierError, Setup
-from notifiers.zalo import ZaloNotifier, ZaloOptions, token_store
-from scheduler.outbox.store import ZaloToken, make_engine
-from scheduler.outbox.zalo_tokens import OAuthClient, TokenPair, TokenStore, alerts
-from scheduler.render.messages import FIELDS
+from notifiers.fields import FIELDS
+from notifiers.zalo.notifier import ZaloNotifier, ZaloOptions, token_store
+from notifiers.zalo.tokens import OAuthClient, TokenPair, TokenStore, ZaloToken, alerts
+from scheduler.outbox.store import make_engine
 from tests.doubles.serve import requests, reset, script, serve
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

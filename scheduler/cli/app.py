@@ -403,7 +403,11 @@ def import_(
     force: Annotated[bool, typer.Option(help="Ghi đè tệp --out đã có.")] = False,
 ) -> None:
     """Đọc lịch báo cáo từ văn bản kế hoạch và đề xuất tệp kế hoạch để người xem lại."""
-    from importer.command import ImportFailed, import_document, print_summary  # not in the daemon's memory
+    from scheduler.cli.importing import (  # not in the daemon's memory
+        ImportFailed,
+        import_document,
+        print_summary,
+    )
 
     try:
         settings = settings_or_exit()

@@ -16,13 +16,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from notifiers.base import Message
+from notifiers.text import unaccent
 from scheduler.config.contacts import normalise_email, normalise_mobile
 from scheduler.config.loader import Deployment
 from scheduler.config.settings import Settings
 from scheduler.plan.planner import Planner
 from scheduler.render.links import Links
 from scheduler.render.messages import MessageBuilder, reminder_fields
-from scheduler.render.templates import OUTPUTS, REMINDER_KINDS, Templates, unaccent
+from scheduler.render.templates import OUTPUTS, REMINDER_KINDS, Templates
 
 BANNER = "THỬ NGHIỆM: đây là tin thử của hệ thống nhắc việc, không phải lời nhắc thật; không cần làm gì."
 SHORT_BANNER = "[THỬ NGHIỆM]"

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs, urlencode, urlparse
 
 import typer
 from sqlalchemy import select
 from sqlmodel import Session
 
 from notifiers.zalo import ZaloOptions
+from notifiers.zalo.consent import code_from, consent_url, pkce_pair
+from notifiers.zalo.tokens import (
+    REFRESH_LIFETIME_DAYS,
+    OAuthClient,
+    OAuthError,
+    TokenStore,
+    ZaloToken,
+    alerts,
+)
 from scheduler.cli.common import deployment_or_exit, settings_or_exit
 from scheduler.cli.terminal import console, styled
 from scheduler.config.settings import Settings
-from scheduler.outbox.store import ZaloToken, open_store
-from scheduler.outbox.zalo_tokens import REFRESH_LIFETIME_DAYS, OAuthClient, OAuthError, TokenStore, alerts
+from scheduler.outbox.store import open_store
 
 zalo_app = typer.Typer(
     help="Kênh Zalo ZNS: cấp quyền cho Official Account và xem trạng thái token.",
@@ -31,32 +36,6 @@ err = console(stderr=True)
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Thư mục cấu hình (mặc định NHACVIEC_CONFIG_DIR).")
 ]
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge) as in RFC 7636: a verifier of 43 characters (32
-    random bytes, base64url), as Zalo's own SDKs and documentation make it."""
-    verifier = secrets.token_urlsafe(32)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def consent_url(oauth_url: str, app_id: str, redirect_uri: str, challenge: str, state: str) -> str:
-    query = urlencode(
-        {"app_id": app_id, "redirect_uri": redirect_uri, "code_challenge": challenge, "state": state}
-    )
-    return f"{oauth_url.rstrip('/')}/v4/oa/permission?{query}"
-
-
-def code_from(pasted: str, state: str | None) -> str:
-    """The `code` from a pasted redirect URL (checking its `state`), or the pasted code itself."""
-    pasted = pasted.strip()
-    if "code=" not in pasted:
-        return pasted
-    query = parse_qs(urlparse(pasted).query or pasted)
-    if state is not None and query.get("state", [state])[0] != state:
-        raise typer.BadParameter("state trong URL không khớp: hãy dùng URL của lần cấp quyền này")
-    return query.get("code", [""])[0]
 
 
 def _zalo(config: Path | None) -> tuple[ZaloOptions, str, Settings]:
@@ -103,8 +82,12 @@ def authorize(
         )
         code = typer.prompt("Dán URL chuyển hướng (hoặc mã code)")
     try:
+        pasted = code_from(code, state)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    try:
         pair = OAuthClient(options.oauth_url, options.app_id, secret, options.timeout).exchange(
-            code_from(code, state), verifier or ""
+            pasted, verifier or ""
         )
     except OAuthError as exc:
         err.print(styled("Không đổi được mã lấy token:", "red", f" {exc}"), highlight=False)

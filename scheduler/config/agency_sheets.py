@@ -35,13 +35,13 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from notifiers.text import unaccent
 from scheduler.calendar.dates import format_date
 from scheduler.config.contacts import normalise_email, normalise_mobile
 from scheduler.config.loader import Deployment, load_config
 from scheduler.config.schema import ContactSpec
 from scheduler.config.settings import Settings
 from scheduler.config.yamlfile import ConfigError, ConfigInvalid, read_yaml
-from scheduler.render.templates import unaccent
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a list of 5,000 agencies is well under 2 MB
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # an .xlsx is a zip: what it would unpack to

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
+from notifiers.email import SmtpSettings
 from notifiers.registry import channel_names
 
 PREFIX = "NHACVIEC_"
@@ -26,18 +27,6 @@ MIN_SECRET_BYTES = 32  # the link-signing key: shorter ones are guessable or wer
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message says which and what to write."""
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str  # none | starttls | tls
-    username: str
-    password: str = field(repr=False)
-    sender: str  # From: address, e.g. "nhacviec@so-ldtbxh.example.org"
-    sender_name: str
-    timeout: float
 
 
 @dataclass(frozen=True)

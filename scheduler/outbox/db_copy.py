@@ -21,14 +21,14 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from notifiers.sms_requests import SmsRequest
+from notifiers.zalo.tokens import ZaloToken
 from scheduler.config.settings import redact_url
 from scheduler.outbox.recorder import SendRecorder, journal_path
 from scheduler.outbox.store import (
     DeliveryAttempt,
     Occurrence,
     Reminder,
-    SmsRequest,
-    ZaloToken,
     make_engine,
     migrate,
     schema_revisions,

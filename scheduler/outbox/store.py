@@ -381,33 +381,3 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
-
-
-class SmsRequest(SQLModel, table=True):
-    """An SMS request (one part of a reminder) whose answer matters to its next attempt
-    (notifiers/sms.py): accepted ("100") while a later part failed, or refused (the provider's
-    code), after which the part goes with a new RequestId."""
-
-    __tablename__ = "sms_request"
-
-    request_id: str = Field(primary_key=True)
-    message_key: str = Field(index=True)
-    part: int
-    generation: int  # 1, then 2, 3 … after each refusal
-    code: str
-    recorded_at: datetime = Field(default_factory=utcnow)
-
-
-class ZaloToken(SQLModel, table=True):
-    """The Zalo OA token pair of one app (scheduler/outbox/zalo_tokens.py); rotated on every refresh."""
-
-    __tablename__ = "zalo_token"
-
-    app_id: str = Field(primary_key=True)
-    access_token: str
-    refresh_token: str
-    access_expires_at: datetime
-    refresh_issued_at: datetime  # the refresh token lives about 3 months from here
-    version: int = 0  # incremented by every refresh
-    last_error: str | None = None  # why the last refresh failed; cleared by the next success
-    updated_at: datetime = Field(default_factory=utcnow)

@@ -18,12 +18,6 @@ DIGEST = "digest"
 
 # Flat text fields of a reminder, for channels that fill a provider's template (Zalo
 # ZNS `template_data`, webhooks) rather than send rendered text. Dates read dd/mm/yyyy.
-FIELDS = (
-    "kind", "agency", "contact", "plan", "plan_number", "item", "deadline", "effective_due", "end",
-    "days_left", "to_agency", "via_agency", "focal_agency", "confirm_url", "data_period",
-)  # fmt: skip
-
-
 def reminder_fields(context: dict[str, Any]) -> dict[str, str]:
     """The FIELDS of a reminder, from its template context."""
     return {
@@ -48,30 +42,6 @@ def reminder_fields(context: dict[str, Any]) -> dict[str, str]:
 def data_period_field(data_period: dict[str, Any] | None) -> str:
     """A Decree 09 report's data period, "15/12/2025 - 14/06/2026" (23 characters), or ""."""
     return f"{ngay(data_period['start'])} - {ngay(data_period['end'])}" if data_period else ""
-
-
-def field_values(deployment: Deployment) -> dict[str, set[str]]:
-    """Every value a configuration-derived field can take, for load-time length checks.
-    Dates are 10 characters, `data_period` 23 or none, `days_left` at most 4, `kind` at most 10; `confirm_url`
-    depends on NHACVIEC_PUBLIC_URL (about 60 characters plus its length)."""
-    agencies = {deployment.name_of(a) for a in deployment.agencies}
-    agencies_or_groups = agencies | {g.name for g in deployment.groups.values()}
-    items = {
-        item.title
-        for plan in deployment.plans
-        for section in (plan.obligations, plan.windows, plan.observances)
-        for item in section
-    }
-    return {
-        "agency": agencies,
-        "contact": {c.spec.name for contacts in deployment.contacts.values() for c in contacts},
-        "plan": {plan.title for plan in deployment.plans},
-        "plan_number": {plan.number or "" for plan in deployment.plans},
-        "item": items,
-        "to_agency": agencies_or_groups,
-        "via_agency": agencies_or_groups,
-        "focal_agency": agencies_or_groups,
-    }
 
 
 class MessageBuilder:

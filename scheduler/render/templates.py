@@ -79,7 +79,6 @@ from __future__ import annotations
 import copy
 import difflib
 import re
-import unicodedata
 from collections.abc import Collection, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -106,6 +105,7 @@ from jinja2.runtime import Undefined
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 
+from notifiers.text import unaccent
 from scheduler.render import shared_renders
 
 DEFAULTS_DIR = Path(__file__).parent / "message_templates"
@@ -133,30 +133,6 @@ DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts", "ale
 
 
 # --- text helpers -------------------------------------------------------------------
-
-
-class _Unaccented(dict):
-    """A `str.translate` table that learns each character the first time it meets it: the
-    character after NFD decomposition, without its combining marks."""
-
-    def __missing__(self, code: int) -> str:
-        decomposed = unicodedata.normalize("NFD", chr(code))
-        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-        self[code] = plain = unicodedata.normalize("NFC", plain)
-        return plain
-
-
-_UNACCENTED = _Unaccented({ord("đ"): "d", ord("Đ"): "D", 0x00D0: "D", 0x00F0: "d"})
-
-
-def unaccent(text: str) -> str:
-    """Vietnamese without diacritics: "Đề nghị Sở Y tế" → "De nghi So Y te".
-
-    Tone and vowel marks are combining characters after NFD decomposition and are
-    dropped (also when the text came decomposed); đ/Đ do not decompose and are mapped
-    explicitly. Other characters (punctuation such as "–") are kept as they are.
-    """
-    return text if text.isascii() else text.translate(_UNACCENTED)
 
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")

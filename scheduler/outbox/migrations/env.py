@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from scheduler.outbox.db_copy import TABLES  # noqa: F401 - every table, the channels' included
 from scheduler.outbox.store import SQLModel
 
 connection = context.config.attributes["connection"]

@@ -1,4 +1,4 @@
-"""`nhacviec import DOCUMENT`: read the document, propose the plan file, print what needs a person."""
+"""`nhacviec import DOCUMENT`: read the document (importer/), propose the plan file, print what needs a person."""
 
 from __future__ import annotations
 

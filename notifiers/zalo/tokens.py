@@ -24,11 +24,29 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Connection, Engine, select, update
-from sqlmodel import Session
-
-from scheduler.outbox.store import ZaloToken, utcnow
+from sqlmodel import Field, Session, SQLModel
 
 log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ZaloToken(SQLModel, table=True):
+    """The Zalo OA token pair of one app (this module); rotated on every refresh."""
+
+    __tablename__ = "zalo_token"
+
+    app_id: str = Field(primary_key=True)
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_issued_at: datetime  # the refresh token lives about 3 months from here
+    version: int = 0  # incremented by every refresh
+    last_error: str | None = None  # why the last refresh failed; cleared by the next success
+    updated_at: datetime = Field(default_factory=utcnow)
+
 
 REFRESH_LIFETIME_DAYS = 90  # about three months
 REAUTHORIZE = "chạy lại `nhacviec zalo authorize` (quản trị viên OA đồng ý lại) để cấp cặp token mới"

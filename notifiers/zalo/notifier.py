@@ -27,10 +27,11 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError, Setup
+from notifiers.fields import FIELDS, field_values
 from notifiers.http import LoopClient, connection_failure, maybe_delivered
 from notifiers.masking import SecretMask
-from scheduler.outbox.zalo_tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
-from scheduler.outbox.zalo_tokens import alerts as token_alerts
+from notifiers.zalo.tokens import REAUTHORIZE, OAuthClient, OAuthError, TokenMissing, TokenStore
+from notifiers.zalo.tokens import alerts as token_alerts
 
 Kind = Literal[
     "upcoming", "due", "overdue", "escalation", "prepare", "start", "closing", "announce", "digest"
@@ -204,7 +205,6 @@ class ZaloNotifier(Notifier):
 
     @classmethod
     def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        from scheduler.render.messages import FIELDS, field_values  # the loader imports this module's options
 
         values = field_values(deployment)
         problems: list[tuple[tuple[str | int, ...], str]] = []

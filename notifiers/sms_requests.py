@@ -16,13 +16,33 @@ restarts; `MemoryLedger` in the process (tests, no database).
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
-
-from scheduler.outbox.store import SmsRequest, utcnow
+from sqlmodel import Field, SQLModel
 
 log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SmsRequest(SQLModel, table=True):
+    """An SMS request (one part of a reminder) whose answer matters to its next attempt
+    (notifiers/sms.py): accepted ("100") while a later part failed, or refused (the provider's
+    code), after which the part goes with a new RequestId."""
+
+    __tablename__ = "sms_request"
+
+    request_id: str = Field(primary_key=True)
+    message_key: str = Field(index=True)
+    part: int
+    generation: int  # 1, then 2, 3 … after each refusal
+    code: str
+    recorded_at: datetime = Field(default_factory=utcnow)
+
 
 ACCEPTED = "100"
 Parts = dict[int, tuple[int, str]]  # part number -> (its latest generation, that request's code)
