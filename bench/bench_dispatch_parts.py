@@ -40,7 +40,7 @@ import bench_channels as bc
 from scheduler.config.settings import Settings, load_settings
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.recorder import journal_path
-from scheduler.service.daemon import build_notifiers
+from scheduler.service.channels import build_notifiers
 
 STUBS = ("recording", "rendering")
 

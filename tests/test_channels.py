@@ -20,7 +20,7 @@ from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, open_store
 from scheduler.outbox.sync import sync
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
-from scheduler.service.daemon import build_notifiers
+from scheduler.service.channels import build_notifiers
 from tests.conftest import make_settings
 from tests.dispatch_kit import links
 from tests.dispatch_kit import run as dispatch

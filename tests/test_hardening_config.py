@@ -20,7 +20,8 @@ from importer.document import MB
 from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.config.yamlfile import ConfigInvalid
-from scheduler.render.templates import SAMPLE_CONTEXT, Templates
+from scheduler.render.samples import SAMPLE_CONTEXT
+from scheduler.render.templates import Templates
 from tests.document_files import write_docx
 
 ROOT = Path(__file__).resolve().parents[1]

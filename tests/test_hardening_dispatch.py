@@ -31,7 +31,7 @@ from scheduler.outbox.sync import sync
 from scheduler.plan.planner import MERGED
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
-from scheduler.service.daemon import build_notifiers
+from scheduler.service.channels import build_notifiers
 from tests import test_daemon_process as process_kit
 from tests.conftest import make_settings
 from tests.dispatch_kit import links, make_dispatcher, run, sync_and_dispatch

@@ -31,7 +31,8 @@ from scheduler.outbox.store import Occurrence, Reminder, open_store
 from scheduler.outbox.sync import sync
 from scheduler.plan.events import calendar_events
 from scheduler.render.messages import MessageBuilder
-from scheduler.render.templates import Templates, sample_context
+from scheduler.render.samples import sample_context
+from scheduler.render.templates import Templates
 from tests.conftest import SAMPLE_CONFIG, make_settings
 from tests.dispatch_kit import links
 

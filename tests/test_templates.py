@@ -12,23 +12,20 @@ from hypothesis import strategies as st
 from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from notifiers.text import unaccent
+from scheduler.render.samples import SAMPLE_CONTEXT, SAMPLE_DIGEST, sample_context, variants
 from scheduler.render.templates import (
     DEFAULTS_DIR,
     KINDS,
     OUTPUTS,
     REMINDER_KINDS,
-    SAMPLE_CONTEXT,
-    SAMPLE_DIGEST,
     TemplateInvalid,
     TemplateRenderError,
     Templates,
-    _variants,
     is_valid_name,
     ngay,
     ngay_day_du,
-    sample_context,
     thu,
-    unaccent,
 )
 
 URL = SAMPLE_CONTEXT["confirm_url"]
@@ -78,7 +75,7 @@ FIELDS = {"subject.txt": "subject", "email.txt": "text", "email.html": "html", "
 @pytest.mark.parametrize("kind", KINDS)
 def test_outputs_rendered_together_read_as_each_rendered_alone(templates: Templates, kind: str):
     """The outputs of one message share the parts they import "with context" (evaluated once)."""
-    for context in _variants(kind):
+    for context in variants(kind):
         together = templates.render(kind, context)
         for output, field in FIELDS.items():
             assert getattr(templates.render(kind, context, (output,)), field) == getattr(together, field)

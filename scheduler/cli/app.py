@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
@@ -35,7 +35,7 @@ from scheduler.cli.common import (
     stop,
 )
 from scheduler.cli.db import db_app
-from scheduler.cli.outbox_listing import FORMATS, SORTS, ordering, write_csv, write_json
+from scheduler.cli.outbox_listing import FORMATS, write_csv, write_json
 from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
@@ -44,6 +44,7 @@ from scheduler.config.loader import Deployment
 from scheduler.config.settings import Settings
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.outbox.acks import UnknownOccurrence, acknowledge
+from scheduler.outbox.queries import SORTS, list_reminders, retry_dead
 from scheduler.outbox.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.outbox.sync import sync as run_sync
 from scheduler.plan.events import calendar_events
@@ -51,7 +52,8 @@ from scheduler.plan.ics import SUMMARY_PREFIX, to_ics
 from scheduler.plan.planner import Planner
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import OUTPUTS, REMINDER_KINDS, TemplateInvalid, Templates
-from scheduler.service.daemon import build_notifier, run_daemon
+from scheduler.service.channels import build_notifier
+from scheduler.service.daemon import run_daemon
 from scheduler.service.logs import setup_logging
 
 app = typer.Typer(
@@ -216,16 +218,12 @@ def outbox(
     choose("--status", status, [s.value for s in Status])
     choose("--sort", sort, SORTS)
     choose("--format", format_, FORMATS)
-    engine = open_store(settings.database_url)
-    query = select(Reminder)
-    if status:
-        query = query.where(Reminder.status == status)
+    before = None
     if due_before:
         day = option_date(due_before, local_today(settings), "--due-before")
-        query = query.where(Reminder.send_at < start_of_day_utc(day, settings.timezone))
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(*ordering(sort)).limit(limit or None)).all()
+        before = start_of_day_utc(day, settings.timezone)
+    engine = open_store(settings.database_url)
+    total, rows = list_reminders(engine, status=status, sent_before=before, sort=sort, limit=limit)
     if format_ == "csv":
         write_csv(rows, settings.timezone, sys.stdout)
     elif format_ == "json":
@@ -288,19 +286,9 @@ def retry(
         raise typer.Exit(2)
     settings = settings_or_exit()
     engine = open_store(settings.database_url)
-    table = Reminder.__table__
-    condition = table.c.status == Status.DEAD
-    if reminder_id is not None:
-        condition = condition & (table.c.id == reminder_id)
-    now = utcnow()
     count = 0
     if reminder_id is None or is_reminder_id(reminder_id):
-        with engine.begin() as conn:
-            count = conn.execute(
-                update(table)
-                .where(condition)
-                .values(status=Status.PENDING, send_at=now, next_attempt_at=None, attempts=0, updated_at=now)
-            ).rowcount
+        count = retry_dead(engine, reminder_id)
     if reminder_id is not None and count == 0:
         err.print(f"Không có nhắc việc số {reminder_id} trong danh sách hỏng.", style="red")
         raise typer.Exit(1)

@@ -12,9 +12,8 @@ from typing import IO, Any
 from rich import box
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import ColumnElement, case, func
 
-from scheduler.outbox.store import Reminder, Status
+from scheduler.outbox.store import Status
 
 STATUS_WORDS = {
     Status.PENDING: "chờ gửi",
@@ -26,31 +25,11 @@ STATUS_WORDS = {
 }
 STATUS_STYLES = {Status.DEAD: "red", Status.SENT: "green", Status.CANCELLED: "dim", Status.SKIPPED: "dim"}
 ERROR_STYLES = {Status.DEAD: "red", Status.CANCELLED: "dim", Status.SKIPPED: "dim"}
-SORTS = {
-    "upcoming": "chờ gửi trước, theo giờ gửi; rồi các nhắc việc khác, mới nhất trước",
-    "oldest": "theo giờ gửi, cũ nhất trước",
-    "newest": "theo giờ gửi, mới nhất trước",
-}
 FORMATS = ("table", "csv", "json")
 FIELDS = (
     "id", "send_at", "status", "status_text", "kind", "channel", "recipient", "occurrence",
     "attempts", "next_attempt_at", "sent_at", "last_error",
 )  # fmt: skip
-
-
-def ordering(sort: str) -> list[ColumnElement[Any]]:
-    c = Reminder.__table__.c  # type: ignore[attr-defined]
-    if sort == "oldest":
-        return [c.send_at, c.id]
-    if sort == "newest":
-        return [c.send_at.desc(), c.id.desc()]
-    waiting = c.status.in_((Status.PENDING, Status.CLAIMED))
-    return [
-        case((waiting, 0), else_=1),
-        case((waiting, func.coalesce(c.next_attempt_at, c.send_at))),  # when it will go
-        case((waiting, None), else_=c.send_at).desc(),
-        c.id,
-    ]
 
 
 def _local(instant: datetime | None, tz: tzinfo) -> datetime | None:

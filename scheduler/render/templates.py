@@ -76,11 +76,9 @@ number, no recipient agency, no link …). Any problem raises `TemplateInvalid`,
 
 from __future__ import annotations
 
-import copy
 import difflib
 import re
-from collections.abc import Collection, Iterator, Mapping, MutableMapping
-from contextvars import ContextVar
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -102,18 +100,17 @@ from jinja2 import (
     nodes,
 )
 from jinja2.runtime import Undefined
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
-from jinja2.utils import missing
+from jinja2.sandbox import SecurityError
 
 from notifiers.text import unaccent
 from scheduler.render import shared_renders
+from scheduler.render.kinds import DIGEST, KINDS, REMINDER_KINDS
+from scheduler.render.samples import variants
+from scheduler.render.sandbox import Sandbox, imported_parts
 
 DEFAULTS_DIR = Path(__file__).parent / "message_templates"
 SUFFIX = ".j2"
 
-REMINDER_KINDS = ("upcoming", "due", "overdue", "escalation", "prepare", "start", "closing", "announce")
-DIGEST = "digest"
-KINDS = (*REMINDER_KINDS, DIGEST)
 OUTPUTS = ("subject.txt", "email.txt", "email.html", "short.txt")
 
 _UNDEFINED = re.compile(r"'(\w+)' is undefined")
@@ -225,188 +222,6 @@ class TemplateRenderError(Exception):
     """Rendering failed at send time (a context the samples did not foresee)."""
 
 
-# --- sample contexts ------------------------------------------------------------------
-
-_PLAN = {
-    "id": "tth-2020-bdg",
-    "number": "72/KH-UBND",
-    "title": "Kế hoạch thực hiện công tác bình đẳng giới và vì sự tiến bộ của phụ nữ tỉnh năm 2020",
-    "issuer": "UBND tỉnh Thừa Thiên Huế",
-}
-_SO_LDTBXH = "Sở Lao động - Thương binh và Xã hội tỉnh Thừa Thiên Huế"
-
-SAMPLE_CONTEXT: dict[str, Any] = {
-    "kind": "upcoming",
-    "plan": _PLAN,
-    "item": {"id": "bao-cao-nam", "title": "Báo cáo kết quả thực hiện 01 năm", "kind": "deadline"},
-    "start": date(2026, 12, 10),
-    "end": date(2026, 12, 10),
-    "effective_due": date(2026, 12, 10),
-    "days_left": 7,
-    "agency": {"id": "tth-ubnd-h-a-luoi", "name": "UBND huyện A Lưới"},
-    "contact": {"name": "Phòng LĐTBXH huyện", "role": "focal"},
-    "to_agency": "Ủy ban nhân dân tỉnh Thừa Thiên Huế",
-    "via_agency": _SO_LDTBXH,
-    "focal_agency": _SO_LDTBXH,
-    "confirm_url": "https://nhacviec.hue.gov.vn/xac-nhan/k7Qm2ZpX",
-    "today": date(2026, 12, 3),
-    "data_period": None,
-}
-
-_WINDOW = {
-    "item": {
-        "id": "thang-hanh-dong-bdg",
-        "title": "Tháng hành động vì bình đẳng giới và phòng chống bạo lực trên cơ sở giới",
-        "kind": "window",
-    },
-    "start": date(2026, 11, 15),
-    "end": date(2026, 12, 15),
-    "effective_due": date(2026, 11, 15),
-    "to_agency": None,
-    "via_agency": None,
-    "confirm_url": None,
-}
-
-_KIND_CHANGES: dict[str, dict[str, Any]] = {
-    "upcoming": {},
-    "due": {"today": date(2026, 12, 10), "days_left": 0},
-    "overdue": {"today": date(2026, 12, 11), "days_left": -1},
-    "escalation": {
-        "today": date(2026, 12, 15),
-        "days_left": -5,
-        "contact": {"name": "Chủ tịch UBND huyện", "role": "leader"},
-    },
-    "prepare": {**_WINDOW, "today": date(2026, 11, 6), "days_left": 9},
-    "start": {**_WINDOW, "today": date(2026, 11, 13), "days_left": 2},
-    "closing": {**_WINDOW, "today": date(2026, 12, 11), "days_left": -26},
-    "announce": {
-        "item": {
-            "id": "ngay-25-11",
-            "title": "Ngày Quốc tế xóa bỏ bạo lực đối với phụ nữ",
-            "kind": "observance",
-        },
-        "start": date(2026, 11, 25),
-        "end": date(2026, 11, 25),
-        "effective_due": date(2026, 11, 25),
-        "today": date(2026, 11, 18),
-        "days_left": 7,
-        "to_agency": None,
-        "via_agency": None,
-        "confirm_url": None,
-    },
-}
-
-SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
-    kind: {**SAMPLE_CONTEXT, "kind": kind, **changes} for kind, changes in _KIND_CHANGES.items()
-}
-
-SAMPLE_DIGEST: dict[str, Any] = {
-    "plan": _PLAN,
-    "focal_agency": _SO_LDTBXH,
-    "today": date(2026, 12, 11),
-    "rows": [
-        {
-            "agency": "Sở Y tế",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "confirmed",
-            "confirmed_by": "Nguyễn Thị Hoa",
-            "confirmed_at": "09:15 08/12/2026",
-            "failures": [],
-        },
-        {
-            "agency": "UBND thị xã Hương Thủy",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "confirmed",
-            "confirmed_by": "Trần Văn Minh",
-            "confirmed_at": "16:40 10/12/2026",
-            "failures": [],
-        },
-        {
-            "agency": "UBND huyện A Lưới",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "overdue",
-            "confirmed_by": None,
-            "confirmed_at": None,
-            "failures": ["sms +84900000208: thuê bao không liên lạc được"],
-        },
-        {
-            "agency": "Sở Tài chính",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "overdue",
-            "confirmed_by": None,
-            "confirmed_at": None,
-            "failures": [],
-        },
-        {
-            "agency": _SO_LDTBXH,
-            "item": "Tổng hợp, báo cáo UBND tỉnh kết quả thực hiện Kế hoạch",
-            "start": date(2026, 12, 15),
-            "status": "open",
-            "confirmed_by": None,
-            "confirmed_at": None,
-            "failures": ["email giamdoc@ldtbxh.tth.example.org: 550 hộp thư không tồn tại"],
-        },
-    ],
-    "counts": {"confirmed": 2, "overdue": 2, "open": 1},
-    "alerts": [
-        "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
-    ],
-}
-
-
-def sample_context(kind: str = "upcoming") -> dict[str, Any]:
-    """A fresh copy of the sample context for `kind` (the digest's for "digest")."""
-    if kind == DIGEST:
-        return copy.deepcopy(SAMPLE_DIGEST)
-    if kind not in SAMPLE_CONTEXTS:
-        raise ValueError(f"loại nhắc việc không hợp lệ: {kind!r}")
-    return copy.deepcopy(SAMPLE_CONTEXTS[kind])
-
-
-def _variants(kind: str) -> Iterator[dict[str, Any]]:
-    """The sample for `kind`, a sparse one (None wherever the contract allows it), a rich one."""
-    base = sample_context(kind)
-    yield base
-    if kind == DIGEST:
-        yield {
-            **base,
-            "plan": {**base["plan"], "number": None, "issuer": ""},
-            "rows": [],
-            "counts": {"confirmed": 0, "overdue": 0, "open": 0},
-            "alerts": [],
-        }
-        return
-    yield {
-        **base,
-        "plan": {**base["plan"], "number": None, "issuer": ""},
-        "contact": {**base["contact"], "name": ""},
-        "to_agency": None,
-        "via_agency": None,
-        "focal_agency": "",
-        "confirm_url": None,
-    }
-    rich = {**base, "via_agency": None, "to_agency": _SO_LDTBXH, "confirm_url": SAMPLE_CONTEXT["confirm_url"]}
-    if base["item"]["kind"] == "deadline":
-        # 10/10/2026 is a Saturday: the deadline moves to Monday 12/10/2026.
-        start = date(2026, 10, 10)
-        rich.update(
-            start=start,
-            end=start,
-            effective_due=date(2026, 10, 12),
-            today=date.fromordinal(start.toordinal() - base["days_left"]),
-            data_period={"start": date(2026, 6, 15), "end": date(2026, 9, 14), "name": "quý III/2026"},
-        )
-        rich["item"] = {
-            **base["item"],
-            "title": f"{base['item']['title']} quý III/2026",
-        }  # a Decree 09 quarter
-    yield rich
-
-
 # --- names ----------------------------------------------------------------------------
 
 
@@ -443,111 +258,6 @@ def _autoescape(name: str | None) -> bool:
 # --- the templates ----------------------------------------------------------------------
 
 
-_DICT_ATTRIBUTES = frozenset(dir(dict))  # what `getattr` finds on a plain dict
-
-# Within one `Templates.render` call: the parts imported "with context", by file name, with the
-# context they were evaluated in.
-_imported: ContextVar[dict[str | None, tuple[dict[str, Any], Any]] | None] = ContextVar(
-    "imported", default=None
-)
-
-
-class _Template(Template):
-    """A template that, imported "with context" again in the same context during one
-    `Templates.render` call, gives the module it gave the first time.
-
-    Each output of a message imports `_chung.j2` "with context", and Jinja evaluates such an
-    import anew every time: three times per e-mail, ~17 µs each. A part's module depends only
-    on the context it is evaluated in (templates have no side effects), so within one message
-    it is evaluated once; an import that passes locals of its own is evaluated as usual.
-    """
-
-    def make_module(
-        self,
-        vars: dict[str, Any] | None = None,
-        shared: bool = False,
-        locals: Mapping[str, Any] | None = None,
-    ) -> Any:
-        imported = _imported.get()
-        if imported is None or not shared or any(value is not missing for value in (locals or {}).values()):
-            return super().make_module(vars, shared, locals)
-        earlier = imported.get(self.name)
-        if earlier is not None and earlier[0] == vars:
-            return earlier[1]
-        module = super().make_module(vars, shared, locals)
-        imported[self.name] = (dict(vars or {}), module)
-        return module
-
-
-MAX_LENGTH = 100_000  # of a string or list that `*` or `+` makes in a template
-MAX_POWER_BITS = 4096  # of an integer that `**` makes
-_SEQUENCES = (str, list, tuple)
-
-
-def _check_binop(operator: str, left: Any, right: Any) -> None:
-    """Refuse, before it is computed, a value that would fill the memory: `'a' * 300000000`,
-    `7 ** 99999999`, or a string doubled with `a + a` over and over."""
-    length = None
-    if operator == "*":
-        for sequence, count in ((left, right), (right, left)):
-            if isinstance(sequence, _SEQUENCES) and isinstance(count, int):
-                length = len(sequence) * count
-    elif operator == "+":
-        if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-            length = len(left) + len(right)
-    elif operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
-        bits = (abs(left).bit_length() - 1) * right  # about the result's size; 0 for 0, 1 and -1
-        if bits > MAX_POWER_BITS:
-            raise SecurityError(
-                f"phép lũy thừa '**' tạo ra số quá lớn (khoảng {_number(bits)} bit, "
-                f"giới hạn {_number(MAX_POWER_BITS)})"
-            )
-    if length is not None and length > MAX_LENGTH:
-        name = "nhân" if operator == "*" else "cộng"
-        raise SecurityError(
-            f"phép {name} '{operator}' tạo ra chuỗi hoặc danh sách dài {_number(length)}, "
-            f"quá giới hạn {_number(MAX_LENGTH)}"
-        )
-
-
-def _number(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
-
-
-class _Environment(SandboxedEnvironment):
-    """The sandbox, with `_Template`s, bounded `*`, `**` and `+` (`_check_binop`), and two
-    shortcuts that give the same results.
-
-    - A template's globals are a plain dict. Jinja's default is a ChainMap over the
-      environment's globals, which it copies key by key (in Python) into every render and
-      every import "with context": ~3 µs each, up to six times per e-mail. Nothing changes
-      the globals once the templates are loaded (Jinja's own advice), so a copy made at load
-      time reads the same.
-    - `agency.name` on a dict of the context: Jinja tries the attribute first, which for a
-      name that is no attribute of dict fails with an exception, then the item. Going straight
-      to the item gives the same value; a fifth of the time of a short text went to those
-      exceptions.
-    """
-
-    template_class = _Template
-    intercepted_binops = frozenset({"*", "**", "+"})  # no constant folding at compile time either
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        _check_binop(operator, left, right)
-        return super().call_binop(context, operator, left, right)
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        return {**self.globals, **(d or {})}
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
-
-
 class Templates:
     """The deployment's message templates, validated once; `render` turns a context into text."""
 
@@ -557,7 +267,7 @@ class Templates:
         if self.override_dir is not None:
             loaders.append(FileSystemLoader(self.override_dir))
         loaders.append(FileSystemLoader(DEFAULTS_DIR))
-        self.env = _Environment(
+        self.env = Sandbox(
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
             autoescape=_autoescape,
@@ -609,14 +319,14 @@ class Templates:
 
     def _render(self, kind: str, context: Mapping[str, Any], outputs: Collection[str]) -> Rendered:
         values = dict(context)
-        imported = _imported.set({})  # the outputs share what they import (`_Template`)
+        imported = imported_parts.set({})  # the outputs share what they import (sandbox.py)
         try:
             return _finish({output: self._chosen[kind, output].render(values) for output in outputs})
         except Exception as exc:
             where, message = self._describe(exc, values)
             raise TemplateRenderError(f"{where}: {message}") from exc
         finally:
-            _imported.reset(imported)
+            imported_parts.reset(imported)
 
     def _shared_reads(self, kind: str, outputs: Collection[str]) -> tuple[str, ...] | None:
         """The context names the outputs' templates read, if their renders are shared between
@@ -644,7 +354,7 @@ class Templates:
                     self._reads[kind, output] = reads[name]
 
     def _same_both_ways(self, kind: str, output: str) -> bool:
-        for context in _variants(kind):
+        for context in variants(kind):
             link = context.get(shared_renders.LINK)
             once = self._render(kind, shared_renders.with_marker(context), (output,))
             if shared_renders.with_link(once, link) != self._render(kind, context, (output,)):
@@ -723,7 +433,7 @@ class Templates:
 
     def _render_samples(self) -> None:
         for kind in KINDS:
-            for number, context in enumerate(_variants(kind)):
+            for number, context in enumerate(variants(kind)):
                 out = {}
                 for output in OUTPUTS:  # one by one, so that every faulty file is reported
                     try:
@@ -743,7 +453,7 @@ class Templates:
             for kind in REMINDER_KINDS:
                 if self._chosen[kind, output] is template:
                     continue  # rendered above
-                for context in _variants(kind):
+                for context in variants(kind):
                     try:
                         template.render(context)
                     except Exception as exc:
