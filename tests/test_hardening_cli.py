@@ -137,7 +137,7 @@ def test_a_document_with_markup_like_text_is_imported(nhacviec, tmp_path: Path) 
 def test_cli_sources_hold_no_markup_tags() -> None:
     """The consoles read no markup (scheduler/cli/terminal.py): a tag in a string would print as is."""
     tag = re.compile(r"\[/?(?:bold|dim|italic|red|green|yellow|blue|cyan|magenta)\b[^\]]*\]")
-    sources = sorted(ROOT.joinpath("scheduler", "cli").glob("*.py"))
+    sources = [p for p in sorted(ROOT.joinpath("scheduler", "cli").glob("*.py")) if p.name != "terminal.py"]
     found = [
         f"{path.name}:{number}: {line.strip()}"
         for path in sources
