@@ -106,13 +106,14 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 
 from notifiers.text import unaccent
+from scheduler.plan.kinds import RUNG_KINDS, ReminderKind
 from scheduler.render import shared_renders
 
 DEFAULTS_DIR = Path(__file__).parent / "message_templates"
 SUFFIX = ".j2"
 
-REMINDER_KINDS = ("upcoming", "due", "overdue", "escalation", "prepare", "start", "closing", "announce")
-DIGEST = "digest"
+REMINDER_KINDS: tuple[str, ...] = RUNG_KINDS
+DIGEST = ReminderKind.DIGEST
 KINDS = (*REMINDER_KINDS, DIGEST)
 OUTPUTS = ("subject.txt", "email.txt", "email.html", "short.txt")
 
