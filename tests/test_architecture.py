@@ -56,9 +56,7 @@ MODULES = {
     for path in sorted((ROOT / package).rglob("*.py"))
     if "migrations" not in path.parts
 }
-GRAPH = {
-    name: {m for m in project_imports(path) if m in MODULES and m != name} for name, path in MODULES.items()
-}
+GRAPH = {name: {m for m in project_imports(path) if m in MODULES and m != name} for name, path in MODULES.items()}
 
 
 def layer(module: str) -> int:
