@@ -198,7 +198,7 @@ def test_the_fingerprint_reads_the_kind_as_the_string_it_always_was(config_dir, 
 
 def test_a_digest_key_is_its_plan_and_day_in_the_format_rows_always_had():
     key = DigestKey("tth-2020-bdg", date(2026, 12, 14))
-    assert str(key) == "digest/tth-2020-bdg/2026-12-14"
+    assert key.occurrence_key == "digest/tth-2020-bdg/2026-12-14"
     assert DigestKey.parse("digest/tth-2020-bdg/2026-12-14") == key
     with pytest.raises(ValueError):
         DigestKey.parse(OCCURRENCE)

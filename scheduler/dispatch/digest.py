@@ -38,7 +38,8 @@ class DigestKey(NamedTuple):
     plan_id: str
     day: date
 
-    def __str__(self) -> str:
+    @property
+    def occurrence_key(self) -> str:
         return f"{_PREFIX}{self.plan_id}/{self.day.isoformat()}"
 
     @classmethod
@@ -150,7 +151,7 @@ def enqueue_digests(
             continue
         contacts = deployment.contacts.get(plan.focal_agency, [])
         focal = [c for c in contacts if c.spec.role == "focal"] or contacts
-        occurrence_key = str(DigestKey(plan.id, today))
+        occurrence_key = DigestKey(plan.id, today).occurrence_key
         for contact in focal:
             channel = "email" if contact.spec.email else contact.channels[0]
             row = {

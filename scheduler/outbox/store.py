@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
@@ -435,8 +435,15 @@ def _last_remembered(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]
     return process
 
 
+class Cursor(Protocol):
+    """What the fast paths use of a DB-API cursor."""
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any], /) -> Any: ...
+    def close(self) -> None: ...
+
+
 @contextmanager
-def dbapi_transaction(engine: Engine) -> Iterator[Any]:
+def dbapi_transaction(engine: Engine) -> Iterator[Cursor]:
     """A DB-API cursor on a pooled connection, committed on a normal exit. On an error nothing
     is committed: the pool rolls the connection back when it is returned (and replaces it
     if that fails)."""
