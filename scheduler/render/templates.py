@@ -106,7 +106,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 
 from notifiers.text import unaccent
-from scheduler.plan.kinds import RUNG_KINDS, ReminderKind
+from scheduler.plan.kinds import RUNG_KINDS, OccurrenceKind, ReminderKind
 from scheduler.render import shared_renders
 
 DEFAULTS_DIR = Path(__file__).parent / "message_templates"
@@ -391,7 +391,7 @@ def _variants(kind: str) -> Iterator[dict[str, Any]]:
         "confirm_url": None,
     }
     rich = {**base, "via_agency": None, "to_agency": _SO_LDTBXH, "confirm_url": SAMPLE_CONTEXT["confirm_url"]}
-    if base["item"]["kind"] == "deadline":
+    if base["item"]["kind"] == OccurrenceKind.DEADLINE:
         # 10/10/2026 is a Saturday: the deadline moves to Monday 12/10/2026.
         start = date(2026, 10, 10)
         rich.update(
