@@ -93,8 +93,17 @@ from notifiers.email import EmailNotifier, SmtpSettings, build_email
 from scheduler.config.loader import load_config
 from scheduler.config.settings import Settings, load_settings
 from scheduler.dispatch.dispatcher import Dispatcher
-from scheduler.outbox.store import Occurrence, Reminder, Status, bulk_insert, open_store, utcnow
+from scheduler.outbox.store import (
+    Occurrence,
+    OccurrenceStatus,
+    Reminder,
+    Status,
+    bulk_insert,
+    open_store,
+    utcnow,
+)
 from scheduler.outbox.sync import sync
+from scheduler.plan.kinds import OccurrenceKind
 from scheduler.render.links import Links
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
@@ -657,13 +666,13 @@ def insert_idle_rows(url: str, rows: int) -> float:
                             "key": f"bench-idle/bao-cao/2000/idle-{i:07d}",
                             "plan_id": "bench-idle",
                             "item_id": "bao-cao",
-                            "kind": "deadline",
+                            "kind": OccurrenceKind.DEADLINE,
                             "period": "2000",
                             "agency_id": f"idle-{i:07d}",
                             "title": "Báo cáo tổng hợp",
                             "start_date": old,
                             "end_date": old,
-                            "status": "open",
+                            "status": OccurrenceStatus.OPEN,
                             "fingerprint": "synthetic",
                             "updated_at": now,
                         }

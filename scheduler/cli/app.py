@@ -49,6 +49,7 @@ from scheduler.outbox.store import Occurrence, Reminder, Status, open_store, sta
 from scheduler.outbox.sync import sync as run_sync
 from scheduler.plan.events import calendar_events
 from scheduler.plan.ics import SUMMARY_PREFIX, to_ics
+from scheduler.plan.kinds import OccurrenceKind
 from scheduler.plan.planner import Planner
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import OUTPUTS, REMINDER_KINDS, TemplateInvalid, Templates
@@ -138,7 +139,9 @@ def calendar(
             notes.append(f"tổng hợp từ '{event.after}'")
         if event.data is not None:
             notes.append(f"số liệu từ {format_date(event.data.start)} đến {format_date(event.data.end)}")
-        if event.kind == "deadline" and (reason := deployment.workdays.day_off_reason(event.start)):
+        if event.kind == OccurrenceKind.DEADLINE and (
+            reason := deployment.workdays.day_off_reason(event.start)
+        ):
             effective = deployment.workdays.next_working_day(event.start)
             notes.append(
                 f"hạn rơi vào ngày nghỉ ({reason}); ngày làm việc tiếp theo {format_date(effective)}"
@@ -369,7 +372,7 @@ def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, 
                 row = SimpleNamespace(
                     key=occurrence.key, plan_id=event.plan_id, item_id=event.item_id, period=event.period,
                     agency_id=agency, kind=event.kind, title=event.title, start_date=event.start,
-                    end_date=event.end,
+                    end_date=event.end, to_agency_id=event.to or "", via_agency_id=event.via or "",
                 )  # fmt: skip
                 return replace(reminder, channel=channel), row
     err.print(

@@ -3,6 +3,8 @@
 `enqueue_digests` writes one outbox row per focal contact and plan and day (its
 idempotency key makes a second run the same day a no-op); the dispatcher renders
 it at send time with `digest_context`, so the digest shows the state when sent.
+A digest row is a reminder of kind `digest` about no occurrence: its `occurrence_key`
+holds a `DigestKey` (the plan and the day), written and read only here.
 By default it writes nothing on a day off (weekend, public holiday, Tết, a swapped
 day off): offices read it on working days (NHACVIEC_DIGEST_DAYS).
 """
@@ -11,19 +13,42 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from notifiers.registry import notifier_class
 from scheduler.config.loader import Deployment
-from scheduler.outbox.store import Occurrence, Reminder, Status, start_of_day_utc
+from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status, start_of_day_utc
+from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 from scheduler.plan.planner import idempotency_key
 
 LOOKBACK = timedelta(days=31)  # overdue occurrences stay in the digest this long
 LOOKAHEAD = timedelta(days=14)  # deadlines this close are listed as open
 DIGEST_RUNG = "digest"
+_PREFIX = "digest/"
+
+
+class DigestKey(NamedTuple):
+    """What a digest row is about: a plan on a day. Stored in the row's `occurrence_key` as
+    "digest/<plan>/<day>" (the format of the rows written before this type), which keeps a
+    digest's idempotency key, hence one digest per plan, contact and day among replicas."""
+
+    plan_id: str
+    day: date
+
+    @property
+    def occurrence_key(self) -> str:
+        return f"{_PREFIX}{self.plan_id}/{self.day.isoformat()}"
+
+    @classmethod
+    def parse(cls, occurrence_key: str) -> DigestKey:
+        """The key a digest row holds; ValueError for another row's."""
+        if not occurrence_key.startswith(_PREFIX):
+            raise ValueError(f"not a digest: {occurrence_key!r}")
+        plan_id, _, day = occurrence_key.removeprefix(_PREFIX).rpartition("/")
+        return cls(plan_id, date.fromisoformat(day))
 
 
 def digest_context(
@@ -43,8 +68,8 @@ def digest_context(
             select(occ)
             .where(
                 occ.c.plan_id == plan_id,
-                occ.c.kind == "deadline",
-                occ.c.status != "removed",
+                occ.c.kind == OccurrenceKind.DEADLINE,
+                occ.c.status != OccurrenceStatus.REMOVED,
                 occ.c.start_date >= today - LOOKBACK,
                 occ.c.start_date <= today + LOOKAHEAD,
             )
@@ -75,7 +100,7 @@ def digest_context(
                     )
     rows = []
     for o in occurrences:
-        if o.status == "submitted":
+        if o.status == OccurrenceStatus.SUBMITTED:
             status = "confirmed"
         elif deployment.workdays.next_working_day(o.start_date) < today:
             status = "overdue"
@@ -126,13 +151,13 @@ def enqueue_digests(
             continue
         contacts = deployment.contacts.get(plan.focal_agency, [])
         focal = [c for c in contacts if c.spec.role == "focal"] or contacts
-        occurrence_key = f"digest/{plan.id}/{today.isoformat()}"
+        occurrence_key = DigestKey(plan.id, today).occurrence_key
         for contact in focal:
             channel = "email" if contact.spec.email else contact.channels[0]
             row = {
                 "key": idempotency_key(occurrence_key, contact.key, channel, DIGEST_RUNG),
                 "occurrence_key": occurrence_key, "contact_key": contact.key, "channel": channel,
-                "rung": DIGEST_RUNG, "kind": "digest", "recipient": contact.address(channel),
+                "rung": DIGEST_RUNG, "kind": ReminderKind.DIGEST, "recipient": contact.address(channel),
                 "due_date": today, "send_at": now, "status": Status.PENDING, "attempts": 0,
                 "created_at": now, "updated_at": now,
             }  # fmt: skip

@@ -2,9 +2,9 @@
 
 Each claimed row carries a lease; a process that dies leaves rows whose lease
 expires and that any dispatcher takes again, so a crash never loses a reminder
-(it may repeat the sends that were in flight). Every attempt is recorded in
-`delivery_attempt`; sends are recorded through a journal or a commit per turn of the
-event loop (`scheduler.outbox.recorder`). A transient failure puts the row back with a later
+(it may repeat the sends that were in flight). Every outcome is written by the recorder
+(`scheduler.outbox.recorder`), every attempt with its `delivery_attempt`; sends through a
+journal or a commit per turn of the event loop. A transient failure puts the row back with a later
 `next_attempt_at` (exponential backoff with jitter); a permanent one, or the
 last allowed attempt, makes it dead, with the reason, for the operator.
 
@@ -32,18 +32,29 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.config.settings import Settings, in_period
-from scheduler.dispatch.digest import digest_context
+from scheduler.dispatch.digest import DigestKey, digest_context
 from scheduler.dispatch.guards import ChannelGuard, DailyQuota
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.recorder import SendRecorder
-from scheduler.outbox.store import DeliveryAttempt, Occurrence, Reminder, Status, start_of_day_utc, utcnow
+from scheduler.outbox.store import (
+    AttemptOutcome,
+    ClaimedReminder,
+    DeliveryAttempt,
+    Occurrence,
+    OccurrenceRow,
+    Reminder,
+    Status,
+    start_of_day_utc,
+    utcnow,
+)
+from scheduler.plan.kinds import ReminderKind
 from scheduler.plan.planner import send_window
-from scheduler.render.messages import DIGEST, MessageBuilder
+from scheduler.render.messages import MessageBuilder
 
 log = logging.getLogger("nhacviec.dispatcher")
 
@@ -51,7 +62,7 @@ BATCH = 200
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
-PASSED_KINDS = ("upcoming", "due")
+PASSED_KINDS = (ReminderKind.UPCOMING, ReminderKind.DUE)
 RATE_WAIT = 30.0  # seconds a send may wait for its rate slot; beyond, the row is postponed
 CATCH_UP_SECONDS = 1.0  # within one run, the catch-up rules run again at most this often
 # What sending reads of a claimed row and of its occurrence. Every date or time column read
@@ -60,7 +71,11 @@ CLAIMED = (
     "id", "key", "occurrence_key", "contact_key", "channel", "kind", "recipient", "attempts",
     "send_at", "lease_until", "maybe_sent", "ignore_quiet_hours",
 )  # fmt: skip
-OCCURRENCE = ("key", "plan_id", "item_id", "kind", "period", "agency_id", "title", "start_date", "end_date")
+OCCURRENCE = (
+    "key", "plan_id", "item_id", "kind", "period", "agency_id", "title", "start_date", "end_date",
+    "to_agency_id", "via_agency_id",
+)  # fmt: skip
+Thread = tuple[str, str, str]  # (occurrence, contact, channel): the reminders sent about it, in order
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
@@ -114,8 +129,7 @@ class Dispatcher:
         self._stopping = False
         self._in_flight: set[asyncio.Task] = set()
         self.table = Reminder.__table__
-        self.recorder = SendRecorder(engine, metrics, journal)  # sends: several per transaction
-        self._record_attempt = insert(DeliveryAttempt.__table__)  # failures, fallbacks: one by one
+        self.recorder = SendRecorder(engine, metrics, journal)  # writes every outcome
 
     # --- the loop -------------------------------------------------------------
 
@@ -139,7 +153,7 @@ class Dispatcher:
             if not batch:
                 break
             occurrences, threads = self._batch_context(batch)
-            queues: dict[str, deque[Any]] = defaultdict(deque)
+            queues: dict[str, deque[ClaimedReminder]] = defaultdict(deque)
             for row in batch:
                 queues[row.channel].append(row)
             # A channel's `concurrency` senders share its rows: a task per row waiting on a
@@ -158,7 +172,10 @@ class Dispatcher:
         return attempted
 
     async def _sender(
-        self, rows: deque[Any], occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
+        self,
+        rows: deque[ClaimedReminder],
+        occurrences: dict[str, OccurrenceRow],
+        threads: dict[Thread, tuple[str, ...]],
     ) -> None:
         """One of a channel's senders: the batch's rows for the channel, one at a time, until
         none is left, the dispatcher stops (the rows not taken are released by `drain`) or
@@ -345,12 +362,12 @@ class Dispatcher:
             for channel in self.unconfigured:
                 self.metrics.waiting_unconfigured(channel, counts.get(channel, 0))
 
-    def claim(self, now: datetime, quiet: bool = False) -> list[Any]:
+    def claim(self, now: datetime, quiet: bool = False) -> list[ClaimedReminder]:
         """Lease a batch of due rows to this worker (in the quiet hours, only the exempt ones);
         the rows have the CLAIMED columns."""
         t = self.table
         with self.engine.begin() as conn:
-            return conn.execute(
+            return conn.execute(  # type: ignore[return-value]  # Rows with the CLAIMED columns
                 update(t)
                 .where(t.c.id.in_(self.due(now, quiet).scalar_subquery()))
                 .values(
@@ -381,17 +398,21 @@ class Dispatcher:
 
     # --- one reminder -----------------------------------------------------------
 
-    def _batch_context(self, batch: list[Any]) -> tuple[dict[str, Any], dict[tuple, tuple[str, ...]]]:
+    def _batch_context(
+        self, batch: list[ClaimedReminder]
+    ) -> tuple[dict[str, OccurrenceRow], dict[Thread, tuple[str, ...]]]:
         """The batch's occurrences, and the keys of reminders already sent about them (for threading),
         read in two queries rather than two per message."""
-        keys = list({row.occurrence_key for row in batch if row.kind != DIGEST})
-        threads: dict[tuple, tuple[str, ...]] = {}
+        keys = list({row.occurrence_key for row in batch if row.kind != ReminderKind.DIGEST})
+        threads: dict[Thread, tuple[str, ...]] = {}
         if not keys:
             return {}, threads
         occ, rem = Occurrence.__table__, self.table
         with self.engine.connect() as conn:
             columns = [occ.c[name] for name in OCCURRENCE]
-            occurrences = {o.key: o for o in conn.execute(select(*columns).where(occ.c.key.in_(keys)))}
+            occurrences: dict[str, OccurrenceRow] = {
+                o.key: o for o in conn.execute(select(*columns).where(occ.c.key.in_(keys)))
+            }
             for sent in conn.execute(
                 select(rem.c.occurrence_key, rem.c.contact_key, rem.c.channel, rem.c.key)
                 .where(rem.c.occurrence_key.in_(keys), rem.c.status == Status.SENT)
@@ -402,7 +423,10 @@ class Dispatcher:
         return occurrences, threads
 
     async def _send(
-        self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
+        self,
+        row: ClaimedReminder,
+        occurrences: dict[str, OccurrenceRow],
+        threads: dict[Thread, tuple[str, ...]],
     ) -> None:
         guard = self.guards[row.channel]
         if await self._held_back(row, guard):
@@ -427,7 +451,9 @@ class Dispatcher:
         else:
             guard.circuit.succeeded()
             self.recorder.add(row, delivery)
-            log.info("reminder sent", extra=outcome(row, "sent", provider_id=delivery.provider_id))
+            log.info(
+                "reminder sent", extra=outcome(row, AttemptOutcome.SENT, provider_id=delivery.provider_id)
+            )
 
     async def _deliver(self, channel: str, guard: ChannelGuard, message: Message) -> Delivery:
         """One attempt, within the channel's rate (its token is taken after rendering, as
@@ -442,7 +468,7 @@ class Dispatcher:
 
     # --- guards: circuit, quota, rate -------------------------------------------------
 
-    async def _held_back(self, row: Any, guard: ChannelGuard) -> bool:
+    async def _held_back(self, row: ClaimedReminder, guard: ChannelGuard) -> bool:
         """Postpone the row if its channel's circuit is open, its rate full for longer than
         RATE_WAIT or its daily quota spent; otherwise take its place in the quota. True:
         postponed. (The rate's token is taken later, just before the request.)"""
@@ -479,7 +505,7 @@ class Dispatcher:
                 .select_from(attempts)
                 .where(
                     attempts.c.channel == channel,
-                    attempts.c.outcome == "sent",
+                    attempts.c.outcome == AttemptOutcome.SENT,
                     attempts.c.attempted_at >= midnight,
                 )
             ).scalar_one()
@@ -494,17 +520,12 @@ class Dispatcher:
                 "circuit opened: channel paused", extra={"channel": channel, "seconds": guard.circuit.pause}
             )
 
-    def _postpone(self, row: Any, seconds: float, reason: str) -> None:
+    def _postpone(self, row: ClaimedReminder, seconds: float, reason: str) -> None:
         """Give the row back for later without counting an attempt: nothing was sent."""
         now = utcnow()
-        values = {
-            "status": Status.PENDING, "next_attempt_at": self._retry_at(row, now + timedelta(seconds=seconds)),
-            "lease_until": None, "claimed_by": None, "last_error": reason, "updated_at": now,
-        }  # fmt: skip
-        with self.engine.begin() as conn:
-            conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
+        self.recorder.postpone(row, now, self._retry_at(row, now + timedelta(seconds=seconds)), reason)
 
-    def _retry_at(self, row: Any, moment: datetime) -> datetime:
+    def _retry_at(self, row: ClaimedReminder, moment: datetime) -> datetime:
         """When a row moved to `moment` goes: out of the quiet hours onto a working day (unless its
         policy ignores them), so that a retry never lands on a day off because of the night."""
         if row.ignore_quiet_hours:
@@ -513,7 +534,7 @@ class Dispatcher:
 
     # --- outcomes ----------------------------------------------------------------------
 
-    def _fall_back(self, row: Any, error: str) -> None:
+    def _fall_back(self, row: ClaimedReminder, error: str) -> None:
         """The recipient cannot be reached on this channel: move the reminder to the next channel
         of the contact's fallback chain (one it is not already reached on), or make it dead."""
         deployment = self.builder.deployment
@@ -528,26 +549,25 @@ class Dispatcher:
             return
         target = next((c for c in chain if c in self.notifiers), chain[0])
         now = utcnow()
-        note = f"{error}; chuyển sang kênh {target}"[:1000]
-        values = {
-            "channel": target, "recipient": contact.address(target), "status": Status.PENDING,
-            "next_attempt_at": None, "attempts": row.attempts + 1, "lease_until": None, "claimed_by": None,
-            "last_error": note, "updated_at": now,
-            "maybe_sent": False,  # the recipient could not get it on that channel: not sent there
-        }  # fmt: skip
-        with self.engine.begin() as conn:
-            conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
-            self._attempt(conn, row, now, "fallback", None, note)
-        log.info("fell back to another channel", extra=outcome(row, "fallback", to=target, error=error))
+        self.recorder.fallback(
+            row, now, target, contact.address(target), f"{error}; chuyển sang kênh {target}"
+        )
+        log.info(
+            "fell back to another channel",
+            extra=outcome(row, AttemptOutcome.FALLBACK, to=target, error=error),
+        )
         if self.metrics:
             self.metrics.failed(row.channel, permanent=True, dead=False)
 
     def _message(
-        self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
+        self,
+        row: ClaimedReminder,
+        occurrences: dict[str, OccurrenceRow],
+        threads: dict[Thread, tuple[str, ...]],
     ) -> Message:
         now = utcnow()
-        if row.kind == DIGEST:
-            plan_id = row.occurrence_key.split("/")[1]
+        if row.kind == ReminderKind.DIGEST:
+            plan_id = DigestKey.parse(row.occurrence_key).plan_id
             today = now.astimezone(self.settings.timezone).date()
             context = digest_context(
                 self.engine,
@@ -564,7 +584,7 @@ class Dispatcher:
 
     def _failed(
         self,
-        row: Any,
+        row: ClaimedReminder,
         error: str,
         permanent: bool,
         retry_after: float | None,
@@ -576,25 +596,15 @@ class Dispatcher:
         now = utcnow()
         attempts = row.attempts + 1
         dead = permanent or attempts >= MAX_ATTEMPTS
-        values: dict[str, Any] = {
-            "attempts": attempts, "last_error": error[:1000], "lease_until": None, "claimed_by": None,
-            "updated_at": now,
-        }  # fmt: skip
-        if maybe_sent:
-            values["maybe_sent"] = True
         if dead:
-            values["status"] = Status.DEAD
-            if not permanent:
-                values["last_error"] = f"hết {MAX_ATTEMPTS} lần thử: {error}"[:1000]
+            reason = error if permanent else f"hết {MAX_ATTEMPTS} lần thử: {error}"
+            self.recorder.dead(row, now, error, reason, maybe_sent)
         else:
             delay = backoff(attempts)
             if retry_after:
                 delay = max(delay, timedelta(seconds=retry_after))
-            values.update(status=Status.PENDING, next_attempt_at=self._retry_at(row, now + delay))
-        with self.engine.begin() as conn:
-            conn.execute(update(self.table).where(self.table.c.id == row.id).values(**values))
-            self._attempt(conn, row, now, "dead" if dead else "retry", None, error[:1000])
-        extra = outcome(row, "dead" if dead else "retry", dead=dead, error=error)
+            self.recorder.retry(row, now, error, self._retry_at(row, now + delay), maybe_sent)
+        extra = outcome(row, AttemptOutcome.DEAD if dead else AttemptOutcome.RETRY, dead=dead, error=error)
         if maybe_sent:
             extra["maybe_sent"] = True
         if alert:  # only the operator can fix it: a key, a template, a balance
@@ -604,22 +614,10 @@ class Dispatcher:
         if self.metrics:
             self.metrics.failed(row.channel, permanent=permanent, dead=dead, alert=alert)
 
-    def _attempt(
-        self, conn: Any, row: Any, now: datetime, outcome: str, provider_id: str | None, error: str | None
-    ) -> None:
-        conn.execute(
-            self._record_attempt,
-            {
-                "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": outcome,
-                "provider_id": provider_id, "error": error,
-                "possible_duplicate": bool(getattr(row, "maybe_sent", False)),
-            },
-        )  # fmt: skip
 
-
-def outcome(row: Any, result: str, **details: Any) -> dict[str, Any]:
+def outcome(row: ClaimedReminder, result: AttemptOutcome, **details: Any) -> dict[str, Any]:
     """The fields of the one log line each send outcome gets (sent, retry, dead, fallback)."""
-    fields = {"reminder": row.id, "channel": row.channel, "outcome": result, "attempt": row.attempts + 1}
+    fields = {"reminder": row.id, "channel": row.channel, "outcome": str(result), "attempt": row.attempts + 1}
     if getattr(row, "maybe_sent", False):
         fields["possible_duplicate"] = True
     return {**fields, **details}

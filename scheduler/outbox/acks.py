@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
-from scheduler.outbox.store import Occurrence, Reminder, Status
+from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,12 @@ def acknowledge(engine: Engine, occurrence_key: str, by: str, at: datetime) -> C
         ).first()
         if row is None:
             raise UnknownOccurrence(occurrence_key)
-        if row.status == "submitted":
+        if row.status == OccurrenceStatus.SUBMITTED:
             return Confirmation(occurrence_key, row.confirmed_at, row.confirmed_by, already=True, cancelled=0)
         conn.execute(
             update(table)
             .where(table.c.key == occurrence_key)
-            .values(status="submitted", confirmed_at=at, confirmed_by=by, updated_at=at)
+            .values(status=OccurrenceStatus.SUBMITTED, confirmed_at=at, confirmed_by=by, updated_at=at)
         )
         cancelled = conn.execute(
             update(reminders)

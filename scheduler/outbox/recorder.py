@@ -1,5 +1,10 @@
-"""Recording sends, cheaply enough to keep up with the providers, and so that a crash repeats
-at most the sends in flight.
+"""Recording what came of each attempt: the one place that writes a claimed reminder's outcome.
+
+Sent (`add`), retry, dead, fallback and postponed (`retry`, `dead`, `fallback`, `postpone`): the
+dispatcher decides, this module writes. The outcomes other than sent are rare, and each is
+committed at once in its own transaction (the row's new state and its `delivery_attempt`).
+Sends are many, and recorded cheaply enough to keep up with the providers, so that a crash
+repeats at most the sends in flight:
 
 Marking a reminder sent is an UPDATE, an INSERT into `delivery_attempt` and a commit: done
 once per message it was the dispatcher's largest cost after the HTTP exchange itself
@@ -51,6 +56,8 @@ from sqlalchemy import Engine, bindparam, insert, update
 from notifiers.base import Delivery
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.store import (
+    AttemptOutcome,
+    ClaimedReminder,
     DeliveryAttempt,
     Prepared,
     Reminder,
@@ -65,6 +72,8 @@ log = logging.getLogger("nhacviec.recorder")
 ATTEMPT_COLUMNS = (
     "reminder_id", "attempted_at", "channel", "outcome", "provider_id", "error", "possible_duplicate",
 )  # fmt: skip
+SENT = AttemptOutcome.SENT.value  # read once: an enum member's `.value` costs 1 µs per row
+ERROR_LENGTH = 1000  # the longest error or reason kept on a row or an attempt
 
 
 def journal_path(database_url: str) -> Path | None:
@@ -74,8 +83,9 @@ def journal_path(database_url: str) -> Path | None:
 
 
 class SendRecorder:
-    """Marks rows sent and records their attempts: through a journal (`journal`, SQLite) or a
-    commit per turn of the event loop."""
+    """Writes the outcome of every attempt on a claimed row. Sends go through a journal
+    (`journal`, SQLite) or a commit per turn of the event loop; the other outcomes are
+    committed at once."""
 
     def __init__(self, engine: Engine, metrics: Metrics | None = None, journal: Path | None = None) -> None:
         self.engine = engine
@@ -93,7 +103,8 @@ class SendRecorder:
             dialect,
         )  # fmt: skip
         self._add_attempt = Prepared(insert(DeliveryAttempt.__table__).inline(), dialect, ATTEMPT_COLUMNS)
-        self._pending: list[tuple[Any, Delivery]] = []
+        self._record_attempt = insert(DeliveryAttempt.__table__)  # the other outcomes: one by one
+        self._pending: list[tuple[ClaimedReminder, Delivery]] = []
         self._scheduled: asyncio.Handle | None = None
         self._journal_fd: int | None = None
         self._error: Exception | None = None
@@ -114,7 +125,78 @@ class SendRecorder:
         """The last commit or journal write failed, and no commit has succeeded since."""
         return self._writes_failing
 
-    def add(self, row: Any, delivery: Delivery) -> None:
+    # --- the outcomes other than sent: one transaction each ---------------------------------
+
+    def retry(
+        self, row: ClaimedReminder, now: datetime, error: str, next_attempt_at: datetime, maybe_sent: bool
+    ) -> None:
+        """A transient failure: the row waits for `next_attempt_at`. `maybe_sent`: the provider
+        may have taken it; later sends of the reminder are recorded as possible duplicates."""
+        values = self._failure(row, now, error, maybe_sent)
+        values.update(status=Status.PENDING, next_attempt_at=next_attempt_at)
+        self._write_outcome(row, now, values, AttemptOutcome.RETRY, error)
+
+    def dead(self, row: ClaimedReminder, now: datetime, error: str, reason: str, maybe_sent: bool) -> None:
+        """A permanent failure, or the last allowed attempt: the operator decides. `reason`: what
+        the row keeps (`error`, or why no more attempts are made); the attempt keeps `error`."""
+        values = self._failure(row, now, reason, maybe_sent)
+        values["status"] = Status.DEAD
+        self._write_outcome(row, now, values, AttemptOutcome.DEAD, error)
+
+    def fallback(self, row: ClaimedReminder, now: datetime, channel: str, recipient: str, note: str) -> None:
+        """The recipient cannot be reached on the row's channel: the row, with its key, waits
+        on `channel` for `recipient`, as a new attempt."""
+        values = {
+            "channel": channel, "recipient": recipient, "status": Status.PENDING, "next_attempt_at": None,
+            "attempts": row.attempts + 1, "lease_until": None, "claimed_by": None,
+            "last_error": note[:ERROR_LENGTH], "updated_at": now,
+            "maybe_sent": False,  # the recipient could not get it on that channel: not sent there
+        }  # fmt: skip
+        self._write_outcome(row, now, values, AttemptOutcome.FALLBACK, note)
+
+    def postpone(self, row: ClaimedReminder, now: datetime, until: datetime, reason: str) -> None:
+        """Give the row back for `until` without counting an attempt: nothing was sent."""
+        values = {
+            "status": Status.PENDING, "next_attempt_at": until, "lease_until": None, "claimed_by": None,
+            "last_error": reason, "updated_at": now,
+        }  # fmt: skip
+        self._write_outcome(row, now, values, None, None)
+
+    @staticmethod
+    def _failure(row: ClaimedReminder, now: datetime, reason: str, maybe_sent: bool) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "attempts": row.attempts + 1, "last_error": reason[:ERROR_LENGTH], "lease_until": None,
+            "claimed_by": None, "updated_at": now,
+        }  # fmt: skip
+        if maybe_sent:
+            values["maybe_sent"] = True
+        return values
+
+    def _write_outcome(
+        self,
+        row: ClaimedReminder,
+        now: datetime,
+        values: dict[str, Any],
+        outcome: AttemptOutcome | None,
+        error: str | None,
+    ) -> None:
+        """The row's new state and, for an attempt, its `delivery_attempt`, in one transaction."""
+        table = Reminder.__table__
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == row.id).values(**values))
+            if outcome is not None:
+                conn.execute(
+                    self._record_attempt,
+                    {
+                        "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": outcome,
+                        "provider_id": None, "error": None if error is None else error[:ERROR_LENGTH],
+                        "possible_duplicate": _duplicate(row),
+                    },
+                )  # fmt: skip
+
+    # --- sends ------------------------------------------------------------------------------
+
+    def add(self, row: ClaimedReminder, delivery: Delivery) -> None:
         """`row` was sent: journaled now, or committed at the start of the event loop's next turn."""
         self._pending.append((row, delivery))
         if self.journal is not None:
@@ -171,7 +253,7 @@ class SendRecorder:
                 if marked:
                     conn.execute(
                         insert(attempts).values(
-                            reminder_id=row_id, attempted_at=sent_at, channel=channel, outcome="sent",
+                            reminder_id=row_id, attempted_at=sent_at, channel=channel, outcome=SENT,
                             provider_id=provider, possible_duplicate=duplicate,
                         )
                     )  # fmt: skip
@@ -186,7 +268,7 @@ class SendRecorder:
         except Exception as exc:  # raised by the next flush(); the senders stop meanwhile
             self._error = exc
 
-    def _write_journal(self, row: Any, delivery: Delivery) -> None:
+    def _write_journal(self, row: ClaimedReminder, delivery: Delivery) -> None:
         sent = [
             row.id,
             row.attempts + 1,
@@ -230,7 +312,7 @@ class SendRecorder:
             raise
         self._writes_failing = False
 
-    def _write(self, pending: list[tuple[Any, Delivery]]) -> None:
+    def _write(self, pending: list[tuple[ClaimedReminder, Delivery]]) -> None:
         now = utcnow()  # one time for the rows committed together: converted once
         sent = [
             {"row_id": row.id, "now": now, "provider": delivery.provider_id, "new_attempts": row.attempts + 1}
@@ -238,7 +320,7 @@ class SendRecorder:
         ]
         attempts = [
             {
-                "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": "sent",
+                "reminder_id": row.id, "attempted_at": now, "channel": row.channel, "outcome": SENT,
                 "provider_id": delivery.provider_id, "error": None, "possible_duplicate": _duplicate(row),
             }
             for row, delivery in pending
@@ -253,6 +335,6 @@ class SendRecorder:
                 self.metrics.sent(row.channel, (now - row.send_at).total_seconds(), _duplicate(row))
 
 
-def _duplicate(row: Any) -> bool:
+def _duplicate(row: ClaimedReminder) -> bool:
     """The row was sent after an attempt the provider may have taken (Reminder.maybe_sent)."""
     return bool(getattr(row, "maybe_sent", False))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
     Connection,
@@ -48,6 +48,21 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # too late to be useful; the reason is in last_error
 
 
+class OccurrenceStatus(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"  # confirmed by the agency (scheduler.outbox.acks); outlives config changes
+    REMOVED = "removed"  # no longer in the configuration; its history is kept
+
+
+class AttemptOutcome(StrEnum):
+    """What came of one try at sending (`delivery_attempt.outcome`)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    DEAD = "dead"
+    FALLBACK = "fallback"  # the recipient is unreachable on the channel: moved to the next one
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -63,17 +78,21 @@ class Occurrence(SQLModel, table=True):
     key: str = Field(primary_key=True)  # "<plan>/<item>/<period>/<agency>"
     plan_id: str = Field(index=True)
     item_id: str
-    kind: str  # deadline | window | observance
+    kind: str  # an OccurrenceKind: deadline | window | observance
     period: str
     agency_id: str = Field(index=True)
     title: str
     start_date: date
     end_date: date = Field(index=True)
-    status: str = "open"  # open | submitted (confirmed) | removed
+    status: str = OccurrenceStatus.OPEN  # an OccurrenceStatus
     fingerprint: str
     confirmed_at: datetime | None = None
     confirmed_by: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+    # Where the report goes and through whom, as the calendar event says (agency ids; "" for none),
+    # so that rendering need not expand the calendar again. NULL: written before migration 0009r.
+    to_agency_id: str | None = None
+    via_agency_id: str | None = None
 
 
 class Reminder(SQLModel, table=True):
@@ -96,7 +115,7 @@ class Reminder(SQLModel, table=True):
     contact_key: str
     channel: str
     rung: str  # "-14d", "+3wd", "start-7d", …
-    kind: str  # upcoming | due | overdue | escalation | prepare | start | closing | announce
+    kind: str  # a ReminderKind: upcoming | due | overdue | … | digest
     recipient: str
     due_date: date
     send_at: datetime  # UTC
@@ -125,11 +144,65 @@ class DeliveryAttempt(SQLModel, table=True):
     reminder_id: int = Field(index=True)
     attempted_at: datetime
     channel: str
-    outcome: str  # sent | retry | dead | fallback
+    outcome: str  # an AttemptOutcome: sent | retry | dead | fallback
     provider_id: str | None = None
     error: str | None = None
     # Made after an attempt the provider may have sent already (Reminder.maybe_sent).
     possible_duplicate: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+
+
+class ClaimedReminder(Protocol):
+    """A reminder row as the dispatcher claims it (`scheduler.dispatch.dispatcher.CLAIMED`): what
+    rendering, sending and recording read. The claim's SQLAlchemy rows are used as they are
+    (no copy per message); tests and previews may pass a `Reminder` or a namespace."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def occurrence_key(self) -> str: ...
+    @property
+    def contact_key(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def kind(self) -> str: ...  # a ReminderKind
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def send_at(self) -> datetime: ...
+    @property
+    def lease_until(self) -> datetime: ...
+    @property
+    def maybe_sent(self) -> bool: ...
+    @property
+    def ignore_quiet_hours(self) -> bool: ...
+
+
+class OccurrenceRow(Protocol):
+    """What rendering reads of an occurrence (`scheduler.dispatch.dispatcher.OCCURRENCE`)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def plan_id(self) -> str: ...
+    @property
+    def item_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...  # an OccurrenceKind
+    @property
+    def period(self) -> str: ...
+    @property
+    def agency_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def end_date(self) -> date: ...
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -362,8 +435,15 @@ def _last_remembered(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]
     return process
 
 
+class Cursor(Protocol):
+    """What the fast paths use of a DB-API cursor."""
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any], /) -> Any: ...
+    def close(self) -> None: ...
+
+
 @contextmanager
-def dbapi_transaction(engine: Engine) -> Iterator[Any]:
+def dbapi_transaction(engine: Engine) -> Iterator[Cursor]:
     """A DB-API cursor on a pooled connection, committed on a normal exit. On an error nothing
     is committed: the pool rolls the connection back when it is returned (and replaces it
     if that fails)."""

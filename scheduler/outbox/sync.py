@@ -9,6 +9,8 @@ one transaction:
   pending ones whose day, kind or recipient changed are updated, pending ones
   no longer wanted are cancelled, cancelled ones wanted again are revived;
 - an occurrence no longer in the configuration has its pending reminders cancelled;
+- an occurrence keeps its event's route (`to`, `via`) for rendering; rows written before
+  migration 0009r get it at the next sync, without their reminders being recomputed;
 - sent, dead and skipped rows are history and never rewritten, except the rows the plan
   itself skips: a rung merged into a later one of the same day is written as skipped with
   the reason, and comes back to pending if a change separates the two days again.
@@ -29,14 +31,22 @@ from sqlalchemy.engine import Connection
 
 from scheduler.config.loader import Deployment
 from scheduler.config.settings import Settings
-from scheduler.outbox.store import Occurrence, Reminder, Status, bulk_insert, start_of_day_utc, utcnow
+from scheduler.outbox.store import (
+    Occurrence,
+    OccurrenceStatus,
+    Reminder,
+    Status,
+    bulk_insert,
+    start_of_day_utc,
+    utcnow,
+)
 from scheduler.plan.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner
 
 # Occurrences whose end lies up to this far in the past are still planned, so that
 # overdue and escalation rungs of recent deadlines follow configuration changes.
 LOOKBACK_DAYS = 62
 CHUNK = 500
-CONFIRMED = "submitted"
+CONFIRMED = OccurrenceStatus.SUBMITTED
 
 Progress = Callable[[int, int], None]
 
@@ -88,21 +98,31 @@ def sync(
     wanted = {occ.key: occ for occ in planner.occurrences(first, last)}
     report = SyncReport()
     with engine.begin() as conn:
-        stored = {
-            key: (fingerprint, status)
-            for key, fingerprint, status in conn.execute(
-                select(Occurrence.key, Occurrence.fingerprint, Occurrence.status).where(
-                    Occurrence.end_date >= first
-                )
-            )
-        }
+        stored = {}
+        unrouted = set()  # written before migration 0009r: no route yet
+        for key, fingerprint, status, routed in conn.execute(
+            select(
+                Occurrence.key,
+                Occurrence.fingerprint,
+                Occurrence.status,
+                Occurrence.to_agency_id.is_not(None),
+            ).where(Occurrence.end_date >= first)
+        ):
+            stored[key] = (fingerprint, status)
+            if not routed:
+                unrouted.add(key)
         new = [occ for key, occ in wanted.items() if key not in stored]
         changed = [
             occ
             for key, occ in wanted.items()
-            if key in stored and (stored[key][0] != occ.fingerprint or stored[key][1] == "removed")
+            if key in stored
+            and (stored[key][0] != occ.fingerprint or stored[key][1] == OccurrenceStatus.REMOVED)
         ]
-        removed = [key for key, (_, status) in stored.items() if key not in wanted and status != "removed"]
+        removed = [
+            key
+            for key, (_, status) in stored.items()
+            if key not in wanted and status != OccurrenceStatus.REMOVED
+        ]
         total = len(new) + len(changed)
         done = 0
         for batch in _chunks(new + changed):
@@ -111,6 +131,8 @@ def sync(
             if progress:
                 progress(done, total)
         _remove(conn, removed, report)
+        changed_keys = {occ.key for occ in changed}
+        _route(conn, [wanted[key] for key in unrouted if key in wanted and key not in changed_keys])
         report.occurrences_added, report.occurrences_changed = len(new), len(changed)
         report.occurrences_removed = len(removed)
     return report
@@ -128,10 +150,27 @@ def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict:
         "title": e.title,
         "start_date": e.start,
         "end_date": e.end,
-        "status": "open",
+        "status": OccurrenceStatus.OPEN.value,
         "fingerprint": occ.fingerprint,
         "updated_at": now,
+        **_route_values(occ),
     }
+
+
+def _route_values(occ: PlannedOccurrence) -> dict[str, str]:
+    """The occurrence's route columns: "" for none, so that NULL still means "not recorded"."""
+    return {"to_agency_id": occ.event.to or "", "via_agency_id": occ.event.via or ""}
+
+
+def _route(conn: Connection, occurrences: Sequence[PlannedOccurrence]) -> None:
+    """Write the route of unchanged occurrences stored before migration 0009r (once: their
+    reminders are not recomputed, and the columns are no longer NULL afterwards)."""
+    if occurrences:
+        table = Occurrence.__table__
+        conn.execute(
+            update(table).where(table.c.key == bindparam("b_key")),
+            [{"b_key": occ.key, **_route_values(occ)} for occ in occurrences],
+        )
 
 
 def _apply(
@@ -292,4 +331,6 @@ def _remove(conn: Connection, keys: list[str], report: SyncReport) -> None:
             .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
         )
         report.cancelled += result.rowcount
-        conn.execute(update(occ).where(occ.c.key.in_(chunk)).values(status="removed", updated_at=now))
+        conn.execute(
+            update(occ).where(occ.c.key.in_(chunk)).values(status=OccurrenceStatus.REMOVED, updated_at=now)
+        )

@@ -12,22 +12,20 @@ import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
 from scheduler.calendar import periods
 from scheduler.calendar.dates import DayOfYear
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config.loader import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
-
-EventKind = Literal["deadline", "window", "observance"]
+from scheduler.plan.kinds import OccurrenceKind
 
 
 @dataclass(frozen=True)
 class Event:
     plan_id: str
     item_id: str
-    kind: EventKind
+    kind: OccurrenceKind
     title: str
     period: str  # "2020" for a year, "2024-03" for a month
     start: date  # the deadline, the window's first day or the observance
@@ -97,7 +95,7 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
     """Every event of `plan` that touches the days [first, last]."""
     events: list[Event] = []
 
-    def add(item, kind: EventKind, period: str, start: date, end: date, **links) -> None:
+    def add(item, kind: OccurrenceKind, period: str, start: date, end: date, **links) -> None:
         if start <= last and end >= first:
             named = tuple(item.who or plan.participants)
             who = tuple(deployment.resolve(named))
@@ -120,17 +118,17 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
     for ob in plan.obligations:
         if ob.period is not None:  # Decree 09/2019 report periods: one event per period and level
             for level in periods.levels(ob, plan.year, plan.focal_agency, first, last, deployment.workdays):
-                add(level, "deadline", level.period, level.due, level.due, to=level.to, via=level.via,
+                add(level, OccurrenceKind.DEADLINE, level.period, level.due, level.due, to=level.to, via=level.via,
                     after=level.after, data=level.data)  # fmt: skip
             continue
         for period, due in obligation_dates(ob, plan, first, last, deployment.workdays):
-            add(ob, "deadline", period, due, due, to=ob.to, via=ob.via, after=ob.after)
+            add(ob, OccurrenceKind.DEADLINE, period, due, due, to=ob.to, via=ob.via, after=ob.after)
     for win in plan.windows:
         for period, start, end in window_dates(win, plan, first, last):
-            add(win, "window", period, start, end)
+            add(win, OccurrenceKind.WINDOW, period, start, end)
     for obs in plan.observances:
         for period, day in observance_dates(obs, plan, first, last):
-            add(obs, "observance", period, day, day)
+            add(obs, OccurrenceKind.OBSERVANCE, period, day, day)
     return events
 
 

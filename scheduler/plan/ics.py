@@ -9,8 +9,13 @@ from icalendar import Event as IcsEvent
 
 from scheduler.config.loader import Deployment
 from scheduler.plan.events import Event
+from scheduler.plan.kinds import OccurrenceKind
 
-SUMMARY_PREFIX = {"deadline": "Hạn", "window": "Đợt", "observance": "Ngày"}
+SUMMARY_PREFIX = {
+    OccurrenceKind.DEADLINE: "Hạn",
+    OccurrenceKind.WINDOW: "Đợt",
+    OccurrenceKind.OBSERVANCE: "Ngày",
+}
 
 
 def summary(event: Event) -> str:
@@ -27,7 +32,7 @@ def description(deployment: Deployment, event: Event) -> str:
         lines.append(f"Gửi: {deployment.name_of(event.to)}{via}")
     if event.data is not None:  # a Decree 09 periodic report
         lines.append(f"Số liệu từ {event.data.start:%d/%m/%Y} đến {event.data.end:%d/%m/%Y}")
-    if event.kind == "deadline":
+    if event.kind == OccurrenceKind.DEADLINE:
         reason = deployment.workdays.day_off_reason(event.start)
         if reason:
             effective = deployment.workdays.next_working_day(event.start)

@@ -26,6 +26,7 @@ from scheduler.config.loader import Contact, Deployment
 from scheduler.config.schema import Offset, PolicySpec, RungSpec
 from scheduler.config.settings import Settings
 from scheduler.plan.events import Event, calendar_events
+from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class PlannedReminder:
     contact_key: str
     channel: str
     rung: str
-    kind: str
+    kind: ReminderKind
     recipient: str
     send_at: datetime  # aware, UTC
     due_date: date
@@ -91,28 +92,29 @@ def send_window(moment: datetime, settings: Settings, workdays: WorkCalendar) ->
 
 
 KIND_NAMES = {
-    "upcoming": "sắp đến hạn", "due": "đến hạn", "overdue": "quá hạn", "escalation": "báo lãnh đạo",
-    "prepare": "chuẩn bị đợt", "start": "bắt đầu đợt", "closing": "sắp kết thúc đợt",
-    "announce": "thông báo ngày kỷ niệm",
+    ReminderKind.UPCOMING: "sắp đến hạn", ReminderKind.DUE: "đến hạn", ReminderKind.OVERDUE: "quá hạn",
+    ReminderKind.ESCALATION: "báo lãnh đạo", ReminderKind.PREPARE: "chuẩn bị đợt",
+    ReminderKind.START: "bắt đầu đợt", ReminderKind.CLOSING: "sắp kết thúc đợt",
+    ReminderKind.ANNOUNCE: "thông báo ngày kỷ niệm",
 }  # fmt: skip
 
 
-def rung_kind(event: Event, rung: RungSpec) -> str:
+def rung_kind(event: Event, rung: RungSpec) -> ReminderKind:
     if rung.kind:
-        return rung.kind
-    if event.kind == "observance":
-        return "announce"
-    if event.kind == "window":
+        return ReminderKind(rung.kind)
+    if event.kind == OccurrenceKind.OBSERVANCE:
+        return ReminderKind.ANNOUNCE
+    if event.kind == OccurrenceKind.WINDOW:
         if rung.anchor == "end":
-            return "closing"
-        return "start" if rung.offset.amount == 0 else "prepare"
+            return ReminderKind.CLOSING
+        return ReminderKind.START if rung.offset.amount == 0 else ReminderKind.PREPARE
     if rung.offset.amount < 0:
-        return "upcoming"
-    return "due" if rung.offset.amount == 0 else "overdue"
+        return ReminderKind.UPCOMING
+    return ReminderKind.DUE if rung.offset.amount == 0 else ReminderKind.OVERDUE
 
 
 def rung_label(event: Event, rung: RungSpec) -> str:
-    return f"{rung.anchor}{rung.offset}" if event.kind == "window" else str(rung.offset)
+    return f"{rung.anchor}{rung.offset}" if event.kind == OccurrenceKind.WINDOW else str(rung.offset)
 
 
 def idempotency_key(occurrence_key: str, contact_key: str, channel: str, rung: str) -> str:
@@ -182,7 +184,9 @@ class Planner:
         policy = self.policy(event)
         if policy.id not in self._policy_text:
             self._policy_text[policy.id] = policy.model_dump_json()
-        fields = (event.plan_id, event.item_id, event.kind, event.title, event.period, event.start, event.end)
+        # The kind as its string: the repr of an enum member would change every stored fingerprint.
+        kind = str(event.kind)
+        fields = (event.plan_id, event.item_id, kind, event.title, event.period, event.start, event.end)
         links = (event.to, event.via, event.after)
         return f"{fields!r}|{links!r}|{self._policy_text[policy.id]}|{self._salt}"
 
@@ -210,7 +214,11 @@ class Planner:
     def reminders(self, occurrence: PlannedOccurrence) -> list[PlannedReminder]:
         event = occurrence.event
         policy = self.policy(event)
-        rungs = {"deadline": policy.deadline, "window": policy.window, "observance": policy.observance}
+        rungs = {
+            OccurrenceKind.DEADLINE: policy.deadline,
+            OccurrenceKind.WINDOW: policy.window,
+            OccurrenceKind.OBSERVANCE: policy.observance,
+        }
         result: list[PlannedReminder] = []
         order: dict[str, tuple] = {}  # rung label -> (send day, send time, anchor, offset in days)
         for rung in rungs[event.kind]:

@@ -1,19 +1,46 @@
-"""From an outbox row to a rendered `Message`: the template context, the link, the .ics."""
+"""From an outbox row to a rendered `Message`: the template context, the link, the .ics.
+
+What a message says of its event comes from the occurrence row (its route: `to`, `via`) and
+the plan's item in the configuration, not from expanding the plan's calendar again. The
+calendar is expanded (one plan, one day) only for rows stored before migration 0009r, whose
+route is NULL, and for Decree 09 reports, whose data period only the calendar gives.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from notifiers.base import Attachment, Message
 from scheduler.config.loader import Deployment
+from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
+from scheduler.outbox.store import OccurrenceRow
 from scheduler.plan.events import Event, calendar_events
 from scheduler.plan.ics import to_ics
+from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 from scheduler.render.links import Links
 from scheduler.render.templates import OUTPUTS, Rendered, Templates, ngay
 
-DIGEST = "digest"
+
+class ReminderRow(Protocol):
+    """What rendering reads of a reminder: a claimed row (`ClaimedReminder`), a `Reminder`, or
+    a preview's planned reminder. `id` and `attempts`, when present, give the short link and
+    the attempt number."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def contact_key(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def kind(self) -> str: ...  # a ReminderKind
+    @property
+    def recipient(self) -> str: ...
+
+
+ItemSpec = ObligationSpec | WindowSpec | ObservanceSpec
 
 
 # Flat text fields of a reminder, for channels that fill a provider's template (Zalo
@@ -54,6 +81,7 @@ class MessageBuilder:
         self.timezone = timezone
         self._events: dict[tuple, Event | None] = {}  # per configuration: messages share few events
         self._calendars: dict[tuple, bytes] = {}
+        self._items: tuple[int, dict[tuple[str, str], tuple[PlanSpec, ItemSpec]]] = (0, {})
 
     def _plan(self, plan_id: str) -> dict[str, Any]:
         plan = next((p for p in self.deployment.plans if p.id == plan_id), None)
@@ -75,13 +103,18 @@ class MessageBuilder:
         return {"name": "", "role": "focal"}
 
     def reminder_context(
-        self, reminder: Any, occurrence: Any, event: Event | None, today: date, short_link: bool = False
+        self,
+        reminder: ReminderRow,
+        occurrence: OccurrenceRow,
+        event: Event | None,
+        today: date,
+        short_link: bool = False,
     ) -> dict[str, Any]:
         """The template context; its keys are documented in scheduler/render/templates.py."""
         plan = self._plan(occurrence.plan_id)
         workdays = self.deployment.workdays
         start = occurrence.start_date
-        is_deadline = occurrence.kind == "deadline"
+        is_deadline = occurrence.kind == OccurrenceKind.DEADLINE
         return {
             "kind": reminder.kind,
             "plan": plan,
@@ -100,19 +133,57 @@ class MessageBuilder:
             "data_period": vars(event.data) if event and event.data else None,
         }
 
-    def _confirm_url(self, reminder: Any, occurrence: Any, short: bool) -> str:
+    def _confirm_url(self, reminder: ReminderRow, occurrence: OccurrenceRow, short: bool) -> str:
         """The short link of the reminder row (Zalo, SMS), or the long one (e-mail, previews)."""
         if short and getattr(reminder, "id", None):
             return self.links.short_url(reminder.id, occurrence.key)
         return self.links.url(occurrence.key)
 
-    def _event(self, occurrence: Any) -> Event | None:
+    def _event(self, occurrence: OccurrenceRow) -> Event | None:
         """The occurrence's event in the current configuration (None if it was removed)."""
         key = (id(self.deployment), occurrence.plan_id, occurrence.item_id, occurrence.period)
         if key not in self._events:
             self._events = {k: v for k, v in self._events.items() if k[0] == key[0]}
-            self._events[key] = self._find_event(occurrence)
+            self._events[key] = self._stored_event(occurrence)
         return self._events[key]
+
+    def _stored_event(self, occurrence: OccurrenceRow) -> Event | None:
+        """The event from the row and its item's specification; from the calendar when the row
+        has no route (stored before migration 0009r) or the item is a Decree 09 report."""
+        # Rows read before the migration, and previews' rows, may lack the columns.
+        to: str | None = getattr(occurrence, "to_agency_id", None)
+        via: str | None = getattr(occurrence, "via_agency_id", None)
+        found = self._item(occurrence.plan_id, occurrence.item_id)
+        if to is None or via is None or found is None:
+            return self._find_event(occurrence)
+        plan, item = found
+        return Event(
+            occurrence.plan_id,
+            occurrence.item_id,
+            OccurrenceKind(occurrence.kind),
+            occurrence.title,
+            occurrence.period,
+            occurrence.start_date,
+            occurrence.end_date,
+            (),  # who: every agency of the event; rendering needs only the occurrence's
+            tuple(item.who or plan.participants),
+            to=to or None,
+            via=via or None,
+            after=getattr(item, "after", None),
+            policy=item.policy,
+        )
+
+    def _item(self, plan_id: str, item_id: str) -> tuple[PlanSpec, ItemSpec] | None:
+        """The plan and item specifications of an occurrence, None when the configuration no
+        longer has them or the item is a Decree 09 report (its events carry a data period)."""
+        if self._items[0] != id(self.deployment):
+            items: dict[tuple[str, str], tuple[PlanSpec, ItemSpec]] = {}
+            for plan in self.deployment.plans:
+                specs: list[ItemSpec] = [ob for ob in plan.obligations if ob.period is None]
+                for spec in (*specs, *plan.windows, *plan.observances):
+                    items[(plan.id, spec.id)] = (plan, spec)
+            self._items = (id(self.deployment), items)
+        return self._items[1].get((plan_id, item_id))
 
     def _ics(self, event: Event, now: datetime) -> bytes:
         """The event as .ics; the same for every agency, so built once a day per event."""
@@ -122,7 +193,7 @@ class MessageBuilder:
             self._calendars[key] = to_ics(self.deployment, [event], now)
         return self._calendars[key]
 
-    def _find_event(self, occurrence: Any) -> Event | None:
+    def _find_event(self, occurrence: OccurrenceRow) -> Event | None:
         for event in calendar_events(
             self.deployment, occurrence.start_date, occurrence.start_date, plan_id=occurrence.plan_id
         ):
@@ -132,8 +203,8 @@ class MessageBuilder:
 
     def reminder(
         self,
-        reminder: Any,
-        occurrence: Any,
+        reminder: ReminderRow,
+        occurrence: OccurrenceRow,
         thread: tuple[str, ...],
         now: datetime,
         outputs: Collection[str] = OUTPUTS,
@@ -153,12 +224,14 @@ class MessageBuilder:
         fields = reminder_fields(context) if reminder.channel != "email" else {}
         return self._message(reminder, rendered, thread, attachments, fields)
 
-    def digest(self, reminder: Any, context: dict[str, Any], outputs: Collection[str] = OUTPUTS) -> Message:
-        return self._message(reminder, self.templates.render(DIGEST, context, outputs), (), ())
+    def digest(
+        self, reminder: ReminderRow, context: dict[str, Any], outputs: Collection[str] = OUTPUTS
+    ) -> Message:
+        return self._message(reminder, self.templates.render(ReminderKind.DIGEST, context, outputs), (), ())
 
     def _message(
         self,
-        reminder: Any,
+        reminder: ReminderRow,
         rendered: Rendered,
         thread: tuple[str, ...],
         attachments: tuple[Attachment, ...],

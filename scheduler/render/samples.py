@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from scheduler.render.kinds import DIGEST
+from scheduler.plan.kinds import OccurrenceKind, ReminderKind
+
+DIGEST = ReminderKind.DIGEST
 
 _PLAN = {
     "id": "tth-2020-bdg",
@@ -174,7 +176,7 @@ def variants(kind: str) -> Iterator[dict[str, Any]]:
         "confirm_url": None,
     }
     rich = {**base, "via_agency": None, "to_agency": _SO_LDTBXH, "confirm_url": SAMPLE_CONTEXT["confirm_url"]}
-    if base["item"]["kind"] == "deadline":
+    if base["item"]["kind"] == OccurrenceKind.DEADLINE:
         # 10/10/2026 is a Saturday: the deadline moves to Monday 12/10/2026.
         start = date(2026, 10, 10)
         rich.update(

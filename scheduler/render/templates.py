@@ -103,13 +103,17 @@ from jinja2.runtime import Undefined
 from jinja2.sandbox import SecurityError
 
 from notifiers.text import unaccent
+from scheduler.plan.kinds import RUNG_KINDS, ReminderKind
 from scheduler.render import shared_renders
-from scheduler.render.kinds import DIGEST, KINDS, REMINDER_KINDS
 from scheduler.render.samples import variants
 from scheduler.render.sandbox import Sandbox, imported_parts
 
 DEFAULTS_DIR = Path(__file__).parent / "message_templates"
 SUFFIX = ".j2"
+
+REMINDER_KINDS: tuple[str, ...] = RUNG_KINDS
+DIGEST = ReminderKind.DIGEST
+KINDS = (*REMINDER_KINDS, DIGEST)
 
 OUTPUTS = ("subject.txt", "email.txt", "email.html", "short.txt")
 

@@ -33,7 +33,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from scheduler.config.loader import Deployment
 from scheduler.outbox.acks import UnknownOccurrence, acknowledge
 from scheduler.outbox.metrics import Metrics
-from scheduler.outbox.store import Occurrence, Reminder, utcnow
+from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, utcnow
 from scheduler.render.links import LinkInvalid, Links
 
 PAGES = Environment(
@@ -94,7 +94,7 @@ def create_app(
     def details(key: str) -> dict | None:
         with engine.connect() as conn:
             row = conn.execute(select(Occurrence.__table__).where(Occurrence.key == key)).first()
-        if row is None or row.status == "removed":
+        if row is None or row.status == OccurrenceStatus.REMOVED:
             return None
         current = deployment()
         plan = next((p for p in current.plans if p.id == row.plan_id), None)
