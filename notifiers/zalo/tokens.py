@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Table, select, update
 from sqlmodel import Field, Session, SQLModel
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ def utcnow() -> datetime:
 
 class ZaloToken(SQLModel, table=True):
     """The Zalo OA token pair of one app (this module); rotated on every refresh."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "zalo_token"
 

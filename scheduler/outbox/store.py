@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     Connection,
@@ -60,6 +60,9 @@ def start_of_day_utc(day: date, tz: tzinfo) -> datetime:
 class Occurrence(SQLModel, table=True):
     """One concrete instance: plan item × period × agency."""
 
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
     key: str = Field(primary_key=True)  # "<plan>/<item>/<period>/<agency>"
     plan_id: str = Field(index=True)
     item_id: str
@@ -78,6 +81,9 @@ class Occurrence(SQLModel, table=True):
 
 class Reminder(SQLModel, table=True):
     """One message to send: occurrence × contact × channel × rung."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __table_args__ = (
         Index("ix_reminder_status_send_at", "status", "send_at"),
@@ -118,6 +124,9 @@ class Reminder(SQLModel, table=True):
 
 class DeliveryAttempt(SQLModel, table=True):
     """One try at sending a reminder, whatever came of it."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "delivery_attempt"
 
