@@ -71,7 +71,7 @@ class DatabaseLedger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.table = SmsRequest.__table__  # type: ignore[attr-defined]
+        self.table = SmsRequest.__table__
 
     def parts(self, key: str) -> Parts:
         t = self.table

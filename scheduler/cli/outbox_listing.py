@@ -39,7 +39,7 @@ FIELDS = (
 
 
 def ordering(sort: str) -> list[ColumnElement[Any]]:
-    c = Reminder.__table__.c  # type: ignore[attr-defined]
+    c = Reminder.__table__.c
     if sort == "oldest":
         return [c.send_at, c.id]
     if sort == "newest":
