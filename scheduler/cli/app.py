@@ -504,7 +504,7 @@ def workdays(
     config: ConfigOption = None,
 ) -> None:
     """Ngày nghỉ và ngày làm bù của một năm, mỗi ngày với nguồn, để đối chiếu với thông báo của Chính phủ."""
-    import holidays
+    from holidays.version import __version__ as holidays_version
 
     from scheduler.calendar.workdays import WorkCalendar
     from scheduler.config.loader import load_workdays
@@ -526,7 +526,7 @@ def workdays(
         table.add_row(when, WEEKDAYS[listed.day.weekday()], kind, listed.name, listed.source)
     out.print(table)
     out.print(
-        f"Nguồn: luật — ngày lễ, Tết theo Bộ luật Lao động (Điều 112), do gói holidays {holidays.__version__} "
+        f"Nguồn: luật — ngày lễ, Tết theo Bộ luật Lao động (Điều 112), do gói holidays {holidays_version} "
         "tính; hoán đổi đã công bố — ngày nghỉ, ngày làm bù Chính phủ đã công bố, có trong gói holidays; "
         f"workdays.yaml:dòng — {file}. Các thứ Bảy, Chủ nhật khác là ngày nghỉ hằng tuần.",
         highlight=False,
