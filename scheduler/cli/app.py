@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
@@ -48,11 +49,14 @@ from scheduler.outbox.store import Occurrence, Reminder, Status, open_store, sta
 from scheduler.outbox.sync import sync as run_sync
 from scheduler.plan.events import calendar_events
 from scheduler.plan.ics import SUMMARY_PREFIX, to_ics
-from scheduler.plan.planner import Planner
+from scheduler.plan.planner import PlannedReminder, Planner
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import OUTPUTS, REMINDER_KINDS, TemplateInvalid, Templates
 from scheduler.service.daemon import build_notifier, run_daemon
 from scheduler.service.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
 
 app = typer.Typer(
     help="nhacviec: nhắc hạn báo cáo của các kế hoạch (Kế hoạch) cho đầu mối các đơn vị.",
@@ -219,10 +223,10 @@ def outbox(
     engine = open_store(settings.database_url)
     query = select(Reminder)
     if status:
-        query = query.where(Reminder.status == status)
+        query = query.where(col(Reminder.status) == status)
     if due_before:
         day = option_date(due_before, local_today(settings), "--due-before")
-        query = query.where(Reminder.send_at < start_of_day_utc(day, settings.timezone))
+        query = query.where(col(Reminder.send_at) < start_of_day_utc(day, settings.timezone))
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(*ordering(sort)).limit(limit or None)).all()
@@ -329,6 +333,8 @@ def preview(
     templates = _templates(settings, config)
     links = links_or_exit(settings)
     builder = MessageBuilder(deployment, templates, links, settings.timezone)
+    reminder: Row[*tuple[Any, ...]] | PlannedReminder  # a row of the outbox, or one planned as sync would
+    occurrence: Row[*tuple[Any, ...]] | SimpleNamespace
     if reminder_id is not None:
         reminder, occurrence = _stored(settings, reminder_id)
     elif plan is not None and agency is not None:
@@ -345,16 +351,18 @@ def preview(
     out.print(styled("SMS:", "bold", f" {message.short_ascii}"), highlight=False)
 
 
-def _stored(settings: Settings, reminder_id: int):
+def _stored(settings: Settings, reminder_id: int) -> tuple[Row[*tuple[Any, ...]], Row[*tuple[Any, ...]]]:
+    """A reminder of the outbox and its occurrence, as the dispatcher reads them."""
     engine = open_store(settings.database_url)
     reminder = occurrence = None
+    reminders, occurrences = Reminder.__table__, Occurrence.__table__
     if is_reminder_id(reminder_id):
         with engine.connect() as conn:
-            reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
+            reminder = conn.execute(select(reminders).where(reminders.c.id == reminder_id)).first()
             occurrence = (
                 reminder
                 and conn.execute(
-                    select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
+                    select(occurrences).where(occurrences.c.key == reminder.occurrence_key)
                 ).first()
             )
     if reminder is None:
@@ -368,7 +376,9 @@ def _stored(settings: Settings, reminder_id: int):
     return reminder, occurrence
 
 
-def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, kind: str, channel: str):
+def _sample(
+    deployment: Deployment, settings: Settings, plan: str, agency: str, kind: str, channel: str
+) -> tuple[PlannedReminder, SimpleNamespace]:
     """The agency's next reminder of that kind in the plan, as sync would write it."""
     planner = Planner(deployment, settings)
     today = local_today(settings)
