@@ -26,14 +26,13 @@ import asyncio
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, exists, func, insert, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Engine, Row, Select, and_, exists, func, insert, or_, select, update
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.config.settings import Settings, in_period
@@ -54,6 +53,8 @@ BACKOFF_MAX = timedelta(hours=6)
 PASSED_KINDS = ("upcoming", "due")
 RATE_WAIT = 30.0  # seconds a send may wait for its rate slot; beyond, the row is postponed
 CATCH_UP_SECONDS = 1.0  # within one run, the catch-up rules run again at most this often
+# Keys of the reminders sent on each thread: (occurrence, contact, channel) -> keys, oldest first.
+Threads = dict[tuple[str, str, str], tuple[str, ...]]
 # What sending reads of a claimed row and of its occurrence. Every date or time column read
 # is converted row by row: reading all columns cost 12 µs per message (bench/README.md).
 CLAIMED = (
@@ -65,7 +66,7 @@ OCCURRENCE = ("key", "plan_id", "item_id", "kind", "period", "agency_id", "title
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
     """Delay before retry number `attempts` (1, 2, …): doubling, capped, with ±50 % jitter."""
-    delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
+    delay: timedelta = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
     return delay * (0.5 + rng())
 
 
@@ -112,7 +113,7 @@ class Dispatcher:
             for channel, missing in (unconfigured or {}).items()
         }
         self._stopping = False
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()
         self.table = Reminder.__table__
         self.recorder = SendRecorder(engine, metrics, journal)  # sends: several per transaction
         self._record_attempt = insert(DeliveryAttempt.__table__)  # failures, fallbacks: one by one
@@ -157,9 +158,7 @@ class Dispatcher:
             attempted += len(batch) - sum(len(rows) for rows in queues.values())
         return attempted
 
-    async def _sender(
-        self, rows: deque[Any], occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
-    ) -> None:
+    async def _sender(self, rows: deque[Any], occurrences: dict[str, Any], threads: Threads) -> None:
         """One of a channel's senders: the batch's rows for the channel, one at a time, until
         none is left, the dispatcher stops (the rows not taken are released by `drain`) or
         sends can no longer be recorded (`run` raises the error)."""
@@ -249,7 +248,7 @@ class Dispatcher:
         A row's due time is its retry time if it has one (the dispatcher moved it: a retry, a
         postponement), else its send time."""
         t = self.table
-        later = aliased(Reminder)
+        later = t.alias()
         too_late = now - timedelta(hours=self.settings.max_lateness_hours)
         tz = self.settings.timezone
         today = now.astimezone(tz).date()
@@ -268,12 +267,12 @@ class Dispatcher:
                     t.c.status == Status.PENDING,
                     t.c.send_at <= now,
                     exists().where(
-                        later.occurrence_key == t.c.occurrence_key,
-                        later.contact_key == t.c.contact_key,
-                        later.channel == t.c.channel,
-                        later.send_at > t.c.send_at,
-                        later.send_at < tomorrow,
-                        later.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
+                        later.c.occurrence_key == t.c.occurrence_key,
+                        later.c.contact_key == t.c.contact_key,
+                        later.c.channel == t.c.channel,
+                        later.c.send_at > t.c.send_at,
+                        later.c.send_at < tomorrow,
+                        later.c.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
                     ),
                 )
                 .values(status=Status.SKIPPED, last_error="bỏ qua: đã có lời nhắc mới hơn", updated_at=now)
@@ -345,7 +344,7 @@ class Dispatcher:
             for channel in self.unconfigured:
                 self.metrics.waiting_unconfigured(channel, counts.get(channel, 0))
 
-    def claim(self, now: datetime, quiet: bool = False) -> list[Any]:
+    def claim(self, now: datetime, quiet: bool = False) -> Sequence[Row[*tuple[Any, ...]]]:
         """Lease a batch of due rows to this worker (in the quiet hours, only the exempt ones);
         the rows have the CLAIMED columns."""
         t = self.table
@@ -362,7 +361,7 @@ class Dispatcher:
                 .returning(*(t.c[name] for name in CLAIMED))
             ).all()
 
-    def due(self, now: datetime, quiet: bool = False) -> Select:
+    def due(self, now: datetime, quiet: bool = False) -> Select[Any]:
         """The ids of the next batch to claim, oldest first; on PostgreSQL locked, skipping the
         rows other replicas are claiming. It walks the (status, send_at) index."""
         t = self.table
@@ -381,11 +380,11 @@ class Dispatcher:
 
     # --- one reminder -----------------------------------------------------------
 
-    def _batch_context(self, batch: list[Any]) -> tuple[dict[str, Any], dict[tuple, tuple[str, ...]]]:
+    def _batch_context(self, batch: Sequence[Any]) -> tuple[dict[str, Any], Threads]:
         """The batch's occurrences, and the keys of reminders already sent about them (for threading),
         read in two queries rather than two per message."""
         keys = list({row.occurrence_key for row in batch if row.kind != DIGEST})
-        threads: dict[tuple, tuple[str, ...]] = {}
+        threads: Threads = {}
         if not keys:
             return {}, threads
         occ, rem = Occurrence.__table__, self.table
@@ -401,9 +400,7 @@ class Dispatcher:
                 threads[thread] = (*threads.get(thread, ()), sent.key)
         return occurrences, threads
 
-    async def _send(
-        self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
-    ) -> None:
+    async def _send(self, row: Any, occurrences: dict[str, Any], threads: Threads) -> None:
         guard = self.guards[row.channel]
         if await self._held_back(row, guard):
             return
@@ -542,9 +539,7 @@ class Dispatcher:
         if self.metrics:
             self.metrics.failed(row.channel, permanent=True, dead=False)
 
-    def _message(
-        self, row: Any, occurrences: dict[str, Any], threads: dict[tuple, tuple[str, ...]]
-    ) -> Message:
+    def _message(self, row: Any, occurrences: dict[str, Any], threads: Threads) -> Message:
         now = utcnow()
         if row.kind == DIGEST:
             plan_id = row.occurrence_key.split("/")[1]

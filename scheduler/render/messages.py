@@ -52,8 +52,9 @@ class MessageBuilder:
         self.templates = templates
         self.links = links
         self.timezone = timezone
-        self._events: dict[tuple, Event | None] = {}  # per configuration: messages share few events
-        self._calendars: dict[tuple, bytes] = {}
+        # per configuration: messages share few events
+        self._events: dict[tuple[int, str, str, str], Event | None] = {}
+        self._calendars: dict[tuple[int, str, date], bytes] = {}
 
     def _plan(self, plan_id: str) -> dict[str, Any]:
         plan = next((p for p in self.deployment.plans if p.id == plan_id), None)
