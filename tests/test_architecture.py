@@ -44,7 +44,7 @@ def project_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base])
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base])
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return {name for name in found if name.split(".")[0] in PROJECT}
@@ -56,7 +56,9 @@ MODULES = {
     for path in sorted((ROOT / package).rglob("*.py"))
     if "migrations" not in path.parts
 }
-GRAPH = {name: {m for m in project_imports(path) if m in MODULES and m != name} for name, path in MODULES.items()}
+GRAPH = {
+    name: {m for m in project_imports(path) if m in MODULES and m != name} for name, path in MODULES.items()
+}
 
 
 def layer(module: str) -> int:
