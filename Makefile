@@ -19,6 +19,7 @@ run: $(BIN)/nhacviec
 test: $(BIN)/nhacviec
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: $(BIN)/nhacviec

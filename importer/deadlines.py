@@ -12,6 +12,7 @@ import calendar
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
+from operator import itemgetter
 
 from importer import rules
 from importer.rules import DateText
@@ -433,7 +434,7 @@ def split_agencies(text: str) -> list[str]:
 
 def merged(deadlines: list[Deadline]) -> list[Deadline]:
     """One deadline said twice (in a table and in the text) is one: the fuller reading is kept."""
-    kept: dict[tuple, Deadline] = {}
+    kept: dict[tuple[date | None, str, int | None, str], Deadline] = {}
     for d in deadlines:
         key = (d.due, d.recurrence, d.day, d.title.lower())
         if key not in kept or _fullness(d) > _fullness(kept[key]):
@@ -455,25 +456,28 @@ def chain(deadlines: list[Deadline]) -> None:
     for later in deadlines:
         if later.due is None or len(later.who) != 1:
             continue
-        feeding = [
-            d
+        feeding = [  # (its date, the deadline)
+            (d.due, d)
             for d in deadlines
-            if d is not later and d.due and (d.via or d.to) and rules.same_agency(d.via or d.to, later.who[0])
+            if d is not later
+            and d.due
+            and (sender := d.via or d.to)
+            and rules.same_agency(sender, later.who[0])
         ]
         if not feeding:
             continue
-        before = [d for d in feeding if d.due <= later.due]
-        earlier = max(before, key=lambda d: d.due) if before else min(feeding, key=lambda d: d.due)
+        before = [(due, d) for due, d in feeding if due <= later.due]
+        earlier_due, earlier = max(before, key=itemgetter(0)) if before else min(feeding, key=itemgetter(0))
         later.after = earlier
         if (
             later.recurrence == "once"
             and earlier.recurrence == "yearly"
-            and later.due.year == earlier.due.year
+            and later.due.year == earlier_due.year
         ):
             later.recurrence = "yearly"
         if not before:
             later.review.append(
-                f"hạn tổng hợp {later.due:%d/%m/%Y} đến trước hạn các đơn vị nộp ({earlier.due:%d/%m/%Y}) "
+                f"hạn tổng hợp {later.due:%d/%m/%Y} đến trước hạn các đơn vị nộp ({earlier_due:%d/%m/%Y}) "
                 "mà nó tổng hợp: kiểm tra lại văn bản"
             )
             later.confidence = min(later.confidence, 0.5)

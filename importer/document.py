@@ -282,7 +282,7 @@ def _is_page_number(line: str) -> bool:
     if _PAGE_NUMBER.fullmatch(line):
         return True
     page_of = _PAGE_OF.fullmatch(line)
-    return bool(page_of) and 0 < int(page_of[1]) <= int(page_of[2])
+    return page_of is not None and 0 < int(page_of[1]) <= int(page_of[2])
 
 
 def _continues(line: str) -> bool:
@@ -762,7 +762,7 @@ def _left_edges(lines: list[_PdfLine]) -> dict[int, float]:
 def _starts_item(text: str) -> bool:
     """An item marker, then a capital letter: "- Tham mưu", "2. Sở Nội vụ", "b) Xây dựng"."""
     marker = _ITEM.match(text.lstrip())
-    return bool(marker) and text.lstrip()[marker.end() :].lstrip(_OPENERS)[:1].isupper()
+    return marker is not None and text.lstrip()[marker.end() :].lstrip(_OPENERS)[:1].isupper()
 
 
 def _ems(text: str) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -118,7 +119,7 @@ def _quote(text: str, limit: int = 80) -> str:
 _SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZĐÀ-Ỹ\"“(\-+•])")
 
 
-def _sentences(paragraphs: list[str], locations: list[str], found: Findings):
+def _sentences(paragraphs: list[str], locations: list[str], found: Findings) -> Iterator[Sentence]:
     organisation = False
     heading: str | None = None
     for text, where in zip(paragraphs, locations, strict=True):
@@ -206,8 +207,8 @@ def _windows(sentence: Sentence, found: Findings) -> None:
         if whole := rules.WHOLE_MONTH.match(text[m.end() :]):
             month, in_year = int(whole["m"] or whole["mm"]), int(whole["y"] or year)
             if 1 <= month <= 12:
-                last = calendar.monthrange(in_year, month)[1]
-                _add_window(found, sentence, m.end(), date(in_year, month, 1), date(in_year, month, last))
+                last_day = calendar.monthrange(in_year, month)[1]
+                _add_window(found, sentence, m.end(), date(in_year, month, 1), date(in_year, month, last_day))
 
 
 def _add_window(found: Findings, sentence: Sentence, at: int, start: date | None, end: date | None) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from importer import rules
-from importer.extract import Deadline, Findings, Observance, Window
+from importer.deadlines import Deadline
+from importer.extract import Findings, Observance, Window
 from importer.matching import PROPOSE_AT, Candidate, Known, candidates
 from scheduler.config.schema import ObligationSpec
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,7 +49,7 @@ def found_events(found: Findings) -> set[Event]:
     return events
 
 
-def expected_events(data: dict) -> set[Event]:
+def expected_events(data: dict[str, Any]) -> set[Event]:
     """The reader's events from a corpus YAML file."""
     events: set[Event] = set()
     for e in data.get("events") or []:

@@ -71,9 +71,10 @@ def build_email(message: Message, smtp: SmtpSettings) -> MimeMessage:
     mime_headers = [(name, body[name]) for name in ("Content-Type", "MIME-Version") if name in body]
     for name, _ in mime_headers:
         del body[name]  # re-added after the addressing headers, where readers expect them
-    body["From"] = _header("From", smtp.sender_name, _addr_spec(smtp.sender))
-    body["To"] = _header("To", message.recipient_name, _addr_spec(message.recipient))
-    body["Subject"] = _header("Subject", message.subject)
+    # A compat32 message takes a `Header` value as it is (typeshed's stubs say `str` only).
+    body["From"] = _header("From", smtp.sender_name, _addr_spec(smtp.sender))  # type: ignore[assignment]
+    body["To"] = _header("To", message.recipient_name, _addr_spec(message.recipient))  # type: ignore[assignment]
+    body["Subject"] = _header("Subject", message.subject)  # type: ignore[assignment]
     body["Date"] = formatdate(localtime=True)
     body["Message-ID"] = message_id(message.key, smtp.sender)
     if message.thread:
@@ -90,7 +91,8 @@ def build_email(message: Message, smtp: SmtpSettings) -> MimeMessage:
 def _text(content: str, subtype: str) -> MIMEText:
     if not content.endswith("\n"):
         content += "\n"
-    return MIMEText(content, subtype, UTF8_QP, policy=POLICY)
+    # MIMEText passes a `Charset` on to `set_payload`, which takes one (typeshed: `str` only).
+    return MIMEText(content, subtype, UTF8_QP, policy=POLICY)  # type: ignore[arg-type]
 
 
 def _attachment(attachment: Attachment) -> MIMEBase:
@@ -128,7 +130,7 @@ def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
     """Split e.g. "text/calendar; method=PUBLISH" into ("text", "calendar", {"method": "PUBLISH"})."""
     holder = MimeMessage(policy=POLICY)
     holder["Content-Type"] = value
-    params = dict(holder.get_params(header="Content-Type")[1:])
+    params = dict(holder.get_params([], header="Content-Type")[1:])
     return holder.get_content_maintype(), holder.get_content_subtype(), params
 
 

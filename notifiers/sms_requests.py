@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Table, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, SQLModel
 
@@ -33,6 +34,9 @@ class SmsRequest(SQLModel, table=True):
     """An SMS request (one part of a reminder) whose answer matters to its next attempt
     (notifiers/sms.py): accepted ("100") while a later part failed, or refused (the provider's
     code), after which the part goes with a new RequestId."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "sms_request"
 
@@ -67,7 +71,7 @@ class DatabaseLedger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.table = SmsRequest.__table__  # type: ignore[attr-defined]
+        self.table = SmsRequest.__table__
 
     def parts(self, key: str) -> Parts:
         t = self.table

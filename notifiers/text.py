@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 
-class _Unaccented(dict):
+class _Unaccented(dict[int, str]):
     """A `str.translate` table that learns each character the first time it meets it: the
     character after NFD decomposition, without its combining marks."""
 

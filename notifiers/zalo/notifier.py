@@ -20,8 +20,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -236,7 +237,7 @@ class ZaloNotifier(Notifier):
 
     def _template(self, message: Message) -> ZnsTemplate:
         kind = message.fields.get("kind", "digest")  # only digests come without fields
-        template = self.options.templates.get(kind)  # type: ignore[call-overload]
+        template = self.options.templates.get(cast(Kind, kind))  # any other kind finds none
         if template is None:
             raise NotifierError(
                 f"chưa khai báo mẫu ZNS cho loại nhắc '{kind}' (channels.zalo.options.templates)",
@@ -263,7 +264,7 @@ class ZaloNotifier(Notifier):
             body["mode"] = "development"
         return body
 
-    async def _token(self, get: Any) -> str:
+    async def _token(self, get: Callable[[], Awaitable[str]]) -> str:
         try:
             return await get()
         except TokenMissing as exc:

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from sqlalchemy import Connection, Engine, select, update
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlmodel import Field, Session, SQLModel, col
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ def utcnow() -> datetime:
 
 class ZaloToken(SQLModel, table=True):
     """The Zalo OA token pair of one app (this module); rotated on every refresh."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "zalo_token"
 
@@ -234,7 +237,7 @@ class TokenStore:
         return self._remember(row)
 
     def _select(self, conn: Connection) -> ZaloToken:
-        query = select(ZaloToken).where(ZaloToken.app_id == self.app_id)
+        query = select(ZaloToken).where(col(ZaloToken.app_id) == self.app_id)
         if conn.dialect.name != "sqlite":
             query = query.with_for_update()
         found = conn.execute(query).first()
@@ -253,7 +256,7 @@ class TokenStore:
             "last_error": None,
             "updated_at": now,
         }
-        conn.execute(update(ZaloToken).where(ZaloToken.app_id == self.app_id).values(**values))
+        conn.execute(update(ZaloToken).where(col(ZaloToken.app_id) == self.app_id).values(**values))
         log.info("zalo token refreshed", extra={"app_id": self.app_id, "version": row.version + 1})
         return row.model_copy(update=values)
 
@@ -261,7 +264,7 @@ class TokenStore:
         text = f"{utcnow():%Y-%m-%d %H:%M} UTC: {exc}"
         conn.execute(
             update(ZaloToken)
-            .where(ZaloToken.app_id == self.app_id)
+            .where(col(ZaloToken.app_id) == self.app_id)
             .values(last_error=text, updated_at=utcnow())
         )
         log.error("zalo token refresh failed", extra={"app_id": self.app_id, "reason": str(exc)})
@@ -299,7 +302,7 @@ def alerts(engine: Engine, refresh_alert_days: int = 80, *, app_id: str | None =
     with Session(engine) as session:
         query = select(ZaloToken).order_by(ZaloToken.app_id)
         if app_id is not None:
-            query = query.where(ZaloToken.app_id == app_id)
+            query = query.where(col(ZaloToken.app_id) == app_id)
         rows = list(session.scalars(query))
     lines: list[str] = []
     for row in rows:

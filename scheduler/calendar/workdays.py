@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from functools import cached_property
 
 import holidays
+from holidays.version import __version__ as holidays_version
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class WorkCalendar:
         """Changes whenever the set of working days may change (package version, overrides)."""
         text = repr(
             (
-                holidays.__version__,
+                holidays_version,
                 sorted(self.overrides.days_off),
                 sorted(self.overrides.working_days),
             )
@@ -100,7 +101,8 @@ class WorkCalendar:
         if day in self.overrides.days_off:
             return self.overrides.days_off[day]
         if day in self._holidays:
-            return self._holidays[day]
+            name: str = self._holidays[day]  # a date's names (typed Any: a slice gives a list)
+            return name
         if day.weekday() == 5 and day in self._swapped:
             return None
         if day.weekday() >= 5:

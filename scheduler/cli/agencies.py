@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scheduler.cli.common import deployment_or_exit, err, local_today, out, settings_or_exit, stop
 from scheduler.cli.terminal import styled
+
+if TYPE_CHECKING:
+    from scheduler.config.agency_sheets import Issue
 
 agencies_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -92,7 +95,7 @@ def import_command(
             )
 
 
-def _print_warnings(warnings: list) -> None:
+def _print_warnings(warnings: list[Issue]) -> None:
 
     for warning in warnings:
         err.print(styled("cảnh báo", "yellow", f" {warning}"), highlight=False, soft_wrap=True)

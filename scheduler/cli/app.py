@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -50,12 +50,15 @@ from scheduler.outbox.sync import sync as run_sync
 from scheduler.plan.events import calendar_events
 from scheduler.plan.ics import SUMMARY_PREFIX, to_ics
 from scheduler.plan.kinds import OccurrenceKind
-from scheduler.plan.planner import Planner
+from scheduler.plan.planner import PlannedReminder, Planner
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import OUTPUTS, REMINDER_KINDS, TemplateInvalid, Templates
 from scheduler.service.channels import build_notifier
 from scheduler.service.daemon import run_daemon
 from scheduler.service.logs import setup_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
 
 app = typer.Typer(
     help="nhacviec: nhắc hạn báo cáo của các kế hoạch (Kế hoạch) cho đầu mối các đơn vị.",
@@ -320,6 +323,8 @@ def preview(
     templates = _templates(settings, config)
     links = links_or_exit(settings)
     builder = MessageBuilder(deployment, templates, links, settings.timezone)
+    reminder: Row[*tuple[Any, ...]] | PlannedReminder  # a row of the outbox, or one planned as sync would
+    occurrence: Row[*tuple[Any, ...]] | SimpleNamespace
     if reminder_id is not None:
         reminder, occurrence = _stored(settings, reminder_id)
     elif plan is not None and agency is not None:
@@ -336,16 +341,18 @@ def preview(
     out.print(styled("SMS:", "bold", f" {message.short_ascii}"), highlight=False)
 
 
-def _stored(settings: Settings, reminder_id: int):
+def _stored(settings: Settings, reminder_id: int) -> tuple[Row[*tuple[Any, ...]], Row[*tuple[Any, ...]]]:
+    """A reminder of the outbox and its occurrence, as the dispatcher reads them."""
     engine = open_store(settings.database_url)
     reminder = occurrence = None
+    reminders, occurrences = Reminder.__table__, Occurrence.__table__
     if is_reminder_id(reminder_id):
         with engine.connect() as conn:
-            reminder = conn.execute(select(Reminder.__table__).where(Reminder.id == reminder_id)).first()
+            reminder = conn.execute(select(reminders).where(reminders.c.id == reminder_id)).first()
             occurrence = (
                 reminder
                 and conn.execute(
-                    select(Occurrence.__table__).where(Occurrence.key == reminder.occurrence_key)
+                    select(occurrences).where(occurrences.c.key == reminder.occurrence_key)
                 ).first()
             )
     if reminder is None:
@@ -359,7 +366,9 @@ def _stored(settings: Settings, reminder_id: int):
     return reminder, occurrence
 
 
-def _sample(deployment: Deployment, settings: Settings, plan: str, agency: str, kind: str, channel: str):
+def _sample(
+    deployment: Deployment, settings: Settings, plan: str, agency: str, kind: str, channel: str
+) -> tuple[PlannedReminder, SimpleNamespace]:
     """The agency's next reminder of that kind in the plan, as sync would write it."""
     planner = Planner(deployment, settings)
     today = local_today(settings)
@@ -495,7 +504,7 @@ def workdays(
     config: ConfigOption = None,
 ) -> None:
     """Ngày nghỉ và ngày làm bù của một năm, mỗi ngày với nguồn, để đối chiếu với thông báo của Chính phủ."""
-    import holidays
+    from holidays.version import __version__ as holidays_version
 
     from scheduler.calendar.workdays import WorkCalendar
     from scheduler.config.loader import load_workdays
@@ -517,7 +526,7 @@ def workdays(
         table.add_row(when, WEEKDAYS[listed.day.weekday()], kind, listed.name, listed.source)
     out.print(table)
     out.print(
-        f"Nguồn: luật — ngày lễ, Tết theo Bộ luật Lao động (Điều 112), do gói holidays {holidays.__version__} "
+        f"Nguồn: luật — ngày lễ, Tết theo Bộ luật Lao động (Điều 112), do gói holidays {holidays_version} "
         "tính; hoán đổi đã công bố — ngày nghỉ, ngày làm bù Chính phủ đã công bố, có trong gói holidays; "
         f"workdays.yaml:dòng — {file}. Các thứ Bảy, Chủ nhật khác là ngày nghỉ hằng tuần.",
         highlight=False,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from notifiers.zalo import ZaloOptions
 from notifiers.zalo.consent import code_from, consent_url, pkce_pair
@@ -113,7 +113,7 @@ def status(config: ConfigOption = None) -> None:
     engine = open_store(settings.database_url)
     tz = settings.timezone
     with Session(engine) as session:
-        row = session.scalars(select(ZaloToken).where(ZaloToken.app_id == options.app_id)).first()
+        row = session.scalars(select(ZaloToken).where(col(ZaloToken.app_id) == options.app_id)).first()
     if row is None:
         err.print(
             styled(f"Chưa có token cho ứng dụng {options.app_id}:", "red", " chạy `nhacviec zalo authorize`.")

@@ -575,7 +575,9 @@ def _group_field(header: str) -> str | None:
     return _GROUP_WORDS.get(fold(re.sub(r"\([^)]*\)", " ", header)))
 
 
-def _find_header(grid: Grid, errors: list[Issue], warnings_: list[Issue], groups: bool = False):
+def _find_header(
+    grid: Grid, errors: list[Issue], warnings_: list[Issue], groups: bool = False
+) -> tuple[int, dict[str, Column]] | None:
     """(position of the header row in grid.rows, field → Column)."""
     best: tuple[int, int, list[Column]] | None = None
     for position, (number, cells) in enumerate(grid.rows[:HEADER_SEARCH]):
@@ -917,7 +919,9 @@ def _known(config_dir: Path, out: Path | None) -> _Known:
     return known
 
 
-def _read_groups(grid: Grid | None, known: _Known, errors: list[Issue], warnings_: list[Issue]):
+def _read_groups(
+    grid: Grid | None, known: _Known, errors: list[Issue], warnings_: list[Issue]
+) -> list[tuple[dict[str, str], dict[str, Cell]]]:
     """The groups of the `Nhóm` sheet: [(group, {field: cell})]."""
     if grid is None or not grid.rows:
         return []
@@ -1064,13 +1068,15 @@ class _Resolver:
         for agency in agencies:
             resolved = []
             for item in agency.values.get("groups", []):
-                ident = self.group(item, by_id, by_name, agency)
-                if ident is not None and ident not in resolved:
-                    resolved.append(ident)
+                group_id = self.group(item, by_id, by_name, agency)
+                if group_id is not None and group_id not in resolved:
+                    resolved.append(group_id)
             if "groups" in agency.values:
                 agency.values["groups"] = resolved
 
-    def group(self, item: str, by_id: dict[str, str], by_name: dict[str, list[str]], agency: _Agency):
+    def group(
+        self, item: str, by_id: dict[str, str], by_name: dict[str, list[str]], agency: _Agency
+    ) -> str | None:
         cell = agency.cells["groups"]
         if item.lower() in by_id:
             return item.lower()
@@ -1184,7 +1190,9 @@ def _yaml(groups: list[dict[str, str]], agencies: list[dict[str, Any]], source: 
     return "".join(lines)
 
 
-def _provenance(drafts: list[_Agency], columns: dict[str, Column], groups: list[str], group_cells):
+def _provenance(
+    drafts: list[_Agency], columns: dict[str, Column], groups: list[str], group_cells: dict[str, Cell | None]
+) -> dict[str, Cell | None]:
     """Dotted path in the YAML file → the cell it came from."""
     cells: dict[str, Cell | None] = {}
     for i, ident in enumerate(groups):
@@ -1431,7 +1439,7 @@ def write_xlsx(table: Table, target: Path) -> None:
     # Not openpyxl's write-only mode: that one writes no sheet size (<dimension>), and openpyxl
     # then reads such a sheet twice when it is imported again.
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook starts with
     _sheet(book, AGENCY_SHEET, table.headers, table.rows)
     _sheet(book, GROUP_SHEET, [GROUP_HEADERS["id"], GROUP_HEADERS["name"]], table.groups)
     book.save(target)

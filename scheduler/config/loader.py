@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from notifiers.registry import PluginError, notifier_class
 from scheduler.calendar import periods
@@ -159,14 +160,15 @@ class Deployment:
         return self.policies[item_policy or plan.policy or self.default_policy]
 
 
-def _message(error: Any) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "value_error":
         return str(error["ctx"]["error"])
     if kind == "literal_error":
         return f"giá trị '{error['input']}' không hợp lệ; chọn một trong: {error['ctx']['expected']}"
     if kind in ("greater_than_equal", "less_than_equal"):
-        bound = error["ctx"].get("ge", error["ctx"].get("le"))
+        ctx = error["ctx"]
+        bound = ctx["ge"] if "ge" in ctx else ctx["le"]
         bound = int(bound) if bound == int(bound) else bound  # `le=1` on a float field says 1.0
         relation = "≥" if kind == "greater_than_equal" else "≤"
         return f"giá trị '{error['input']}' phải {relation} {bound}"
@@ -227,7 +229,10 @@ class _Checker:
         return True
 
 
-def _load_agencies(docs: list[tuple[YamlDocument, AgenciesFile]], check: _Checker):
+def _load_agencies(
+    docs: list[tuple[YamlDocument, AgenciesFile]], check: _Checker
+) -> tuple[dict[str, AgencySpec], dict[str, GroupSpec], dict[str, list[str]], dict[str, list[Contact]]]:
+    """The agencies, the groups, each group's members and each agency's contacts, by id."""
     agencies: dict[str, AgencySpec] = {}
     groups: dict[str, GroupSpec] = {}
     members: dict[str, list[str]] = {}
@@ -343,7 +348,9 @@ def _check_channels(doc: YamlDocument | None, deployment: Deployment, errors: li
                 errors.append(doc.error(("channels", name, "options", *path), message))
 
 
-def _check_cycles(agencies: dict[str, AgencySpec], where, check: _Checker) -> None:
+def _check_cycles(
+    agencies: dict[str, AgencySpec], where: dict[str, tuple[YamlDocument, Path_]], check: _Checker
+) -> None:
     for start in agencies:
         seen = {start}
         current = agencies[start].parent
@@ -508,12 +515,15 @@ class _PlanChecker:
             self.obligation(("obligations", i), obligation)
         for i, window in enumerate(plan.windows):
             path = ("windows", i)
-            if type(window.start) is not type(window.end):
+            start, end = window.start, window.end
+            if type(start) is not type(end):
                 self.error(
                     (*path, "end"),
                     "'start' và 'end' phải cùng dạng: cả hai có năm, hoặc cả hai chỉ ngày/tháng",
                 )
-            elif window.end < window.start:
+            elif (isinstance(start, date) and isinstance(end, date) and end < start) or (
+                isinstance(start, DayOfYear) and isinstance(end, DayOfYear) and end < start
+            ):
                 self.error((*path, "end"), f"đợt kết thúc ({window.end}) trước khi bắt đầu ({window.start})")
         self.warn_unused_roles()
 
@@ -627,7 +637,7 @@ class _PlanChecker:
         return agencies.pop() if len(agencies) == 1 else ref
 
 
-def _sample_due(item: ObligationSpec, year: int):
+def _sample_due(item: ObligationSpec, year: int) -> tuple[int, int]:
     """A comparable due day for checking the order of a chain."""
     if isinstance(item.on, DayOfYear):
         return (item.on.month, item.on.day)
@@ -638,7 +648,13 @@ def _sample_due(item: ObligationSpec, year: int):
     return (12, 31)
 
 
-def _warn_unreachable(plans, members, contacts, where, check: _Checker) -> None:
+def _warn_unreachable(
+    plans: list[PlanSpec],
+    members: dict[str, list[str]],
+    contacts: dict[str, list[Contact]],
+    where: dict[tuple[str, ...], str],
+    check: _Checker,
+) -> None:
     """An agency that a plan names but that has no contact will get no reminder."""
     warned: set[str] = set()
     for plan in plans:
@@ -733,9 +749,9 @@ def load_config(config_dir: Path, settings: Settings | None = None) -> Deploymen
     if not policy_file.is_file():
         errors.append(ConfigError(str(policy_file), 1, "", "thiếu tệp chính sách nhắc việc"))
     for doc in _read_all([policy_file] if policy_file.is_file() else [], errors):
-        if (parsed := _validate(PoliciesFile, doc, errors)) is not None:
-            policies = _load_policies(doc, parsed, check, settings)
-            default_policy = parsed.default
+        if (policies_file := _validate(PoliciesFile, doc, errors)) is not None:
+            policies = _load_policies(doc, policies_file, check, settings)
+            default_policy = policies_file.default
 
     overrides = _load_workdays(config_dir / "workdays.yaml", errors)
 
@@ -743,8 +759,8 @@ def load_config(config_dir: Path, settings: Settings | None = None) -> Deploymen
     channels_file = config_dir / "channels.yaml"
     channels_doc = None
     for channels_doc in _read_all([channels_file] if channels_file.is_file() else [], errors):
-        if (parsed := _validate(ChannelsFile, channels_doc, errors)) is not None:
-            channels = _load_channels(channels_doc, parsed, errors)
+        if (channels_spec := _validate(ChannelsFile, channels_doc, errors)) is not None:
+            channels = _load_channels(channels_doc, channels_spec, errors)
 
     plans: list[PlanSpec] = []
     where: dict[tuple[str, ...], str] = {}

@@ -111,7 +111,7 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], doc_file: str)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), lines, doc_file) for i, item in enumerate(node.value)]
-    if node.tag == _NULL and not node.style:
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
         return None
     return node.value
 

@@ -87,7 +87,7 @@ def digest_context(
                     f"{row.channel} {row.recipient}: {row.last_error}"
                 )
             if unconfigured:
-                for row in conn.execute(
+                for waiting in conn.execute(
                     select(rem.c.occurrence_key, rem.c.channel, rem.c.recipient).where(
                         rem.c.occurrence_key.in_(keys),
                         rem.c.status == Status.PENDING,
@@ -95,8 +95,8 @@ def digest_context(
                         rem.c.send_at < start_of_day_utc(today + timedelta(days=1), tz),
                     )
                 ):
-                    failures.setdefault(row.occurrence_key, []).append(
-                        f"{row.channel} {row.recipient}: {unconfigured[row.channel]}"
+                    failures.setdefault(waiting.occurrence_key, []).append(
+                        f"{waiting.channel} {waiting.recipient}: {unconfigured[waiting.channel]}"
                     )
     rows = []
     for o in occurrences:

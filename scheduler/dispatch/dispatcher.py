@@ -33,7 +33,6 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
 
 from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.config.settings import Settings, in_period
@@ -65,6 +64,8 @@ BACKOFF_MAX = timedelta(hours=6)
 PASSED_KINDS = (ReminderKind.UPCOMING, ReminderKind.DUE)
 RATE_WAIT = 30.0  # seconds a send may wait for its rate slot; beyond, the row is postponed
 CATCH_UP_SECONDS = 1.0  # within one run, the catch-up rules run again at most this often
+# Keys of the reminders sent on each thread: (occurrence, contact, channel) -> keys, oldest first.
+Threads = dict[tuple[str, str, str], tuple[str, ...]]
 # What sending reads of a claimed row and of its occurrence. Every date or time column read
 # is converted row by row: reading all columns cost 12 µs per message (bench/README.md).
 CLAIMED = (
@@ -80,7 +81,7 @@ Thread = tuple[str, str, str]  # (occurrence, contact, channel): the reminders s
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
     """Delay before retry number `attempts` (1, 2, …): doubling, capped, with ±50 % jitter."""
-    delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
+    delay: timedelta = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))
     return delay * (0.5 + rng())
 
 
@@ -127,7 +128,7 @@ class Dispatcher:
             for channel, missing in (unconfigured or {}).items()
         }
         self._stopping = False
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()
         self.table = Reminder.__table__
         self.recorder = SendRecorder(engine, metrics, journal)  # writes every outcome
 
@@ -266,7 +267,7 @@ class Dispatcher:
         A row's due time is its retry time if it has one (the dispatcher moved it: a retry, a
         postponement), else its send time."""
         t = self.table
-        later = aliased(Reminder)
+        later = t.alias()
         too_late = now - timedelta(hours=self.settings.max_lateness_hours)
         tz = self.settings.timezone
         today = now.astimezone(tz).date()
@@ -285,12 +286,12 @@ class Dispatcher:
                     t.c.status == Status.PENDING,
                     t.c.send_at <= now,
                     exists().where(
-                        later.occurrence_key == t.c.occurrence_key,
-                        later.contact_key == t.c.contact_key,
-                        later.channel == t.c.channel,
-                        later.send_at > t.c.send_at,
-                        later.send_at < tomorrow,
-                        later.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
+                        later.c.occurrence_key == t.c.occurrence_key,
+                        later.c.contact_key == t.c.contact_key,
+                        later.c.channel == t.c.channel,
+                        later.c.send_at > t.c.send_at,
+                        later.c.send_at < tomorrow,
+                        later.c.status.in_((Status.PENDING, Status.CLAIMED, Status.SENT)),
                     ),
                 )
                 .values(status=Status.SKIPPED, last_error="bỏ qua: đã có lời nhắc mới hơn", updated_at=now)
@@ -379,7 +380,7 @@ class Dispatcher:
                 .returning(*(t.c[name] for name in CLAIMED))
             ).all()
 
-    def due(self, now: datetime, quiet: bool = False) -> Select:
+    def due(self, now: datetime, quiet: bool = False) -> Select[Any]:
         """The ids of the next batch to claim, oldest first; on PostgreSQL locked, skipping the
         rows other replicas are claiming. It walks the (status, send_at) index."""
         t = self.table

@@ -37,8 +37,7 @@ from scheduler.outbox.store import (
 # Every table of the ledger, in the order they are copied. A table that a migration adds
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
-    model.__table__  # type: ignore[attr-defined]
-    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest)
+    model.__table__ for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest)
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
 SERIAL_TABLES = ("reminder", "delivery_attempt")

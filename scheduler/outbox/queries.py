@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, case, func, select, update
+from sqlmodel import col
 
 from scheduler.outbox.store import Reminder, Status, utcnow
 
@@ -18,7 +19,7 @@ SORTS = {
 
 
 def ordering(sort: str) -> list[ColumnElement[Any]]:
-    c = Reminder.__table__.c  # type: ignore[attr-defined]
+    c = Reminder.__table__.c
     if sort == "oldest":
         return [c.send_at, c.id]
     if sort == "newest":
@@ -38,9 +39,9 @@ def list_reminders(
     """How many reminders match, and the first `limit` of them (0: all) in `sort` order."""
     query = select(Reminder)
     if status:
-        query = query.where(Reminder.status == status)
+        query = query.where(col(Reminder.status) == status)
     if sent_before is not None:
-        query = query.where(Reminder.send_at < sent_before)
+        query = query.where(col(Reminder.send_at) < sent_before)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(*ordering(sort)).limit(limit or None)).all()
@@ -49,7 +50,7 @@ def list_reminders(
 
 def retry_dead(engine: Engine, reminder_id: int | None = None) -> int:
     """Put one dead reminder (or all of them) back in the queue, to go at once; how many."""
-    table = Reminder.__table__  # type: ignore[attr-defined]
+    table = Reminder.__table__
     condition = table.c.status == Status.DEAD
     if reminder_id is not None:
         condition = condition & (table.c.id == reminder_id)

@@ -200,7 +200,7 @@ class SendRecorder:
         """`row` was sent: journaled now, or committed at the start of the event loop's next turn."""
         self._pending.append((row, delivery))
         if self.journal is not None:
-            self._write_journal(row, delivery)
+            self._write_journal(self.journal, row, delivery)
         elif self._scheduled is None:
             self._scheduled = asyncio.get_running_loop().call_soon(self._commit_soon)
 
@@ -268,7 +268,7 @@ class SendRecorder:
         except Exception as exc:  # raised by the next flush(); the senders stop meanwhile
             self._error = exc
 
-    def _write_journal(self, row: ClaimedReminder, delivery: Delivery) -> None:
+    def _write_journal(self, journal: Path, row: ClaimedReminder, delivery: Delivery) -> None:
         sent = [
             row.id,
             row.attempts + 1,
@@ -280,7 +280,7 @@ class SendRecorder:
         line = json.dumps(sent)
         try:
             if self._journal_fd is None:
-                self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                self._journal_fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.write(self._journal_fd, line.encode() + b"\n")
         except OSError as exc:  # the send is still committed by the flush; the senders stop
             self._error = exc

@@ -17,13 +17,12 @@ from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from sqlalchemy import (
     Connection,
     Dialect,
     Engine,
-    Executable,
     Index,
     Table,
     event,
@@ -33,6 +32,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel, create_engine
 
 if TYPE_CHECKING:
@@ -75,6 +79,9 @@ def start_of_day_utc(day: date, tz: tzinfo) -> datetime:
 class Occurrence(SQLModel, table=True):
     """One concrete instance: plan item × period × agency."""
 
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
     key: str = Field(primary_key=True)  # "<plan>/<item>/<period>/<agency>"
     plan_id: str = Field(index=True)
     item_id: str
@@ -97,6 +104,9 @@ class Occurrence(SQLModel, table=True):
 
 class Reminder(SQLModel, table=True):
     """One message to send: occurrence × contact × channel × rung."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __table_args__ = (
         Index("ix_reminder_status_send_at", "status", "send_at"),
@@ -137,6 +147,9 @@ class Reminder(SQLModel, table=True):
 
 class DeliveryAttempt(SQLModel, table=True):
     """One try at sending a reminder, whatever came of it."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     __tablename__ = "delivery_attempt"
 
@@ -208,7 +221,7 @@ class OccurrenceRow(Protocol):
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -347,7 +360,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sq
         rows = [{**defaults, **row} for row in rows]
     columns = list(rows[0])
     compiled = insert(table).values(**sql_values).compile(dialect=conn.dialect, column_keys=columns)
-    order = compiled.positiontup if compiled.positional else columns
+    order = (compiled.positiontup or []) if compiled.positional else columns
     processors = [
         (i, _remembered(processor))
         for i, name in enumerate(order)
@@ -357,8 +370,8 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], **sq
     params: list[Any] = []
     for row in rows:  # a plain loop: per-row generators were a third of this function's time
         item = list(values(row))
-        for i, processor in processors:
-            item[i] = processor(item[i])
+        for i, convert in processors:
+            item[i] = convert(item[i])
         params.append(tuple(item) if compiled.positional else dict(zip(order, item, strict=True)))
     conn.exec_driver_sql(str(compiled), params)
 
@@ -392,12 +405,16 @@ class Prepared:
     (`.values(status=...)`) are kept; `params` adds those of the `bindparam`s.
     """
 
-    def __init__(self, statement: Executable, dialect: Dialect, keys: Collection[str] | None = None) -> None:
-        compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, keys: Collection[str] | None = None
+    ) -> None:
+        compiled = cast(
+            SQLCompiler, statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        )
         self.sql = str(compiled)
         self._positional = bool(compiled.positional)
         parameters = {name: bind for bind, name in compiled.bind_names.items()}
-        names = compiled.positiontup if self._positional else list(parameters)
+        names = (compiled.positiontup or []) if self._positional else list(parameters)
         self._slots = [  # (bind name, its name in the SQL, its type's converter)
             (
                 name,
@@ -418,7 +435,7 @@ class Prepared:
         return {key: convert(merged[name]) if convert else merged[name] for name, key, convert in self._slots}
 
 
-def _last_remembered(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+def _last_remembered(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     """The type's bind processor (None if it has none), remembering its last value (the same
     object: values of immutable types) and result: the rows written together share their
     timestamp, and converting one costs ~2 µs."""

@@ -25,9 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from scheduler.config.loader import Deployment
 from scheduler.config.settings import Settings
@@ -49,6 +51,13 @@ CHUNK = 500
 CONFIRMED = OccurrenceStatus.SUBMITTED
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
+Stored = dict[str, tuple[str, str]]  # occurrence key -> (fingerprint, status), as the ledger has them
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    # A reminder of a changed occurrence, with the columns `_apply` reads for `_reconcile`.
+    StoredReminder = Row[str, str, str, str, str, datetime, date, bool, str, str | None]
 
 
 @dataclass
@@ -77,7 +86,7 @@ PENDING = Status.PENDING.value  # read once: an enum member's `.value` costs 1 Â
 SKIPPED = Status.SKIPPED.value
 
 
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -98,15 +107,15 @@ def sync(
     wanted = {occ.key: occ for occ in planner.occurrences(first, last)}
     report = SyncReport()
     with engine.begin() as conn:
-        stored = {}
+        stored: Stored = {}
         unrouted = set()  # written before migration 0009r: no route yet
         for key, fingerprint, status, routed in conn.execute(
             select(
-                Occurrence.key,
-                Occurrence.fingerprint,
-                Occurrence.status,
-                Occurrence.to_agency_id.is_not(None),
-            ).where(Occurrence.end_date >= first)
+                col(Occurrence.key),
+                col(Occurrence.fingerprint),
+                col(Occurrence.status),
+                col(Occurrence.to_agency_id).is_not(None),
+            ).where(col(Occurrence.end_date) >= first)
         ):
             stored[key] = (fingerprint, status)
             if not routed:
@@ -138,7 +147,7 @@ def sync(
     return report
 
 
-def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict:
+def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict[str, Any]:
     e = occ.event
     return {
         "key": occ.key,
@@ -177,7 +186,7 @@ def _apply(
     conn: Connection,
     planner: Planner,
     batch: Sequence[PlannedOccurrence],
-    stored: dict,
+    stored: Stored,
     cutoff: datetime,
     report: SyncReport,
 ) -> None:
@@ -205,38 +214,43 @@ def _apply(
         if stored.get(occ.key, ("", ""))[1] != CONFIRMED
         for rem in planner.reminders(occ)
     ]
-    existing = {}
+    existing: dict[str, StoredReminder] = {}
     changed_keys = [row["key"] for row in updates]
     for keys in _chunks(changed_keys):
-        for row in conn.execute(
+        for found in conn.execute(
             select(
-                Reminder.key,
-                Reminder.status,
-                Reminder.channel,
-                Reminder.kind,
-                Reminder.recipient,
-                Reminder.send_at,
-                Reminder.due_date,
-                Reminder.ignore_quiet_hours,
-                Reminder.occurrence_key,
-                Reminder.last_error,
-            ).where(Reminder.occurrence_key.in_(keys))
+                col(Reminder.key),
+                col(Reminder.status),
+                col(Reminder.channel),
+                col(Reminder.kind),
+                col(Reminder.recipient),
+                col(Reminder.send_at),
+                col(Reminder.due_date),
+                col(Reminder.ignore_quiet_hours),
+                col(Reminder.occurrence_key),
+                col(Reminder.last_error),
+            ).where(col(Reminder.occurrence_key).in_(keys))
         ):
-            existing[row.key] = row
+            existing[found.key] = found
     _reconcile(conn, planned, existing, cutoff, now, report)
 
 
 def _reconcile(
     conn: Connection,
     planned: list[PlannedReminder],
-    existing: dict,
+    existing: dict[str, StoredReminder],
     cutoff: datetime,
     now: datetime,
     report: SyncReport,
 ) -> None:
-    inserts, updates = [], []
-    moves: dict[str, list[dict]] = {PENDING: [], Status.CANCELLED: [], SKIPPED: []}  # by the status left
-    wanted_keys = set()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    moves: dict[str, list[dict[str, Any]]] = {
+        PENDING: [],
+        Status.CANCELLED: [],
+        SKIPPED: [],
+    }  # by the status left
+    wanted_keys: set[str] = set()
     for rem in planned:
         wanted_keys.add(rem.key)
         row = existing.get(rem.key)
@@ -304,9 +318,9 @@ def _reconcile(
     report.cancelled += len(stale)
 
 
-def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> dict:
+def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> dict[str, Any]:
     """The planned fields of a row; with `status`, also its new status and reason (or none)."""
-    values = {
+    values: dict[str, Any] = {
         "b_key": rem.key,
         "kind": rem.kind,
         "recipient": rem.recipient,

@@ -95,7 +95,18 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
     """Every event of `plan` that touches the days [first, last]."""
     events: list[Event] = []
 
-    def add(item, kind: OccurrenceKind, period: str, start: date, end: date, **links) -> None:
+    def add(
+        item: ObligationSpec | WindowSpec | ObservanceSpec | periods.Level,
+        kind: OccurrenceKind,
+        period: str,
+        start: date,
+        end: date,
+        *,
+        to: str | None = None,
+        via: str | None = None,
+        after: str | None = None,
+        data: periods.DataPeriod | None = None,
+    ) -> None:
         if start <= last and end >= first:
             named = tuple(item.who or plan.participants)
             who = tuple(deployment.resolve(named))
@@ -110,8 +121,11 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
                     end,
                     who,
                     named,
+                    to=to,
+                    via=via,
+                    after=after,
                     policy=item.policy,
-                    **links,
+                    data=data,
                 )
             )
 

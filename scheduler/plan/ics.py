@@ -59,4 +59,5 @@ def to_ics(deployment: Deployment, events: list[Event], stamp: datetime) -> byte
         item.add("categories", [event.kind])
         item.add("transp", "TRANSPARENT")
         cal.add_component(item)
-    return cal.to_ical()
+    ics: bytes = cal.to_ical()  # icalendar leaves its return type out
+    return ics

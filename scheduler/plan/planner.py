@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config.loader import Contact, Deployment
@@ -51,7 +51,7 @@ class PlannedReminder:
     ignore_quiet_hours: bool  # the policy lets it go out during the quiet hours
     skip: str | None = None  # why it is recorded as skipped (merged into a later rung of the same day)
 
-    def changes(self) -> tuple:
+    def changes(self) -> tuple[str, str, datetime, date, bool]:
         """The fields a re-sync may update on a pending row."""
         return (self.kind, self.recipient, self.send_at, self.due_date, self.ignore_quiet_hours)
 
@@ -125,12 +125,15 @@ def idempotency_key(occurrence_key: str, contact_key: str, channel: str, rung: s
 MERGED = "bỏ qua: cùng ngày gửi với lời nhắc"  # the reason's start: sync tells such rows by it
 
 
+RungOrder = tuple[date, datetime, date, int]  # (send day, send time, anchor date, offset in days)
+
+
 def merged_reason(kept: PlannedReminder, day: date) -> str:
     name = KIND_NAMES.get(kept.kind, kept.kind)
     return f"{MERGED} «{name}» (mốc {kept.rung}) ngày {day:%d/%m/%Y}: chỉ gửi lời nhắc đó"
 
 
-def one_per_day(planned: list[PlannedReminder], order: dict[str, tuple]) -> list[PlannedReminder]:
+def one_per_day(planned: list[PlannedReminder], order: dict[str, RungOrder]) -> list[PlannedReminder]:
     """Rungs landing on the same send day for the same contact and channel (a deadline in Tết
     pulls −3d and 0d onto the same morning) become one message: the later rung's, the one
     nearer the end of the calendar; the others are kept as skipped, with the reason.
@@ -139,7 +142,7 @@ def one_per_day(planned: list[PlannedReminder], order: dict[str, tuple]) -> list
         label: (day, send_at, anchor + timedelta(days=amount))
         for label, (day, send_at, anchor, amount) in order.items()
     }
-    latest: dict[tuple, PlannedReminder] = {}
+    latest: dict[tuple[str, str, date], PlannedReminder] = {}
     for rem in planned:
         group = (rem.contact_key, rem.channel, later[rem.rung][0])
         if group not in latest or later[rem.rung] > later[latest[group].rung]:
@@ -161,7 +164,7 @@ class Planner:
         self._plans = {plan.id: plan for plan in deployment.plans}
         self._policy_text: dict[str, str] = {}
         self._contacts_text: dict[str, str] = {}
-        self._send_at: dict[tuple, tuple[datetime, date]] = {}
+        self._send_at: dict[tuple[date, Offset, str, time, bool], tuple[datetime, date]] = {}
         self._salt = "|".join(
             (
                 deployment.workdays.fingerprint, str(settings.timezone), str(settings.send_time),
@@ -220,7 +223,7 @@ class Planner:
             OccurrenceKind.OBSERVANCE: policy.observance,
         }
         result: list[PlannedReminder] = []
-        order: dict[str, tuple] = {}  # rung label -> (send day, send time, anchor, offset in days)
+        order: dict[str, RungOrder] = {}  # rung label -> (send day, send time, anchor, offset in days)
         for rung in rungs[event.kind]:
             anchor = event.end if rung.anchor == "end" else event.start
             send_at, day = self.send_at(anchor, rung, policy)

@@ -79,8 +79,9 @@ class MessageBuilder:
         self.templates = templates
         self.links = links
         self.timezone = timezone
-        self._events: dict[tuple, Event | None] = {}  # per configuration: messages share few events
-        self._calendars: dict[tuple, bytes] = {}
+        # per configuration: messages share few events
+        self._events: dict[tuple[int, str, str, str], Event | None] = {}
+        self._calendars: dict[tuple[int, str, date], bytes] = {}
         self._items: tuple[int, dict[tuple[str, str], tuple[PlanSpec, ItemSpec]]] = (0, {})
 
     def _plan(self, plan_id: str) -> dict[str, Any]:
@@ -135,8 +136,9 @@ class MessageBuilder:
 
     def _confirm_url(self, reminder: ReminderRow, occurrence: OccurrenceRow, short: bool) -> str:
         """The short link of the reminder row (Zalo, SMS), or the long one (e-mail, previews)."""
-        if short and getattr(reminder, "id", None):
-            return self.links.short_url(reminder.id, occurrence.key)
+        reminder_id: int | None = getattr(reminder, "id", None)
+        if short and reminder_id:
+            return self.links.short_url(reminder_id, occurrence.key)
         return self.links.url(occurrence.key)
 
     def _event(self, occurrence: OccurrenceRow) -> Event | None:

@@ -8,7 +8,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import Template
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))  # what `getattr` finds on a plain dict

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection, Mapping
-from dataclasses import replace
-from typing import Any
+from dataclasses import Field, replace
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from jinja2 import Environment, TemplateError, meta, nodes
 from markupsafe import escape
@@ -34,6 +34,27 @@ LINK = "confirm_url"
 MARKER = f"nhacviec-lien-ket-{secrets.token_hex(16)}"
 UNSHAREABLE = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock)
 MAX_KEPT = 5000  # renders kept; all forgotten when full (a day's reminders share a few hundred)
+
+
+class Texts(Protocol):
+    """What `with_link` changes: a dataclass of the five texts (`templates.Rendered`, which
+    imports this module)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def html(self) -> str: ...
+    @property
+    def short(self) -> str: ...
+    @property
+    def short_ascii(self) -> str: ...
+
+
+RenderedT = TypeVar("RenderedT", bound=Texts)
 
 
 def reads(env: Environment, name: str, trees: dict[str, nodes.Template]) -> frozenset[str] | None:
@@ -72,7 +93,7 @@ def _link_printed_as_is(tree: nodes.Template) -> bool:
         return False
     plain = 0
     for node in tree.find_all((nodes.Output, nodes.If)):
-        children = node.nodes if isinstance(node, nodes.Output) else [node.test]
+        children = node.nodes if isinstance(node, nodes.Output) else [cast(nodes.If, node).test]
         plain += sum(isinstance(child, nodes.Name) and child.name == LINK for child in children)
     return plain == uses
 
@@ -101,7 +122,7 @@ def with_marker(context: Mapping[str, Any]) -> dict[str, Any]:
     return {**context, LINK: MARKER} if context.get(LINK) else dict(context)
 
 
-def with_link(rendered: Any, link: str | None) -> Any:
+def with_link(rendered: RenderedT, link: str | None) -> RenderedT:
     """A `Rendered` made with the marker, with `link` in its place (escaped in HTML)."""
     if not link:
         return rendered

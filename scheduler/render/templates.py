@@ -99,8 +99,8 @@ from jinja2 import (
     meta,
     nodes,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Undefined
-from jinja2.sandbox import SecurityError
 
 from notifiers.text import unaccent
 from scheduler.plan.kinds import RUNG_KINDS, ReminderKind
@@ -338,8 +338,9 @@ class Templates:
         wanted = (kind, tuple(outputs))
         if wanted not in self._reads_of_outputs:
             each = [self._reads.get((kind, output)) for output in outputs]
-            shared = all(names is not None for names in each)
-            self._reads_of_outputs[wanted] = tuple(sorted(set().union(*each))) if shared else None
+            known = [names for names in each if names is not None]
+            shared = len(known) == len(each)
+            self._reads_of_outputs[wanted] = tuple(sorted(set().union(*known))) if shared else None
         return self._reads_of_outputs[wanted]
 
     def _check_shared(self) -> None:
@@ -354,8 +355,9 @@ class Templates:
                 if name not in reads:
                     names = shared_renders.reads(self.env, name, trees)
                     reads[name] = None if names is None or names & RECIPIENT else names
-                if reads[name] is not None and self._same_both_ways(kind, output):
-                    self._reads[kind, output] = reads[name]
+                names_read = reads[name]
+                if names_read is not None and self._same_both_ways(kind, output):
+                    self._reads[kind, output] = names_read
 
     def _same_both_ways(self, kind: str, output: str) -> bool:
         for context in variants(kind):

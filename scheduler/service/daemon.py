@@ -46,6 +46,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import col
 
 from scheduler.config.loader import Deployment, load_config
 from scheduler.config.settings import Settings, SettingsError
@@ -147,7 +148,7 @@ def http_server(app: Any) -> _Server:
     return _Server(uvicorn.Config(app, log_level="warning", log_config=None, **server_options()))
 
 
-def config_snapshot(config_dir: Path) -> tuple:
+def config_snapshot(config_dir: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(
         sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in config_dir.rglob("*") if p.is_file())
     )
@@ -315,9 +316,10 @@ class Daemon:
         whose outcome could not be recorded (the database went away)."""
         t = Reminder.__table__
         with self.engine.connect() as conn:
-            return conn.execute(
+            first: datetime | None = conn.execute(
                 select(func.min(t.c.lease_until)).where(t.c.status == Status.CLAIMED)
             ).scalar()
+        return first
 
     async def _first_sync(self) -> bool:
         """The sync at start, tried again with backoff while the database fails (a replica
@@ -448,7 +450,7 @@ class Daemon:
         if now - self._depth[1] > DEPTH_CACHE_SECONDS:
             with self.engine.connect() as conn:
                 count = conn.execute(
-                    select(func.count()).select_from(Reminder).where(Reminder.status == Status.PENDING)
+                    select(func.count()).select_from(Reminder).where(col(Reminder.status) == Status.PENDING)
                 ).scalar_one()
             self._depth = (count, now)
         return self._depth[0]

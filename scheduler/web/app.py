@@ -22,6 +22,7 @@ import h11
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
+from sqlmodel import col
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -57,7 +58,7 @@ SECURITY_HEADERS = [
 
 
 def page(
-    heading: str, status: int = 200, tone: str = "", template: str = "message.html", **values
+    heading: str, status: int = 200, tone: str = "", template: str = "message.html", **values: Any
 ) -> HTMLResponse:
     html = PAGES.get_template(template).render(heading=heading, tone=tone, **values)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
@@ -91,9 +92,10 @@ def create_app(
             text="Liên kết xác nhận không đúng hoặc đã bị sửa. Vui lòng mở lại liên kết trong tin nhắn gốc.",
         )
 
-    def details(key: str) -> dict | None:
+    def details(key: str) -> dict[str, Any] | None:
+        occurrences = Occurrence.__table__
         with engine.connect() as conn:
-            row = conn.execute(select(Occurrence.__table__).where(Occurrence.key == key)).first()
+            row = conn.execute(select(occurrences).where(occurrences.c.key == key)).first()
         if row is None or row.status == OccurrenceStatus.REMOVED:
             return None
         current = deployment()
@@ -114,7 +116,7 @@ def create_app(
     def occurrence_of(reminder_id: int) -> str | None:
         with engine.connect() as conn:
             return conn.execute(
-                select(Reminder.occurrence_key).where(Reminder.id == reminder_id)
+                select(col(Reminder.occurrence_key)).where(col(Reminder.id) == reminder_id)
             ).scalar_one_or_none()
 
     def occurrence_key(request: Request) -> str:

@@ -1,9 +1,9 @@
 """Alembic environment: always run with a connection handed in by `scheduler.outbox.store.migrate`."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 from scheduler.outbox.db_copy import TABLES  # noqa: F401 - every table, the channels' included
-from scheduler.outbox.store import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(
