@@ -32,8 +32,8 @@ from scheduler.outbox.sync import sync
 from scheduler.plan.events import calendar_events
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates, sample_context
-from tests.conftest import SAMPLE_CONFIG, make_settings
-from tests.dispatch_kit import links
+from tests.support.dispatch_kit import links
+from tests.support.settings import SAMPLE_CONFIG, make_settings
 
 D = date
 
