@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -232,7 +233,9 @@ def write_channel_config(
                 "app_id": ZALO_APP_ID,
                 "api_url": urls["zalo"],
                 "oauth_url": urls["zalo"],
-                "templates": {kind: ZNS_TEMPLATE for kind in ("upcoming", "due", "overdue")},
+                # A copy per kind: one object three times would be written as a YAML alias,
+                # which the configuration reader refuses.
+                "templates": {kind: copy.deepcopy(ZNS_TEMPLATE) for kind in ("upcoming", "due", "overdue")},
             }
         },
         "sms": {"options": {"gateway": "esms", "url": urls["sms"] + ESMS_PATH}},
