@@ -1,8 +1,8 @@
 """Benchmark: `nhacviec agencies export` and `import` of the national configuration's agencies.
 
-The configuration is the synthetic national one of bench_sync.py (34 provinces, 4,341 agencies,
-two contacts each, one plan per province naming both groups of the province), written as real
-YAML files. Its agencies are exported to one .xlsx workbook (sheets Đơn vị and Nhóm) and to one
+The configuration is the synthetic national one of bench_sync.py (tests/support/configs.py:
+34 provinces, 4,341 agencies, two contacts each, one plan per province naming both groups of
+the province), written as real YAML files. Its agencies are exported to one .xlsx workbook (sheets Đơn vị and Nhóm) and to one
 CSV file; each is then imported, as `nhacviec agencies import FILE --out agencies/all.yaml` does,
 into a copy of the configuration whose agency files were removed, so that the import is checked
 with the whole configuration (the 34 plans name the imported agencies and groups). A CSV file

@@ -186,7 +186,7 @@ def _child_listening_on(port: int) -> int:
 
 
 def arrivals(double: Double, records: list[dict[str, Any]]) -> list[tuple[float, str, int]]:
-    """(arrival time, reminder key, body bytes) as bench_dispatch.rate_from_records wants them."""
+    """(arrival time, reminder key, body bytes) as common.rate_from_records wants them."""
     return [(r["at"], double.key(r), len(json.dumps(double.body(r), ensure_ascii=False))) for r in records]
 
 

@@ -1,6 +1,6 @@
 """Benchmark: several `nhacviec run` replicas on one PostgreSQL outbox, and the claim query at scale.
 
-Everything runs in one invocation. The SMTP sink is `bench_dispatch.Sink` (aiosmtpd in a
+Everything runs in one invocation. The SMTP sink is `common.Sink` (aiosmtpd in a
 process of its own) with a fixed delay before it answers each DATA — 20 ms by default, like
 a provider's round trip — so that a replica's rate is set by how many sends it has in
 flight (`EmailNotifier.concurrency` = 10) and not only by CPU: the ideal is
