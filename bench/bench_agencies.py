@@ -1,8 +1,8 @@
 """Benchmark: `nhacviec agencies export` and `import` of the national configuration's agencies.
 
-The configuration is the synthetic national one of bench_sync.py (34 provinces, 4,341 agencies,
-two contacts each, one plan per province naming both groups of the province), written as real
-YAML files. Its agencies are exported to one .xlsx workbook (sheets Đơn vị and Nhóm) and to one
+The configuration is the synthetic national one of bench_sync.py (tests/support/configs.py:
+34 provinces, 4,341 agencies, two contacts each, one plan per province naming both groups of
+the province), written as real YAML files. Its agencies are exported to one .xlsx workbook (sheets Đơn vị and Nhóm) and to one
 CSV file; each is then imported, as `nhacviec agencies import FILE --out agencies/all.yaml` does,
 into a copy of the configuration whose agency files were removed, so that the import is checked
 with the whole configuration (the 34 plans name the imported agencies and groups). A CSV file
@@ -34,10 +34,13 @@ import time
 from math import nan
 from pathlib import Path
 
-from bench_sync import make_shape, write_config
+from common import verdict
 
 from scheduler.config.agency_sheets import export_table, write_csv, write_xlsx
 from scheduler.config.loader import load_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the synthetic national configuration
+from tests.support.configs import make_shape, write_national_config
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SECONDS = 10.0
@@ -83,7 +86,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="nhacviec-bench-agencies-") as tmp:
         root = Path(tmp)
-        config = write_config(root / "source", make_shape(args.scale))
+        config = write_national_config(root / "source", make_shape(args.scale))
         original = load_config(config)
         print(
             f"configuration: {len(original.agencies):,} agencies, {len(original.groups)} groups, "
@@ -143,7 +146,7 @@ def main() -> int:
             )
         print(
             f"goal: each import < {GOAL_SECONDS:.0f} s and < {GOAL_PEAK_MB:.0f} MB, same configuration: "
-            f"{'met' if met else 'NOT met'}"
+            f"{verdict(met)}"
         )
     return 0
 

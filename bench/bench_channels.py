@@ -68,14 +68,13 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,8 +82,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
-from bench_dispatch import (
+from common import (
     BENCH_SECRET,
     GOAL_RATIO,
     TZ,
@@ -93,12 +91,13 @@ from bench_dispatch import (
     Rate,
     fmt,
     free_port,
+    goal_table,
     outbox_counts,
     print_rate,
     proc_cpu_seconds,
     rate_from_records,
+    session,
     today_local,
-    verdict,
 )
 from sqlalchemy import select
 
@@ -115,35 +114,26 @@ from scheduler.render.links import Links
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' doubles and configuration
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' doubles and configurations
 from tests.doubles.serve import requests as double_requests
 from tests.doubles.serve import reset as double_reset
 from tests.doubles.serve import script as double_script
 from tests.doubles.serve import serve
-from tests.test_daemon_process import OBLIGATIONS, write_config
+from tests.support.configs import ESMS_PATH, OBLIGATIONS, ZALO_APP_ID, phone, write_channel_config
 
 THROUGHPUT_REMINDERS = 10_000  # 2,000 agencies × 5 obligations, per channel
 RATE_REMINDERS = 2_000
 RATE_LIMIT = "50/s"
 ROUNDS = 3  # steps 1–4 repeated in turn; the verdict is on the median round
 
-# What the doubles accept (tests/doubles/zalo.py and esms.py defaults).
-ZALO_APP_ID, ZALO_SECRET = "1234567890", "s3cr3t"
+# What the doubles accept (tests/doubles/zalo.py and esms.py defaults; the app id, the eSMS path
+# and the ZNS template are in tests/support/configs.py, which writes the configuration).
+ZALO_SECRET = "s3cr3t"
 ZALO_ACCESS, ZALO_REFRESH = "at-bench", "rt-bench"
 ESMS_KEYS = {"SMS_ESMS_API_KEY": "esms-api-key", "SMS_ESMS_SECRET_KEY": "esms-secret-key"}
-ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
-ZNS_TEMPLATE = {
-    "template_id": "301234",
-    "data": {"ten_don_vi": "agency", "noi_dung": "item", "han_nop": "deadline", "so_ngay": "days_left"},
-}
 
 CONCURRENCY = {"zalo": ZaloNotifier.concurrency, "sms": SmsNotifier.concurrency}  # 10 each
 assert CONCURRENCY["zalo"] == CONCURRENCY["sms"]
-
-
-def phone(n: int) -> str:
-    """A distinct valid Vietnamese mobile number per agency (Vinaphone 0912…)."""
-    return f"0912{n:06d}"
 
 
 # --- the doubles ----------------------------------------------------------------------
@@ -156,7 +146,7 @@ class Double:
         self.name, self.url, self.api_path, self.key_field = name, url, api_path, key_field
         self.pid = _child_listening_on(int(url.rsplit(":", 1)[1]))
 
-    def cpu(self) -> float:  # for bench_dispatch.Meter, which calls the receiving side "sink"
+    def cpu(self) -> float:  # for common.Meter.sending, which calls the receiving side "sink"
         return proc_cpu_seconds(self.pid)
 
     def reset(self) -> None:
@@ -196,47 +186,8 @@ def _child_listening_on(port: int) -> int:
 
 
 def arrivals(double: Double, records: list[dict[str, Any]]) -> list[tuple[float, str, int]]:
-    """(arrival time, reminder key, body bytes) as bench_dispatch.rate_from_records wants them."""
+    """(arrival time, reminder key, body bytes) as common.rate_from_records wants them."""
     return [(r["at"], double.key(r), len(json.dumps(double.body(r), ensure_ascii=False))) for r in records]
-
-
-# --- configuration ----------------------------------------------------------------------
-
-
-def write_channel_config(
-    root: Path, agencies: int, channel: str, urls: dict[str, str], rate: str | None
-) -> Path:
-    """bench_dispatch's configuration (one plan, 5 obligations due today at 00:00) whose agencies
-    each have one contact reachable only on `channel`, and a channels.yaml for both doubles."""
-    config = write_config(root, agencies, today_local())
-    contacts = [
-        {
-            "id": f"xa-{n:05d}",
-            "name": f"UBND xã số {n}",
-            "groups": ["xa"],
-            "contacts": [
-                {"name": f"Đầu mối xã {n}", "mobile": phone(n), "zalo": phone(n), "channels": [channel]}
-            ],
-        }
-        for n in range(agencies)
-    ]
-    agencies_file = {"groups": [{"id": "xa", "name": "Các xã"}], "agencies": contacts}
-    (config / "agencies" / "xa.yaml").write_text(yaml.safe_dump(agencies_file, allow_unicode=True), "utf-8")
-    channels: dict[str, Any] = {
-        "zalo": {
-            "options": {
-                "app_id": ZALO_APP_ID,
-                "api_url": urls["zalo"],
-                "oauth_url": urls["zalo"],
-                "templates": {kind: ZNS_TEMPLATE for kind in ("upcoming", "due", "overdue")},
-            }
-        },
-        "sms": {"options": {"gateway": "esms", "url": urls["sms"] + ESMS_PATH}},
-    }
-    if rate:
-        channels[channel]["rate"] = rate
-    (config / "channels.yaml").write_text(yaml.safe_dump({"channels": channels}, allow_unicode=True), "utf-8")
-    return config
 
 
 def channel_env(channel: str) -> dict[str, str]:
@@ -341,7 +292,7 @@ async def replay(double: Double, samples: list[dict[str, Any]], n: int) -> int:
 def measure_raw(root: Path, double: Double, urls: dict[str, str], n: int) -> Rate:
     samples = sample_requests(root, double.name, double, urls)
     double.reset()
-    meter, start = Meter(time.process_time, double), time.time()
+    meter, start = Meter.sending(time.process_time, double), time.time()
     failed = asyncio.run(replay(double, samples, n))
     rate = rate_from_records(arrivals(double, double.records()), n, start)
     meter.into(rate)
@@ -393,7 +344,7 @@ def measure_daemon(
             except sqlite3.Error:  # the schema is not created yet
                 done = 0
             if meter is None and done > 0:  # CPU from the first send on, as the rate
-                meter = Meter(lambda: proc_cpu_seconds(runner.pid), double)
+                meter = Meter.sending(lambda: proc_cpu_seconds(runner.pid), double)
             if done >= expected:
                 break
             time.sleep(0.05)
@@ -549,10 +500,7 @@ def report(results: dict[str, Any], failures: dict[str, str], n: int, rate_limit
             ("achieved rate, n / (span + window)", f"{acc['rate_windows']:.1f} msg/s",
              f"~ {acc['limit'] / acc['per']:g} msg/s", None)
         )  # fmt: skip
-    print(f"\n  {'measure':<42} {'value':>20}  {'goal':>13}  verdict")
-    for name, value, goal, met in rows:
-        print(f"  {name:<42} {value:>20}  {goal:>13}  {verdict(met)}")
-    missed = [name for name, _, _, met in rows if met is False]
+    missed = goal_table(rows, (42, 20, 13))
     return missed + [f"{name} (failed)" for name in failures]
 
 
@@ -577,63 +525,46 @@ def main() -> int:
     rate_n = max(250, round(RATE_REMINDERS * args.scale))
     ChannelSpec(rate=args.rate)  # a bad --rate fails here, before anything starts
 
-    started = time.perf_counter()
-    root = Path(tempfile.mkdtemp(prefix="nhacviec-bench-channels-"))
-    results: dict[str, Any] = {}
-    failures: dict[str, str] = {}
-    missed: list[str] = []
-    try:
-        with ExitStack() as stack:
-            urls = {"zalo": stack.enter_context(serve("tests.doubles.zalo:app")),
-                    "sms": stack.enter_context(serve("tests.doubles.esms:app"))}  # fmt: skip
-            zalo = Double("zalo", urls["zalo"], "/message/template", "tracking_id")
-            esms = Double("sms", urls["sms"], ESMS_PATH, "RequestId")
-            print(
-                f"Scale {args.scale:g}: {n:,} reminders per channel, {rate_n:,} for the rate limit; "
-                f"Zalo double {zalo.url}, eSMS double {esms.url} (uvicorn, own processes); work dir {root}"
-            )
-            steps = [
-                ("1", "zalo raw", lambda r: measure_raw(root / f"zalo-raw-{r}", zalo, urls, n)),
-                ("2", "zalo daemon", lambda r: measure_daemon(root / f"zalo-daemon-{r}", zalo, urls, n)),
-                ("3", "sms raw", lambda r: measure_raw(root / f"sms-raw-{r}", esms, urls, n)),
-                ("4", "sms daemon", lambda r: measure_daemon(root / f"sms-daemon-{r}", esms, urls, n)),
-            ]
-            only = {part.strip() for part in args.only.split(",") if part.strip()}
-            # Rounds in turn, raw then daemon: the CPU's speed drifts by tens of per cent over
-            # minutes on a shared virtual machine, and each round's pair sees the same drift.
-            plan = [
-                (number, name, step, r) for r in range(max(1, args.rounds)) for number, name, step in steps
-            ]
-            rate_step = lambda r: measure_daemon(root / "sms-rate", esms, urls, rate_n, args.rate)  # noqa: E731
-            plan.append(("5", "rate limit", rate_step, 0))
-            for number, name, step, r in plan:
-                if only and number not in only:
-                    continue
-                step_start = time.perf_counter()
-                try:
-                    result = step(r)
-                    if name == "rate limit":
-                        results["rate run"] = result
-                        results["rate accuracy"] = rate_accuracy(result, args.rate)
-                    else:
-                        results.setdefault(name, []).append(result)
-                except Exception as exc:  # one failed measurement must not hide the others
-                    failures[f"{number}. {name}, round {r + 1}"] = f"{type(exc).__name__}: {exc}"
-                print(
-                    f"[{number}. {name}, round {r + 1} done in {time.perf_counter() - step_start:.1f} s]",
-                    flush=True,
+    with session("nhacviec-bench-channels-", args.keep) as run, ExitStack() as stack:
+        root = run.root
+        results: dict[str, Any] = {}
+        urls = {"zalo": stack.enter_context(serve("tests.doubles.zalo:app")),
+                "sms": stack.enter_context(serve("tests.doubles.esms:app"))}  # fmt: skip
+        zalo = Double("zalo", urls["zalo"], "/message/template", "tracking_id")
+        esms = Double("sms", urls["sms"], ESMS_PATH, "RequestId")
+        print(
+            f"Scale {args.scale:g}: {n:,} reminders per channel, {rate_n:,} for the rate limit; "
+            f"Zalo double {zalo.url}, eSMS double {esms.url} (uvicorn, own processes); work dir {root}"
+        )
+        steps = [
+            ("1", "zalo raw", lambda r: measure_raw(root / f"zalo-raw-{r}", zalo, urls, n)),
+            ("2", "zalo daemon", lambda r: measure_daemon(root / f"zalo-daemon-{r}", zalo, urls, n)),
+            ("3", "sms raw", lambda r: measure_raw(root / f"sms-raw-{r}", esms, urls, n)),
+            ("4", "sms daemon", lambda r: measure_daemon(root / f"sms-daemon-{r}", esms, urls, n)),
+        ]
+        only = {part.strip() for part in args.only.split(",") if part.strip()}
+        # Rounds in turn, raw then daemon: the CPU's speed drifts by tens of per cent over
+        # minutes on a shared virtual machine, and each round's pair sees the same drift.
+        plan = [(number, name, step, r) for r in range(max(1, args.rounds)) for number, name, step in steps]
+        rate_step = lambda r: measure_daemon(root / "sms-rate", esms, urls, rate_n, args.rate)  # noqa: E731
+        plan.append(("5", "rate limit", rate_step, 0))
+
+        def measure(name: str, step: Callable[[int], Any], r: int) -> None:
+            result = step(r)
+            if name == "rate limit":
+                results["rate run"] = result
+                results["rate accuracy"] = rate_accuracy(result, args.rate)
+            else:
+                results.setdefault(name, []).append(result)
+
+        for number, name, step, r in plan:
+            if not only or number in only:
+                run.step(
+                    f"{number}. {name}, round {r + 1}",
+                    lambda name=name, step=step, r=r: measure(name, step, r),
                 )
-        missed = report(results, failures, n, args.rate)
-    except Exception as exc:  # a benchmark never fails the build
-        print(f"\nBENCHMARK ERROR: {type(exc).__name__}: {exc}")
-        missed = ["the benchmark itself"]
-    finally:
-        if args.keep:
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print(f"\nBenchmark wall time: {time.perf_counter() - started:.1f} s")
-    print(f"GOALS NOT MET: {', '.join(missed)}" if missed else "All goals met.")
+        stack.close()  # the doubles stop before the report, as they always did
+        run.missed = report(results, run.failures, n, args.rate)
     return 0
 
 

@@ -62,31 +62,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import math
-import multiprocessing
 import os
 import re
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import bindparam, func, select, update
+from common import (
+    BENCH_SECRET,
+    GOAL_RATIO,
+    SENDER,
+    TZ,
+    DaemonProcess,
+    Meter,
+    Rate,
+    Sink,
+    fmt,
+    goal_table,
+    outbox_counts,
+    percentile,
+    print_rate,
+    proc_cpu_seconds,
+    rate_from_records,
+    session,
+    today_local,
+)
+from sqlalchemy import bindparam, select, update
 
 from notifiers.base import Message
 from notifiers.email import EmailNotifier, SmtpSettings, build_email
@@ -109,12 +120,9 @@ from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' synthetic configuration
-from tests.test_daemon_process import OBLIGATIONS, write_config
+from tests.support.configs import OBLIGATIONS, write_config
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-SENDER = "nhacviec@ldtbxh.example.org"
 SENDER_NAME = "Nhắc việc báo cáo"  # the daemon's default NHACVIEC_SMTP_FROM_NAME
-BENCH_SECRET = "khoa-bench-khong-bi-mat-du-32-byte"  # a fixed link-signing key for throwaway databases
 CONCURRENCY = EmailNotifier.concurrency  # 10, the daemon's per-channel limit
 
 THROUGHPUT_REMINDERS = 10_000  # 2,000 agencies × 5 obligations
@@ -128,105 +136,8 @@ IDLE_WINDOW = 30.0
 IDLE_CONFIG_DAYS_AHEAD = 120
 PEER_JOBS = 2_000
 
-GOAL_RATIO = 0.70
 GOAL_IDLE_CPU = 0.01  # fraction of one core
 GOAL_RSS_MB = 120.0
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# --- the SMTP sink, in its own process -------------------------------------------
-
-KEY_HEADER = re.compile(rb"^X-Nhacviec-Key:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SinkHandler:
-    """Records (receive time, X-Nhacviec-Key) for every message and answers 250 at once, or
-    after `delay` seconds (like a provider's round trip; 0, the default, answers at once)."""
-
-    def __init__(self, counter: Any, delay: float = 0.0) -> None:
-        self.counter = counter
-        self.delay = delay
-        self.records: list[tuple[float, str, int]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        at = time.time()
-        data = envelope.original_content or b""
-        match = KEY_HEADER.search(data.split(b"\r\n\r\n", 1)[0])
-        key = match.group(1).decode("ascii", "replace") if match else ""
-        self.records.append((at, key, len(data)))
-        self.counter.value += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return "250 OK"
-
-
-def sink_main(conn: Any, counter: Any, delay: float = 0.0) -> None:
-    """The sink process: an aiosmtpd Controller, driven by commands on a pipe."""
-    from aiosmtpd.controller import Controller
-
-    handler = SinkHandler(counter, delay)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    conn.send(port)
-    try:
-        while True:
-            command = conn.recv()
-            if command == "reset":
-                handler.records = []
-                counter.value = 0
-                conn.send(True)
-            elif command == "dump":
-                conn.send(list(handler.records))
-            elif command == "stop":
-                break
-    except EOFError:
-        pass
-    finally:
-        controller.stop()
-
-
-class Sink:
-    def __init__(self, delay: float = 0.0) -> None:
-        """`delay`: seconds the sink waits before answering each DATA (default 0: at once)."""
-        ctx = multiprocessing.get_context("spawn")
-        self.counter = ctx.RawValue("q", 0)
-        self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=sink_main, args=(child, self.counter, delay), daemon=True)
-        self.process.start()
-        if not self._conn.poll(60):
-            raise RuntimeError("the SMTP sink did not start")
-        self.port: int = self._conn.recv()
-
-    @property
-    def count(self) -> int:
-        return self.counter.value
-
-    def reset(self) -> None:
-        self._conn.send("reset")
-        self._conn.recv()
-
-    def dump(self) -> list[tuple[float, str, int]]:
-        self._conn.send("dump")
-        return self._conn.recv()
-
-    def cpu(self) -> float:
-        return proc_cpu_seconds(self.process.pid)
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self._conn.send("stop")
-        self.process.join(10)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
 
 
 def smtp_settings(port: int) -> SmtpSettings:
@@ -239,13 +150,6 @@ def smtp_settings(port: int) -> SmtpSettings:
 # --- /proc ------------------------------------------------------------------------
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def proc_status_mb(pid: int, name: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(name + ":"):
@@ -253,175 +157,7 @@ def proc_status_mb(pid: int, name: str) -> float:
     return float("nan")
 
 
-# --- synthetic configuration and the daemon as a subprocess ----------------------
-
-
-def today_local() -> date:
-    return datetime.now(TZ).date()
-
-
-class DaemonProcess:
-    """`python -m scheduler run` with live e-mail to the sink, as tests/test_daemon_process.py runs it."""
-
-    def __init__(self, root: Path, smtp_port: int) -> None:
-        self.root = root
-        self.http_port = free_port()
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("NHACVIEC_")},
-            "NHACVIEC_DATABASE_URL": f"sqlite:///{root / 'nhacviec.db'}",
-            "NHACVIEC_CONFIG_DIR": str(root / "config"),
-            "NHACVIEC_DELIVERY": "live",
-            "NHACVIEC_SMTP_HOST": "127.0.0.1",
-            "NHACVIEC_SMTP_PORT": str(smtp_port),
-            "NHACVIEC_SMTP_FROM": SENDER,
-            "NHACVIEC_QUIET_HOURS": "00:00-00:00",
-            "NHACVIEC_HTTP_PORT": str(self.http_port),
-            "NHACVIEC_SECRET_KEY": BENCH_SECRET,
-        }
-        self.process: subprocess.Popen | None = None
-        self.started_at = 0.0
-
-    @property
-    def settings(self) -> Settings:
-        return load_settings(env=self.env, dotenv=False)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        self.started_at = time.time()
-        with open(self.root / "daemon.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "scheduler", "run"],
-                cwd=self.root,
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def wait_healthy(self, timeout: float) -> float:
-        """Wait for /healthz; return the seconds since start."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"the daemon exited\n{self.log_tail()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1).status_code == 200:
-                    return time.time() - self.started_at
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"the daemon was not healthy within {timeout:.0f} s\n{self.log_tail()}")
-
-    def log_tail(self) -> str:
-        path = self.root / "daemon.log"
-        return path.read_text(encoding="utf-8", errors="replace")[-2000:] if path.exists() else ""
-
-    def log_entries(self) -> list[dict]:
-        entries = []
-        path = self.root / "daemon.log"
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []:
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue
-        return entries
-
-    def logged_at(self, message: str) -> float | None:
-        """Wall-clock time of the first log line with this message."""
-        for entry in self.log_entries():
-            if entry.get("msg") == message:
-                return datetime.fromisoformat(entry["ts"]).timestamp()
-        return None
-
-    def stop(self) -> int | None:
-        """SIGTERM (the daemon drains and exits 0), SIGKILL after 30 s."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-
-def outbox_counts(url: str) -> dict[str, int]:
-    engine = open_store(url)
-    try:
-        with engine.connect() as conn:
-            return dict(conn.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all())
-    finally:
-        engine.dispose()
-
-
 # --- results --------------------------------------------------------------------------
-
-
-@dataclass
-class Rate:
-    count: int = 0
-    expected: int = 0
-    span: float = float("nan")  # first → last message received, seconds
-    since_start: float = float("nan")  # process start / resume → last message, seconds
-    unique: int = 0
-    client_cpu: float = float("nan")  # CPU seconds of the sender (raw client, daemon, peer) while sending
-    sink_cpu: float = float("nan")  # CPU seconds of the sink over the same wall time
-    wall: float = float("nan")  # the wall time those CPU seconds were taken over
-    machine: float = float("nan")  # average busy cores of the whole machine over the same wall time
-    size: float = float("nan")  # mean bytes per message received
-    since_ready: float = float("nan")  # daemon: 'nhacviec started' logged → last message, seconds
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return (self.count - 1) / self.span if self.count > 1 and self.span > 0 else float("nan")
-
-    @property
-    def rate_since_start(self) -> float:
-        return self.count / self.since_start if self.since_start > 0 else float("nan")
-
-    @property
-    def rate_since_ready(self) -> float:
-        return self.count / self.since_ready if self.since_ready > 0 else float("nan")
-
-    @property
-    def cpu_ms(self) -> float:
-        """CPU milliseconds of the sender per message."""
-        return self.client_cpu / self.count * 1000 if self.count else float("nan")
-
-    @property
-    def foreign(self) -> float:
-        """Busy cores used by processes other than the sender and the sink."""
-        return self.machine - (self.client_cpu + self.sink_cpu) / self.wall
-
-
-class Meter:
-    """CPU seconds of a sender and of the sink, and of the whole machine (/proc/stat), over a wall time."""
-
-    def __init__(self, sender: Callable[[], float], sink: Sink) -> None:
-        self.sender, self.sink = sender, sink
-        self.start = self._read()
-
-    def _read(self) -> tuple[float, float, float, float, float]:
-        jiffies = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = jiffies[3] + jiffies[4]  # idle + iowait
-        return time.time(), self.sender(), self.sink.cpu(), sum(jiffies) - idle, sum(jiffies)
-
-    def into(self, rate: Rate) -> None:
-        end = self._read()
-        rate.wall = end[0] - self.start[0]
-        rate.client_cpu = end[1] - self.start[1]
-        rate.sink_cpu = end[2] - self.start[2]
-        total = end[4] - self.start[4]
-        rate.machine = (end[3] - self.start[3]) / total * (os.cpu_count() or 1) if total else float("nan")
 
 
 @dataclass
@@ -444,16 +180,6 @@ def wait_for_count(
             return False
         time.sleep(0.05)
     return True
-
-
-def rate_from_records(records: list[tuple[float, str, int]], expected: int, start: float) -> Rate:
-    times = sorted(at for at, _, _ in records)
-    rate = Rate(count=len(times), expected=expected, unique=len({key for _, key, _ in records}))
-    rate.size = sum(size for _, _, size in records) / len(records) if records else float("nan")
-    if times:
-        rate.span = times[-1] - times[0]
-        rate.since_start = times[-1] - start
-    return rate
 
 
 # --- 1. the raw limit -------------------------------------------------------------
@@ -515,7 +241,7 @@ def measure_raw(sink: Sink, samples: list[Message], n: int) -> Rate:
     messages = message_copies(samples, n, "raw")
     notifier = EmailNotifier(smtp_settings(sink.port))
     sink.reset()
-    meter, start = Meter(time.process_time, sink), time.time()
+    meter, start = Meter.sending(time.process_time, sink), time.time()
     failed = asyncio.run(send_all(notifier, messages))
     wait_for_count(sink, n, 10)
     rate = rate_from_records(sink.dump(), n, start)
@@ -540,7 +266,7 @@ def measure_daemon(root: Path, sink: Sink, n: int) -> Rate:
         deadline = time.monotonic() + timeout
         while sink.count < agencies * OBLIGATIONS and time.monotonic() < deadline and runner.alive():
             if meter is None and sink.count > 0:  # CPU from the first message on, as the rate
-                meter = Meter(lambda: proc_cpu_seconds(runner.pid), sink)
+                meter = Meter.sending(lambda: proc_cpu_seconds(runner.pid), sink)
             time.sleep(0.05)
         rate = Rate()
         if meter and runner.alive():
@@ -574,14 +300,6 @@ def measure_daemon(root: Path, sink: Sink, n: int) -> Rate:
 # --- 3. lateness at a steady rate --------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
-
-
 def measure_lateness(root: Path, sink: Sink, seconds: int, background_rows: int = 0) -> dict[str, Any]:
     """Reminders due 1/LATENESS_RATE s apart; with `background_rows` synthetic pending rows
     due weeks ahead in the same outbox (as in the idle measurement)."""
@@ -612,7 +330,7 @@ def measure_lateness(root: Path, sink: Sink, seconds: int, background_rows: int 
                 [{"b_id": rid, "b_at": datetime.fromtimestamp(planned[key], UTC)} for rid, key in ids],
             )
         os.kill(runner.pid, signal.SIGHUP)  # re-sync (no change) and wake(): arms the next due time
-        meter = Meter(lambda: proc_cpu_seconds(runner.pid), sink)
+        meter = Meter.sending(lambda: proc_cpu_seconds(runner.pid), sink)
         wait_for_count(sink, len(ids), LATENESS_LEAD + seconds + 60, runner.alive)
         load = Rate()
         if runner.alive():
@@ -802,7 +520,7 @@ async def run_peer(root: Path, sink: Sink, n: int) -> Rate:
             )  # fmt: skip
         add_seconds = time.perf_counter() - added
         sink.reset()
-        meter, start = Meter(time.process_time, sink), time.time()
+        meter, start = Meter.sending(time.process_time, sink), time.time()
         scheduler.resume()
         deadline = time.monotonic() + 60 + n / 10
         while sink.count < n and time.monotonic() < deadline:
@@ -831,38 +549,6 @@ def measure_peer(root: Path, sink: Sink, samples: list[Message], n: int) -> Rate
 
 
 # --- report -------------------------------------------------------------------------------
-
-
-def verdict(met: bool | None) -> str:
-    return "—" if met is None else ("met" if met else "NOT met")
-
-
-def fmt(value: float, spec: str, unit: str = "") -> str:
-    return "n/a" if value != value else f"{value:{spec}}{unit}"  # NaN check
-
-
-def print_rate(title: str, rate: Rate, cpu_label: str) -> None:
-    print(f"\n{title}")
-    print(
-        f"  received {rate.count:,} of {rate.expected:,} ({rate.unique:,} distinct keys), "
-        f"{fmt(rate.size, ',.0f')} bytes per message"
-    )
-    print(f"  first → last message: {fmt(rate.span, '.2f', ' s')} = {fmt(rate.rate, ',.0f', ' msg/s')}")
-    print(
-        f"  start → last message: {fmt(rate.since_start, '.2f', ' s')} = "
-        f"{fmt(rate.rate_since_start, ',.0f', ' msg/s')}"
-    )
-    print(
-        f"  CPU while sending: {cpu_label} {fmt(rate.client_cpu / rate.wall * 100, '.0f', ' %')}, "
-        f"sink {fmt(rate.sink_cpu / rate.wall * 100, '.0f', ' %')} of one core; "
-        f"{cpu_label} {fmt(rate.cpu_ms, '.1f', ' ms')} CPU per message"
-    )
-    print(
-        f"  whole machine {fmt(rate.machine, '.2f')} of {os.cpu_count()} cores busy on average, "
-        f"{fmt(rate.foreign, '.2f')} of them by other processes"
-    )
-    for note in rate.notes:
-        print(f"  {note}")
 
 
 def report(r: Results, labels: dict[str, str]) -> list[str]:
@@ -980,10 +666,7 @@ def report(r: Results, labels: dict[str, str]) -> list[str]:
                 ("daemon (started → last) / peer (resume → last)",
                  fmt(r.daemon.rate_since_ready / r.peer.rate_since_start, ".2f", "x"), "report", None)
             )  # fmt: skip
-    print(f"\n  {'measure':<47} {'value':>13}  {'goal':>13}  verdict")
-    for name, value, goal, met in rows:
-        print(f"  {name:<47} {value:>13}  {goal:>13}  {verdict(met)}")
-    missed = [name for name, _, _, met in rows if met is False]
+    missed = goal_table(rows, (47, 13, 13))
     return missed + [f"{name} (failed)" for name in r.failures]
 
 
@@ -1014,70 +697,56 @@ def main() -> int:
         "peer": f"APScheduler 3 AsyncIOScheduler + SQLAlchemyJobStore (SQLite), {peer_jobs:,} DateTrigger jobs",
     }
 
-    started = time.perf_counter()
-    root = Path(tempfile.mkdtemp(prefix="nhacviec-bench-dispatch-"))
-    results = Results()
-    missed: list[str] = []
-    sink: Sink | None = None
-    try:
+    with session("nhacviec-bench-dispatch-", args.keep) as run:
+        root, results = run.root, Results(failures=run.failures)
         sink = Sink()
-        print(f"Scale {scale:g}; SMTP sink (aiosmtpd, own process) on 127.0.0.1:{sink.port}; work dir {root}")
-        samples = render_samples(root / "render", math.ceil(n / OBLIGATIONS))
-        size = len(build_size(samples[0], sink.port))
-        print(f"Rendered sample message: {size:,} bytes (text + HTML + .ics, as the daemon sends it)")
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("1. raw", lambda: setattr(results, "raw", measure_raw(sink, samples, n))),
-            ("2. daemon", lambda: setattr(results, "daemon", measure_daemon(root / "throughput", sink, n))),
-            (
-                "3. lateness",
-                lambda: setattr(
-                    results, "lateness", measure_lateness(root / "lateness", sink, lateness_seconds)
+        try:
+            print(
+                f"Scale {scale:g}; SMTP sink (aiosmtpd, own process) on 127.0.0.1:{sink.port}; work dir {root}"
+            )
+            samples = render_samples(root / "render", math.ceil(n / OBLIGATIONS))
+            size = len(build_size(samples[0], sink.port))
+            print(f"Rendered sample message: {size:,} bytes (text + HTML + .ics, as the daemon sends it)")
+            steps: list[tuple[str, Callable[[], None]]] = [
+                ("1. raw", lambda: setattr(results, "raw", measure_raw(sink, samples, n))),
+                (
+                    "2. daemon",
+                    lambda: setattr(results, "daemon", measure_daemon(root / "throughput", sink, n)),
                 ),
-            ),
-            (
-                "3b. lateness, large outbox",
-                lambda: setattr(
-                    results,
-                    "lateness_big",
-                    measure_lateness(root / "lateness-big", sink, lateness_big_seconds, idle_rows),
+                (
+                    "3. lateness",
+                    lambda: setattr(
+                        results, "lateness", measure_lateness(root / "lateness", sink, lateness_seconds)
+                    ),
                 ),
-            ),
-            (
-                "5. peer",
-                lambda: setattr(results, "peer", measure_peer(root / "peer", sink, samples, peer_jobs)),
-            ),
-            (
-                "4. idle",
-                lambda: setattr(
-                    results,
-                    "idle",
-                    measure_idle(root / "idle", sink, idle_rows, settle, window, idle_agencies),
+                (
+                    "3b. lateness, large outbox",
+                    lambda: setattr(
+                        results,
+                        "lateness_big",
+                        measure_lateness(root / "lateness-big", sink, lateness_big_seconds, idle_rows),
+                    ),
                 ),
-            ),
-        ]
-        only = {part.strip() for part in args.only.split(",") if part.strip()}
-        for name, step in steps:
-            if only and name.split(".")[0] not in only:
-                continue
-            step_start = time.perf_counter()
-            try:
-                step()
-            except Exception as exc:  # one failed measurement must not hide the others
-                results.failures[name] = f"{type(exc).__name__}: {exc}"
-            print(f"[{name} done in {time.perf_counter() - step_start:.1f} s]", flush=True)
-        missed = report(results, labels)
-    except Exception as exc:  # a benchmark never fails the build
-        print(f"\nBENCHMARK ERROR: {type(exc).__name__}: {exc}")
-        missed = ["the benchmark itself"]
-    finally:
-        if sink is not None:
+                (
+                    "5. peer",
+                    lambda: setattr(results, "peer", measure_peer(root / "peer", sink, samples, peer_jobs)),
+                ),
+                (
+                    "4. idle",
+                    lambda: setattr(
+                        results,
+                        "idle",
+                        measure_idle(root / "idle", sink, idle_rows, settle, window, idle_agencies),
+                    ),
+                ),
+            ]
+            only = {part.strip() for part in args.only.split(",") if part.strip()}
+            for name, step in steps:
+                if not only or name.split(".")[0] in only:
+                    run.step(name, step)
+            run.missed = report(results, labels)
+        finally:
             sink.stop()
-        if args.keep:
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print(f"\nBenchmark wall time: {time.perf_counter() - started:.1f} s")
-    print(f"GOALS NOT MET: {', '.join(missed)}" if missed else "All goals met.")
     return 0
 
 

@@ -36,11 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import bench_channels as bc
+from common import BENCH_SECRET, today_local
 
 from scheduler.config.settings import Settings, load_settings
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.recorder import journal_path
 from scheduler.service.channels import build_notifiers
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the synthetic configurations
+from tests.support.configs import ESMS_PATH, write_channel_config
 
 STUBS = ("recording", "rendering")
 
@@ -77,7 +81,7 @@ def dispatch(
     )
     engine = bc.open_store(settings.database_url)
     notifiers = build_notifiers(settings, deployment, engine)
-    links = bc.Links(bc.BENCH_SECRET, settings.public_url, 60)
+    links = bc.Links(BENCH_SECRET, settings.public_url, 60)
     builder = bc.MessageBuilder(deployment, bc.Templates(config / "templates"), links, bc.TZ)
     dispatcher = Dispatcher(
         engine, builder, notifiers, settings, "bench", journal=journal_path(settings.database_url)
@@ -121,13 +125,13 @@ def main() -> int:
             if channel == "zalo":
                 double = bc.Double("zalo", urls["zalo"], "/message/template", "tracking_id")
             else:
-                double = bc.Double("sms", urls["sms"], bc.ESMS_PATH, "RequestId")
+                double = bc.Double("sms", urls["sms"], ESMS_PATH, "RequestId")
             samples = bc.sample_requests(root / "samples", channel, double, urls)
-            config = bc.write_channel_config(root / "base", n // 5, channel, urls, None)
+            config = write_channel_config(root / "base", n // 5, channel, urls, None)
             synced = root / "base" / "nhacviec.db"
             env = {
                 "NHACVIEC_CONFIG_DIR": str(config), "NHACVIEC_DELIVERY": "live",
-                "NHACVIEC_QUIET_HOURS": "00:00-00:00", "NHACVIEC_SECRET_KEY": bc.BENCH_SECRET,
+                "NHACVIEC_QUIET_HOURS": "00:00-00:00", "NHACVIEC_SECRET_KEY": BENCH_SECRET,
                 **bc.channel_env(channel),
             }  # fmt: skip
             engine = bc.open_store(f"sqlite:///{synced}")
@@ -135,7 +139,7 @@ def main() -> int:
             settings = load_settings(
                 env={**env, "NHACVIEC_DATABASE_URL": f"sqlite:///{synced}"}, dotenv=False
             )
-            bc.sync(engine, deployment, settings, bc.today_local())
+            bc.sync(engine, deployment, settings, today_local())
             engine.dispose()
             if channel == "zalo":
                 bc.seed_token(f"sqlite:///{synced}")

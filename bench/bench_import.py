@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import verdict
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "import_corpus"
 SEEDS = [
@@ -70,10 +72,6 @@ def rate(path: Path, what: str) -> dict:
     print(f"  {m['seconds']:.1f} s ({per_second:.2f} MB/s), peak {m['rss_mb']:.0f} MB — {m['result']}")
     print(f"  limit: ≥ 0.3 MB/s — {verdict(per_second >= 0.3)}")
     return m
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT MET"
 
 
 def main() -> None:

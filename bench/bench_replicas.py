@@ -1,6 +1,6 @@
 """Benchmark: several `nhacviec run` replicas on one PostgreSQL outbox, and the claim query at scale.
 
-Everything runs in one invocation. The SMTP sink is `bench_dispatch.Sink` (aiosmtpd in a
+Everything runs in one invocation. The SMTP sink is `common.Sink` (aiosmtpd in a
 process of its own) with a fixed delay before it answers each DATA — 20 ms by default, like
 a provider's round trip — so that a replica's rate is set by how many sends it has in
 flight (`EmailNotifier.concurrency` = 10) and not only by CPU: the ideal is
@@ -51,10 +51,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -64,20 +62,21 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from bench_dispatch import (
+from bench_dispatch import CONCURRENCY, measure_raw, render_samples, smtp_settings
+from common import (
     BENCH_SECRET,
-    CONCURRENCY,
+    CLOCK_TICKS,
+    CORES,
     TZ,
     DaemonProcess,
+    Meter,
     Rate,
     Sink,
     fmt,
-    measure_raw,
     percentile,
     proc_cpu_seconds,
     rate_from_records,
-    render_samples,
-    smtp_settings,
+    session,
     today_local,
 )
 from sqlalchemy import func, select, text
@@ -93,7 +92,7 @@ from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' synthetic configuration
-from tests.test_daemon_process import OBLIGATIONS, write_config
+from tests.support.configs import OBLIGATIONS, write_config
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AGENCIES = 1_200  # × 5 obligations = 6,000 reminders
@@ -104,8 +103,6 @@ CLAIM_FALLBACK = 2_000_000  # the second size when the larger one would take too
 INSERT_BUDGET = 180.0  # seconds the larger outbox may take to insert
 DUE_ROWS = 5_000
 CLAIM_RUNS = 20
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-CORES = os.cpu_count() or 1
 
 
 # --- PostgreSQL: throwaway databases and the server's CPU -------------------------------
@@ -153,32 +150,6 @@ def postgres_settings() -> str:
         version = admin.execute("SHOW server_version").fetchone()[0]
         values = [f"{n}={admin.execute(f'SHOW {n}').fetchone()[0]}" for n in names]
     return f"PostgreSQL {version.split()[0]}, " + ", ".join(values)
-
-
-# --- CPU over a wall time ----------------------------------------------------------------
-
-
-class Meter:
-    """CPU seconds of named process groups and busy cores of the machine over a wall time."""
-
-    def __init__(self, readers: dict[str, Callable[[], float]]) -> None:
-        self.readers = readers
-        self.start = self._read()
-
-    def _read(self) -> tuple[float, dict[str, float], float, float]:
-        jiffies = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = jiffies[3] + jiffies[4]  # idle + iowait
-        cpu = {name: read() for name, read in self.readers.items()}
-        return time.time(), cpu, sum(jiffies) - idle, sum(jiffies)
-
-    def stop(self) -> dict[str, float]:
-        """{'wall': seconds, name: CPU seconds…, 'machine': busy cores on average}."""
-        end = self._read()
-        out = {"wall": end[0] - self.start[0]}
-        out.update({name: end[1][name] - self.start[1][name] for name in self.readers})
-        total = end[3] - self.start[3]
-        out["machine"] = (end[2] - self.start[2]) / total * CORES if total else float("nan")
-        return out
 
 
 # --- 1, 2. dispatch with N replicas ---------------------------------------------------------
@@ -551,70 +522,55 @@ def main() -> int:
     sizes = (max(10_000, round(CLAIM_ROWS[0] * args.scale)), max(20_000, round(CLAIM_ROWS[1] * args.scale)))
     fallback = max(sizes[0] + 1, round(CLAIM_FALLBACK * args.scale))
 
-    started = time.perf_counter()
-    root = Path(tempfile.mkdtemp(prefix="nhacviec-bench-replicas-"))
     runs: list[Run] = []
     claims: dict[str, Any] = {}
-    failures: dict[str, str] = {}
-    sink: Sink | None = None
-    try:
+    with session("nhacviec-bench-replicas-", args.keep, goals=False) as run:
+        root = run.root
         print(f"Scale {args.scale:g}; {CORES} cores; {postgres_settings()}; work dir {root}")
         sink = Sink(delay=SINK_DELAY)
-        print(
-            f"SMTP sink (aiosmtpd, own process) on 127.0.0.1:{sink.port}, {SINK_DELAY * 1000:.0f} ms per DATA"
-        )
-        raw: list[Rate] = []
-
-        def measure_reference() -> None:
-            samples = render_samples(root / "render", agencies)
-            raw.append(measure_raw(sink, samples, agencies * OBLIGATIONS))
-
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("0. raw", measure_reference),
-            ("1. replicas", lambda: runs.extend(measure_replicas(root, sink, agencies, counts))),
-            ("2. sqlite", lambda: runs.append(measure_dispatch(root / "sqlite", sink, 1, agencies, None))),
-            ("3. claim", lambda: claims.update(measure_claims(root, sizes, fallback))),
-        ]
-        for name, step in steps:
-            if only and name.split(".")[0] not in only:
-                continue
-            step_start = time.perf_counter()
-            try:
-                step()
-            except Exception as exc:  # one failed measurement must not hide the others
-                failures[name] = f"{type(exc).__name__}: {exc}"
-            print(f"[{name} done in {time.perf_counter() - step_start:.1f} s]", flush=True)
-        if runs:
+        try:
             print(
-                f"\n1, 2. Dispatch of {agencies * OBLIGATIONS:,} reminders ({agencies:,} agencies × "
-                f"{OBLIGATIONS}), sink answering after {SINK_DELAY * 1000:.0f} ms, replicas started together"
+                f"SMTP sink (aiosmtpd, own process) on 127.0.0.1:{sink.port}, {SINK_DELAY * 1000:.0f} ms per DATA"
             )
-            print_runs(runs)
-        if raw:
+            raw: list[Rate] = []
+
+            def measure_reference() -> None:
+                samples = render_samples(root / "render", agencies)
+                raw.append(measure_raw(sink, samples, agencies * OBLIGATIONS))
+
+            steps: list[tuple[str, Callable[[], None]]] = [
+                ("0. raw", measure_reference),
+                ("1. replicas", lambda: runs.extend(measure_replicas(root, sink, agencies, counts))),
+                (
+                    "2. sqlite",
+                    lambda: runs.append(measure_dispatch(root / "sqlite", sink, 1, agencies, None)),
+                ),
+                ("3. claim", lambda: claims.update(measure_claims(root, sizes, fallback))),
+            ]
+            for name, step in steps:
+                if not only or name.split(".")[0] in only:
+                    run.step(name, step)
+            if runs:
+                print(
+                    f"\n1, 2. Dispatch of {agencies * OBLIGATIONS:,} reminders ({agencies:,} agencies × "
+                    f"{OBLIGATIONS}), sink answering after {SINK_DELAY * 1000:.0f} ms, replicas started together"
+                )
+                print_runs(runs)
+            if raw:
+                print(
+                    f"\n0. Reference: EmailNotifier.send alone (no daemon, no database), {CONCURRENCY} in flight, "
+                    f"same sink: {fmt(raw[0].rate, ',.0f', ' msg/s')} ({raw[0].count:,} messages, "
+                    f"{fmt(raw[0].size, ',.0f')} bytes each; client {fmt(raw[0].cpu_ms, '.2f', ' ms')} CPU per message)"
+                )
+            if claims.get("sizes"):
+                print_claims(claims)
+            for name, error in run.failures.items():
+                print(f"\n{name} FAILED: {error}")
             print(
-                f"\n0. Reference: EmailNotifier.send alone (no daemon, no database), {CONCURRENCY} in flight, "
-                f"same sink: {fmt(raw[0].rate, ',.0f', ' msg/s')} ({raw[0].count:,} messages, "
-                f"{fmt(raw[0].size, ',.0f')} bytes each; client {fmt(raw[0].cpu_ms, '.2f', ' ms')} CPU per message)"
+                f"\nConclusion (for bench/README.md, Scale):\n{conclusion(runs, claims, raw[0] if raw else None)}"
             )
-        if claims.get("sizes"):
-            print_claims(claims)
-        for name, error in failures.items():
-            print(f"\n{name} FAILED: {error}")
-        print(
-            f"\nConclusion (for bench/README.md, Scale):\n{conclusion(runs, claims, raw[0] if raw else None)}"
-        )
-    except Exception as exc:  # a benchmark never fails the build
-        print(f"\nBENCHMARK ERROR: {type(exc).__name__}: {exc}")
-        failures["the benchmark itself"] = str(exc)
-    finally:
-        if sink is not None:
+        finally:
             sink.stop()
-        if args.keep:
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print(f"\nBenchmark wall time: {time.perf_counter() - started:.1f} s")
-    print(f"FAILED: {', '.join(failures)}; figures only (no goal)" if failures else "Figures only (no goal).")
     return 0
 
 

@@ -41,12 +41,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import resource
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +54,7 @@ from typing import TypeVar
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from common import goal_table, session
 from sqlalchemy import Engine, func, select
 
 from scheduler.config.loader import load_config
@@ -64,13 +62,17 @@ from scheduler.config.settings import Settings, load_settings
 from scheduler.outbox.store import Reminder, make_engine, open_store
 from scheduler.outbox.sync import SyncReport, sync
 
-PROVINCES = 34
-COMMUNES = 3321  # communes and wards after the 2025 reorganisation
-AGENCIES_PER_PROVINCE = 30  # provincial departments, boards and agencies: 1,020 in all
-MOBILE_PREFIXES = ("090", "091", "093", "094", "096", "097", "098")
-# Ten yearly deadlines, all late enough that even the -14d rung lies after TODAY.
-DEADLINES = ("15/02", "31/03", "15/04", "31/05", "15/06", "15/07", "31/08", "15/10", "15/11", "15/12")
-TODAY = date(2027, 1, 1)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the synthetic national configuration
+from tests.support.configs import (
+    DEADLINES,
+    PROVINCES,
+    REMINDERS_PER_OCCURRENCE,
+    Shape,
+    make_shape,
+    write_national_config,
+)
+
+TODAY = date(2027, 1, 1)  # every rung of the national configuration's deadlines lies ahead
 HORIZON_DAYS = 366
 PLAN_YEAR = 2027
 
@@ -84,132 +86,6 @@ T = TypeVar("T")
 def send_reminder(key: str) -> None:
     """The peer's job function; never run, only referenced (APScheduler pickles the reference)."""
     print(f"send {key}")
-
-
-# --- synthetic configuration ------------------------------------------------
-
-
-def q(text: str) -> str:
-    """A double-quoted YAML scalar (a JSON string is one)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def spread(total: int, parts: int, minimum: int = 0) -> list[int]:
-    """Split `total` into `parts` near-equal counts, each at least `minimum`."""
-    base, extra = divmod(total, parts)
-    return [max(minimum, base + (1 if i < extra else 0)) for i in range(parts)]
-
-
-def mobile(n: int) -> str:
-    """A distinct valid Vietnamese mobile number for each n, written as 09xx xxx xxx."""
-    digits = MOBILE_PREFIXES[n % len(MOBILE_PREFIXES)] + f"{n // len(MOBILE_PREFIXES):07d}"
-    return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
-
-
-def agency_yaml(agency_id: str, name: str, group: str, domain: str, n: int) -> str:
-    return (
-        f"  - id: {agency_id}\n"
-        f"    name: {q(name)}\n"
-        f"    groups: [{group}]\n"
-        "    contacts:\n"
-        f"      - {{name: {q('Đầu mối ' + name)}, role: focal, email: dau-moi@{domain}.example.org,\n"
-        f'         mobile: "{mobile(n)}", channels: [email]}}\n'
-        f"      - {{name: {q('Lãnh đạo ' + name)}, role: leader, email: lanh-dao@{domain}.example.org}}\n"
-    )
-
-
-def agencies_file(p: str, agencies: int, communes: int, first_n: int) -> str:
-    lines = [
-        "groups:\n",
-        f"  - {{id: {p}-so-nganh, name: {q(f'Các sở, ban, ngành tỉnh {p}')}}}\n",
-        f"  - {{id: {p}-xa, name: {q(f'UBND các xã, phường tỉnh {p}')}}}\n",
-        "agencies:\n",
-    ]
-    n = first_n
-    for i in range(1, agencies + 1):
-        lines.append(
-            agency_yaml(f"{p}-so-{i:02d}", f"Sở số {i:02d} tỉnh {p}", f"{p}-so-nganh", f"so{i}.{p}", n)
-        )
-        n += 1
-    for i in range(1, communes + 1):
-        lines.append(
-            agency_yaml(f"{p}-xa-{i:03d}", f"UBND xã số {i:03d} tỉnh {p}", f"{p}-xa", f"xa{i}.{p}", n)
-        )
-        n += 1
-    return "".join(lines)
-
-
-def plan_file(p: str) -> str:
-    lines = [
-        f"id: {p}-{PLAN_YEAR}-bench\n",
-        f"title: {q(f'Kế hoạch báo cáo định kỳ năm {PLAN_YEAR} tỉnh {p}')}\n",
-        f"issuer: {q(f'UBND tỉnh {p}')}\n",
-        f"year: {PLAN_YEAR}\n",
-        f"focal_agency: {p}-so-01\n",
-        f"participants: [{p}-so-nganh, {p}-xa]\n",
-        "obligations:\n",
-    ]
-    for i, day in enumerate(DEADLINES, start=1):
-        title = q(f"Báo cáo định kỳ số {i:02d}")
-        lines.append(
-            f"  - {{id: bao-cao-{i:02d}, title: {title}, yearly: {day}, who: [{p}-so-nganh, {p}-xa]}}\n"
-        )
-    return "".join(lines)
-
-
-POLICIES = """\
-default: bench
-policies:
-  - id: bench
-    name: "Sáu mốc nhắc: ba mốc gửi cả e-mail và SMS, mốc cuối báo lãnh đạo"
-    send_time: "08:00"
-    non_working_day: previous
-    deadline:
-      - {offset: -14d}
-      - {offset: -7d}
-      - {offset: -3d, channels: [email, sms]}
-      - {offset: 0d, channels: [email, sms]}
-      - {offset: +1wd, kind: overdue, channels: [email, sms]}
-      - {offset: +3wd, kind: escalation, to: leader}
-"""
-REMINDERS_PER_OCCURRENCE = 9  # 1 + 1 + 2 + 2 + 2 + 1, see POLICIES
-
-
-@dataclass
-class Shape:
-    agencies: list[int]
-    communes: list[int]
-
-    @property
-    def total_agencies(self) -> int:
-        return sum(self.agencies) + sum(self.communes)
-
-    @property
-    def expected_reminders(self) -> int:
-        return self.total_agencies * len(DEADLINES) * REMINDERS_PER_OCCURRENCE
-
-
-def make_shape(scale: float) -> Shape:
-    return Shape(
-        agencies=spread(round(AGENCIES_PER_PROVINCE * PROVINCES * scale), PROVINCES, minimum=1),
-        communes=spread(round(COMMUNES * scale), PROVINCES),
-    )
-
-
-def write_config(root: Path, shape: Shape) -> Path:
-    """Write agencies/, plans/ and policies.yaml under `root`; return the config directory."""
-    config = root / "config"
-    (config / "agencies").mkdir(parents=True)
-    (config / "plans").mkdir()
-    (config / "policies.yaml").write_text(POLICIES, encoding="utf-8")
-    n = 0
-    for index, (agencies, communes) in enumerate(zip(shape.agencies, shape.communes, strict=True), 1):
-        p = f"p{index:02d}"
-        text = agencies_file(p, agencies, communes, n)
-        (config / "agencies" / f"{p}.yaml").write_text(text, encoding="utf-8")
-        (config / "plans" / f"{p}-{PLAN_YEAR}.yaml").write_text(plan_file(p), encoding="utf-8")
-        n += agencies + communes
-    return config
 
 
 # --- measurements -----------------------------------------------------------
@@ -340,10 +216,6 @@ def profile_first_sync(config: Path, url: str) -> None:
 # --- report -----------------------------------------------------------------
 
 
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def print_figures(r: Results, shape: Shape, scale: float) -> None:
     first, again = r.first or SyncReport(), r.again or SyncReport()
     print(
@@ -390,16 +262,14 @@ def print_goals(r: Results) -> list[str]:
         ("no-change re-sync (total)", f"{r.resync_total:.2f} s", f"< {GOAL_RESYNC_S:g} s", r.resync_total < GOAL_RESYNC_S),
         ("peak memory (ru_maxrss)", f"{r.peak_mb:.0f} MB", f"< {GOAL_PEAK_MB:g} MB", r.peak_mb < GOAL_PEAK_MB),
     ]  # fmt: skip
-    print(f"\n  {'measure':<50} {'value':>10}  {'goal':>10}  verdict")
-    for name, value, goal, met in rows:
-        print(f"  {name:<50} {value:>10}  {goal:>10}  {verdict(met)}")
+    missed = goal_table(rows, (50, 10, 10))
     print(f"\n  ratio peer µs/reminder / ours µs/reminder (peer extrapolated from {r.peer_sample:,} jobs):")
     for variant in r.peer_seconds:
         print(
             f"    {variant}: {r.peer_us(variant) / r.ours_us:.1f} "
             f"({r.peer_us(variant) / r.ours_with_load_us:.1f} counting our config load)"
         )
-    return [name for name, _, _, met in rows if not met]
+    return missed
 
 
 def main() -> int:
@@ -414,12 +284,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (config and DBs)")
     args = parser.parse_args()
 
-    started = time.perf_counter()
     shape = make_shape(args.scale)
-    root = Path(tempfile.mkdtemp(prefix="nhacviec-bench-"))
-    missed: list[str] = []
-    try:
-        config, seconds = timed(lambda: write_config(root, shape))
+    with session("nhacviec-bench-", args.keep) as run:
+        root = run.root
+        config, seconds = timed(lambda: write_national_config(root, shape))
         print(f"Wrote the synthetic configuration to {config} in {seconds:.2f} s")
         settings = load_settings(
             env={
@@ -440,16 +308,9 @@ def main() -> int:
                 f"sqlite:///{root / f'apscheduler-{i}.db'}", sample, variant
             )
         print_figures(results, shape, args.scale)
-        missed = print_goals(results)
+        run.missed = print_goals(results)
         if args.profile:
             profile_first_sync(config, f"sqlite:///{root / 'profile.db'}")
-    finally:
-        if args.keep:
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print(f"\nBenchmark wall time: {time.perf_counter() - started:.1f} s")
-    print(f"GOALS NOT MET: {', '.join(missed)}" if missed else "All goals met.")
     return 0
 
 

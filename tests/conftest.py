@@ -1,4 +1,5 @@
-"""Shared fixtures: a copy of the sample configuration, settings, and one store per backend.
+"""Shared fixtures: a copy of the sample configuration, one store per backend, an SMTP server,
+the provider doubles. No module imports this file: helpers are in tests/support/.
 
 The store fixture runs every test that uses it against SQLite and against the real
 PostgreSQL server (TEST_POSTGRES_URL, default postgres@127.0.0.1:5432), in a fresh
@@ -8,24 +9,21 @@ in CI (CI=true) it fails them.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
-from scheduler.config.settings import Settings, load_settings
+from scheduler.config.settings import Settings
+from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.store import open_store
-from tests.smtp_sink import SmtpSink
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_CONFIG = ROOT / "config"
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.doubles.serve import reset, serve
+from tests.support.channels import channel_dispatcher
+from tests.support.postgres import new_postgres_database
+from tests.support.settings import SAMPLE_CONFIG
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.fixture
@@ -34,36 +32,6 @@ def config_dir(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(SAMPLE_CONFIG, target)
     return target
-
-
-def make_settings(tmp_path: Path, config_dir: Path, database_url: str | None = None, **env: str) -> Settings:
-    values = {
-        "NHACVIEC_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'nhacviec.db'}",
-        "NHACVIEC_CONFIG_DIR": str(config_dir),
-        **env,
-    }
-    return load_settings(env=values)
-
-
-@contextmanager
-def new_postgres_database(prefix: str = "nhacviec_test") -> Iterator[str]:
-    """Create an empty PostgreSQL database, yield its URL, drop it. Without a server: a
-    failure in CI (`CI=true`), a skip with the reason elsewhere."""
-    try:
-        psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL server reachable at {POSTGRES_ADMIN_URL} (outside CI): {exc}")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +78,43 @@ def smtp_sink() -> Iterator[SmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+# --- the provider doubles, and routing across channels over them (tests/support/channels.py) ---
+
+
+@pytest.fixture(scope="module")
+def doubles() -> Iterator[dict[str, str]]:
+    """The Zalo, eSMS and SpeedSMS doubles served by uvicorn, once per test module."""
+    with (
+        serve("tests.doubles.zalo:app") as zalo,
+        serve("tests.doubles.esms:app") as esms,
+        serve("tests.doubles.speedsms:app") as speedsms,
+    ):
+        yield {"zalo": zalo, "esms": esms, "speedsms": speedsms}
+
+
+@pytest.fixture
+def urls(doubles: dict[str, str]) -> dict[str, str]:
+    """The doubles' URLs, each double reset (no requests, no script) for this test."""
+    for url in doubles.values():
+        reset(url)
+    return doubles
+
+
+@pytest.fixture
+def setup(
+    tmp_path: Path, config_dir: Path, database_url: str, urls: dict[str, str]
+) -> Iterator[Callable[..., tuple[Settings, Engine, Dispatcher]]]:
+    """setup(**kwargs) → (settings, engine, dispatcher) of `channel_dispatcher`: A Lưới on Zalo
+    falling back to SMS, over the doubles; every engine built is disposed after the test."""
+
+    def build(**kwargs: str) -> tuple[Settings, Engine, Dispatcher]:
+        settings, engine, dispatcher = channel_dispatcher(tmp_path, config_dir, database_url, urls, **kwargs)
+        built.append(engine)
+        return settings, engine, dispatcher
+
+    built: list[Engine] = []
+    yield build
+    for engine in built:
+        engine.dispose()

@@ -2,7 +2,10 @@
 
 Each package of `scheduler/` may import only itself and the packages below it; `importer/`
 sits above `config/`; `notifiers/` is a leaf that imports nothing of the project. Imports
-inside functions count as much as those at the top: a late import is still a dependency."""
+inside functions count as much as those at the top: a late import is still a dependency.
+
+Tests and benchmarks share helpers through `tests/support/`: no module imports
+`tests/conftest.py` (fixtures only) or a test module."""
 
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def project_imports(path: Path) -> set[str]:
-    """The project modules `path` imports, wherever the import statement is."""
+def imported_names(path: Path) -> set[str]:
+    """The modules (and names from them) `path` imports, wherever the import statement is."""
     found: set[str] = set()
     package = module_name(path).rpartition(".")[0] if path.name != "__init__.py" else module_name(path)
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -48,7 +51,12 @@ def project_imports(path: Path) -> set[str]:
                 base = ".".join([*parents, base] if base else parents)
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {name for name in found if name.split(".")[0] in PROJECT}
+    return found
+
+
+def project_imports(path: Path) -> set[str]:
+    """The project modules `path` imports, wherever the import statement is."""
+    return {name for name in imported_names(path) if name.split(".")[0] in PROJECT}
 
 
 MODULES = {
@@ -123,6 +131,25 @@ def test_no_import_cycle_between_modules():
     assert not cycles
 
 
+def conftest_or_test_modules(path: Path) -> list[str]:
+    """What `path` imports from tests/conftest.py or from a test module (`test_*`)."""
+    return sorted(
+        name
+        for name in imported_names(path)
+        if any(part == "conftest" or part.startswith("test_") for part in name.split("."))
+    )
+
+
+def test_no_module_imports_conftest_or_a_test_module():
+    """Fixtures stay in tests/conftest.py and pytest finds them there; what modules share (helpers,
+    synthetic configurations) is in tests/support/, for tests and bench/ scripts alike."""
+    files = sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")])
+    wrong = {
+        str(path.relative_to(ROOT)): found for path in files if (found := conftest_or_test_modules(path))
+    }
+    assert not wrong, f"import these from tests/support/ instead: {wrong}"
+
+
 def test_the_checks_see_a_violation(tmp_path: Path):
     """The import finder reads late and relative imports, so the checks above can fail."""
     module = tmp_path / "scheduler" / "calendar" / "x.py"
@@ -136,3 +163,11 @@ def test_the_checks_see_a_violation(tmp_path: Path):
         ROOT = saved
     assert {"scheduler.cli.app", "scheduler.config.loader"} <= found
     assert layer("scheduler.cli.app") > layer("scheduler.calendar.x")
+    helper = tmp_path / "tests" / "support" / "x.py"
+    helper.parent.mkdir(parents=True)
+    helper.write_text("from tests import test_a as kit\n\ndef f():\n    from ..conftest import b\n")
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert conftest_or_test_modules(helper) == ["tests.conftest", "tests.conftest.b", "tests.test_a"]
+    finally:
+        ROOT = saved

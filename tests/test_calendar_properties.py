@@ -14,7 +14,7 @@ from scheduler.config.loader import load_config
 from scheduler.config.schema import Offset, PolicySpec
 from scheduler.config.settings import load_settings
 from scheduler.plan.planner import Planner, send_day
-from tests.conftest import SAMPLE_CONFIG
+from tests.support.settings import SAMPLE_CONFIG
 
 CAL = WorkCalendar()
 DEPLOYMENT = load_config(SAMPLE_CONFIG)

@@ -3,130 +3,21 @@ the provider doubles over HTTP (fallback, the night ban, rate limits, a 5xx stor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import time_machine
 from sqlalchemy import select, update
 
-from notifiers.zalo.tokens import TokenPair, TokenStore, ZaloToken
-from scheduler.config.loader import load_config
+from notifiers.zalo.tokens import ZaloToken
 from scheduler.dispatch.digest import digest_context, operator_alerts
-from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.metrics import Metrics
-from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, open_store
+from scheduler.outbox.store import DeliveryAttempt, Reminder, Status
 from scheduler.outbox.sync import sync
-from scheduler.render.messages import MessageBuilder
-from scheduler.render.templates import Templates
-from scheduler.service.channels import build_notifiers
-from tests.conftest import make_settings
-from tests.dispatch_kit import links
-from tests.dispatch_kit import run as dispatch
-from tests.doubles.serve import requests, reset, script, serve
-from tests.test_dispatch_year import one_agency_plan
+from tests.doubles.serve import reset, script
+from tests.support.channels import DAY, ESMS_PATH, SPEEDSMS_PATH, api_calls, at, rows
+from tests.support.dispatch_kit import run as dispatch
 
-APP_ID = "1234567890"
-ZALO_SECRET = "s3cr3t"
-ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
-SPEEDSMS_PATH = "/index.php/sms/send"
 A_LUOI_ZNS = "84900000208"
-DAY = date(2026, 12, 10)  # A Lưới's annual report is due: its "due" rung goes out at 08:00
-
-ZALO_TEMPLATE = "{template_id: '%s', data: {don_vi: {field: agency, max: 60}, noi_dung: item, han: deadline}}"
-
-
-@pytest.fixture(scope="module")
-def doubles() -> Iterator[dict[str, str]]:
-    with (
-        serve("tests.doubles.zalo:app") as zalo,
-        serve("tests.doubles.esms:app") as esms,
-        serve("tests.doubles.speedsms:app") as speedsms,
-    ):
-        yield {"zalo": zalo, "esms": esms, "speedsms": speedsms}
-
-
-@pytest.fixture
-def urls(doubles: dict[str, str]) -> dict[str, str]:
-    for url in doubles.values():
-        reset(url)
-    return doubles
-
-
-def configure(config_dir: Path, urls: dict[str, str], sms_gateway: str = "esms", sms_extra: str = "") -> None:
-    """A Lưới's focal point on Zalo, falling back to SMS; both providers are the doubles.
-    Called again (a restart), it only rewrites channels.yaml."""
-    if not (config_dir / "channels.yaml").exists():
-        one_agency_plan(config_dir)
-        agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
-        agencies.write_text(
-            agencies.read_text(encoding="utf-8").replace(
-                'mobile: "0900 000 208"}', 'mobile: "0900 000 208", channels: [zalo]}'
-            ),
-            encoding="utf-8",
-        )
-    templates = "\n".join(
-        f"        {kind}: " + ZALO_TEMPLATE % (1000 + n)
-        for n, kind in enumerate(("upcoming", "due", "overdue", "escalation", "prepare", "start", "closing"))
-    )
-    sms_url = urls["esms"] + ESMS_PATH if sms_gateway == "esms" else urls["speedsms"] + SPEEDSMS_PATH
-    (config_dir / "channels.yaml").write_text(
-        f"""channels:
-  zalo:
-    fallback: [sms]
-    options:
-      api_url: {urls["zalo"]}
-      oauth_url: {urls["zalo"]}
-      app_id: "{APP_ID}"
-      templates:
-{templates}
-  sms:
-{sms_extra}    options: {{gateway: {sms_gateway}, url: "{sms_url}"}}
-""",
-        encoding="utf-8",
-    )
-
-
-@pytest.fixture
-def setup(tmp_path, config_dir, database_url, urls):
-    def build(**kwargs) -> tuple:
-        configure(config_dir, urls, **kwargs)
-        settings = make_settings(
-            tmp_path, config_dir, database_url,
-            NHACVIEC_DELIVERY="live", NHACVIEC_QUIET_HOURS="23:00-05:00",
-            NHACVIEC_ZALO_APP_SECRET=ZALO_SECRET, NHACVIEC_SMS_ESMS_API_KEY="esms-api-key",
-            NHACVIEC_SMS_ESMS_SECRET_KEY="esms-secret-key", NHACVIEC_SMS_SPEEDSMS_TOKEN="speedsms-token",
-        )  # fmt: skip
-        engine = open_store(settings.database_url)
-        script(urls["zalo"], tokens={"access_token": "at-1", "refresh_token": "rt-1"})
-        TokenStore(engine, APP_ID, None).store(TokenPair("at-1", "rt-1", 90000))
-        deployment = load_config(config_dir)
-        builder = MessageBuilder(deployment, Templates(None), links(settings), settings.timezone)
-        notifiers = build_notifiers(settings, deployment, engine)
-        assert set(notifiers) == {"zalo", "sms"}
-        built.append(engine)
-        return settings, engine, Dispatcher(engine, builder, notifiers, settings, "test-worker")
-
-    built: list = []
-    yield build
-    for engine in built:
-        engine.dispose()
-
-
-def at(settings, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=settings.timezone)
-
-
-def rows(engine, *channels: str, rung: str = "0d"):
-    """The reminders on `channels` of one rung of the 10/12 deadline (the others are not the point)."""
-    table = Reminder.__table__
-    with engine.connect() as conn:
-        return conn.execute(
-            select(table)
-            .where(table.c.channel.in_(channels), table.c.due_date == DAY, table.c.rung == rung)
-            .order_by(table.c.id)
-        ).all()
 
 
 def attempts(engine, reminder_id: int) -> list[tuple[str, str]]:
@@ -138,10 +29,6 @@ def attempts(engine, reminder_id: int) -> list[tuple[str, str]]:
                 select(table).where(table.c.reminder_id == reminder_id).order_by(table.c.id)
             )
         ]
-
-
-def api_calls(url: str, path: str) -> list[dict]:
-    return [r for r in requests(url) if r["path"] == path]
 
 
 def test_a_recipient_not_on_zalo_gets_the_reminder_by_sms(setup, urls):

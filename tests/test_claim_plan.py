@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from scheduler.outbox.store import open_store
-from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher
+from tests.support.dispatch_kit import make_dispatcher
+from tests.support.settings import make_settings
 
 MILLION_ROWS = """
 INSERT INTO reminder (key, occurrence_key, contact_key, channel, rung, kind, recipient, due_date, send_at,

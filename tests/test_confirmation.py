@@ -19,8 +19,8 @@ from scheduler.outbox.sync import sync
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 from scheduler.web.app import create_app
-from tests.conftest import make_settings
-from tests.dispatch_kit import links
+from tests.support.dispatch_kit import links
+from tests.support.settings import make_settings
 
 OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
 OTHER = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-nam-dong"

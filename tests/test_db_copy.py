@@ -18,7 +18,8 @@ from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.db_copy import TABLES, CopyRefused, copy_database
 from scheduler.outbox.store import DeliveryAttempt, Reminder, Status, make_engine, open_store
 from scheduler.outbox.sync import sync
-from tests.conftest import make_settings, new_postgres_database
+from tests.support.postgres import new_postgres_database
+from tests.support.settings import make_settings
 
 TODAY = date(2026, 11, 2)
 SENT_AT = datetime(2026, 11, 2, 1, 0, 3, 123456, tzinfo=UTC)

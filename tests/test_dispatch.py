@@ -19,10 +19,10 @@ from notifiers.zalo import ZaloNotifier
 from scheduler.outbox.recorder import SendRecorder
 from scheduler.outbox.store import DeliveryAttempt, Occurrence, Reminder, Status, open_store
 from scheduler.outbox.sync import sync
-from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
-from tests.smtp_sink import SmtpSink, free_port
-from tests.test_dispatch_year import one_agency_plan
+from tests.support.configs import one_agency_plan
+from tests.support.dispatch_kit import make_dispatcher, run, sync_and_dispatch
+from tests.support.settings import make_settings
+from tests.support.smtp_sink import SmtpSink, free_port
 
 A_LUOI = "tth-ubnd-h-a-luoi/focal"
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.outbox.store import Reminder, open_store
-from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher, sync_and_dispatch
+from tests.support.configs import one_agency_plan
+from tests.support.dispatch_kit import make_dispatcher, sync_and_dispatch
+from tests.support.settings import make_settings
 
 D = date
 A_LUOI, SO = "tth-ubnd-h-a-luoi/focal", "tth-so-ldtbxh/focal"
@@ -38,18 +39,6 @@ EXPECTED = sorted(
         (D(2020, 12, 15), SO, "0d"), (D(2020, 12, 16), SO, "+1wd"), (D(2020, 12, 18), SO_LEADER, "+3wd"),
     ]
 )  # fmt: skip
-
-
-def one_agency_plan(config_dir):
-    """The sample TTH plan, with A Lưới district standing for all the units."""
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
-    text = plan.read_text(encoding="utf-8").replace(
-        "[tth-huyen, tth-so-nganh, tth-so-ldtbxh]", "[tth-ubnd-h-a-luoi]"
-    )
-    text = text.replace("[tth-huyen, tth-so-nganh]", "[tth-ubnd-h-a-luoi]")
-    plan.write_text(text, encoding="utf-8")
-    for other in ("lam-thao-2024-bdg.yaml", "thai-binh-hlhpn-2024-bdg.yaml"):
-        (config_dir / "plans" / other).unlink()
 
 
 def test_the_smtp_server_receives_exactly_the_expected_messages_on_the_expected_days(

@@ -22,7 +22,7 @@ from scheduler.config.loader import load_config
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.render.samples import SAMPLE_CONTEXT
 from scheduler.render.templates import Templates
-from tests.document_files import write_docx
+from tests.support.document_files import write_docx
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = "plans/tth-2020-bdg.yaml"

@@ -32,9 +32,10 @@ from scheduler.plan.planner import MERGED
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 from scheduler.service.channels import build_notifiers
-from tests import test_daemon_process as process_kit
-from tests.conftest import make_settings
-from tests.dispatch_kit import links, make_dispatcher, run, sync_and_dispatch
+from tests.support import configs as config_kit
+from tests.support import daemon as process_kit
+from tests.support.dispatch_kit import links, make_dispatcher, run, sync_and_dispatch
+from tests.support.settings import make_settings
 
 CONTACT = "so-noi-vu/focal"
 
@@ -312,11 +313,11 @@ def readyz(daemon) -> int:
 
 
 def test_a_full_disk_during_dispatch_repeats_at_most_the_sends_in_flight(tmp_path, small_disk, smtp_sink):
-    process_kit.write_config(tmp_path)
+    config_kit.write_config(tmp_path)
     daemon = process_kit.Daemon(tmp_path, smtp_sink)
     daemon.env["NHACVIEC_DATABASE_URL"] = f"sqlite:///{small_disk / 'nhacviec.db'}"
     daemon.env["NHACVIEC_LEASE_SECONDS"] = "10"  # shorter than the episode: repeats would show
-    total = process_kit.AGENCIES * process_kit.OBLIGATIONS
+    total = config_kit.AGENCIES * config_kit.OBLIGATIONS
     smtp_sink.delay = 0.01
     try:
         daemon.start()

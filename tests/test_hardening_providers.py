@@ -39,21 +39,12 @@ from scheduler.outbox.store import DeliveryAttempt, Status, open_store
 from scheduler.outbox.sync import sync
 from scheduler.render.links import Links
 from scheduler.service.logs import JsonFormatter, TextFormatter
-from tests.dispatch_kit import run as dispatch
 from tests.doubles.serve import requests, reset, script, serve
-from tests.smtp_sink import free_port
-from tests.test_channels import (  # noqa: F401 - fixtures
-    DAY,
-    ESMS_PATH,
-    SPEEDSMS_PATH,
-    api_calls,
-    at,
-    doubles,
-    rows,
-    setup,
-    urls,
-)
-from tests.test_daemon_process import Daemon, write_config
+from tests.support.channels import DAY, ESMS_PATH, SPEEDSMS_PATH, api_calls, at, rows
+from tests.support.configs import write_config
+from tests.support.daemon import Daemon
+from tests.support.dispatch_kit import run as dispatch
+from tests.support.smtp_sink import free_port
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = "3f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c"
@@ -344,7 +335,7 @@ def metric(metrics: Metrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-def test_a_zalo_configuration_code_through_the_dispatcher(setup, urls, caplog) -> None:  # noqa: F811
+def test_a_zalo_configuration_code_through_the_dispatcher(setup, urls, caplog) -> None:
     settings, engine, dispatcher = setup()
     metrics = with_metrics(dispatcher)
     script(
@@ -402,8 +393,8 @@ def test_a_refused_connection_is_a_configuration_alert_and_sent_nothing(zalo) ->
 
 
 def test_a_retry_after_a_zns_5xx_is_recorded_and_counted_as_a_possible_duplicate(
-    setup,  # noqa: F811
-    urls,  # noqa: F811
+    setup,
+    urls,
     caplog,
 ) -> None:
     settings, engine, dispatcher = setup()
@@ -607,7 +598,7 @@ def test_send_test_says_when_no_reminder_of_that_kind_exists(send_test) -> None:
 # --- item 25: one line per outcome ---------------------------------------------------------------
 
 
-def test_every_send_outcome_is_one_log_line(setup, urls, caplog) -> None:  # noqa: F811
+def test_every_send_outcome_is_one_log_line(setup, urls, caplog) -> None:
     settings, engine, dispatcher = setup(sms_gateway="speedsms")
     script(urls["zalo"], now=at(settings, DAY, 8).isoformat(), no_zalo=["84900000208"])
     script(urls["speedsms"], fail_next=1, status=503)

@@ -29,12 +29,12 @@ from scheduler.outbox.store import Occurrence, Reminder, Status, make_engine, mi
 from scheduler.outbox.sync import sync
 from scheduler.render.links import Links, secret_key
 from scheduler.web.app import HEAD_SECONDS, create_app
-from tests.conftest import POSTGRES_ADMIN_URL, make_settings
-from tests.dispatch_kit import links
-from tests.smtp_sink import free_port
-from tests.test_daemon_process import Daemon, outbox, wait_for, write_config
-from tests.test_dispatch_year import one_agency_plan
-from tests.test_replicas import Replica
+from tests.support.configs import one_agency_plan, write_config
+from tests.support.daemon import Daemon, Replica, outbox, wait_for
+from tests.support.dispatch_kit import links
+from tests.support.postgres import POSTGRES_ADMIN_URL
+from tests.support.settings import make_settings
+from tests.support.smtp_sink import free_port
 
 KEY = "khoa-kiem-thu-du-dai-32-byte-tro-len"
 OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"

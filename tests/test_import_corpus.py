@@ -27,7 +27,7 @@ from importer.quality import (
 from scheduler.config.loader import load_config
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.plan.events import calendar_events
-from tests.document_files import write_docx, write_pdf
+from tests.support.document_files import write_docx, write_pdf
 
 CORPUS = Path(__file__).parent / "import_corpus"
 SEEDS = [

@@ -27,7 +27,7 @@ from scheduler.config.loader import load_config
 from scheduler.config.schema import ObligationSpec, PlanSpec
 from scheduler.config.yamlfile import ConfigInvalid, read_yaml
 from scheduler.plan.events import calendar_events
-from tests.conftest import SAMPLE_CONFIG
+from tests.support.settings import SAMPLE_CONFIG
 
 D = date
 CITES = (

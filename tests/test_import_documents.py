@@ -20,7 +20,7 @@ from pypdf import PdfReader, PdfWriter
 
 from importer import document
 from importer.document import MB, Document, DocumentError, clean_paragraphs, read_document
-from tests.document_files import FONT, seed_text, write_docx, write_pdf
+from tests.support.document_files import FONT, seed_text, write_docx, write_pdf
 
 LAM_THAO = "lam-thao-2024-ke-hoach-bdg.txt"
 THAI_BINH = "thai-binh-hlhpn-2024-ke-hoach-bdg.txt"

@@ -23,7 +23,7 @@ from scheduler.outbox.store import (
     open_store,
     schema_revisions,
 )
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,9 +16,9 @@ from scheduler.dispatch.digest import enqueue_digests
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.store import Reminder, Status, open_store, utcnow
 from scheduler.service.logs import JsonFormatter
-from tests.conftest import make_settings
-from tests.dispatch_kit import make_dispatcher, run, sync_and_dispatch
-from tests.test_dispatch_year import one_agency_plan
+from tests.support.configs import one_agency_plan
+from tests.support.dispatch_kit import make_dispatcher, run, sync_and_dispatch
+from tests.support.settings import make_settings
 
 OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
 

@@ -33,8 +33,8 @@ from scheduler.plan.events import calendar_events
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.samples import sample_context
 from scheduler.render.templates import Templates
-from tests.conftest import SAMPLE_CONFIG, make_settings
-from tests.dispatch_kit import links
+from tests.support.dispatch_kit import links
+from tests.support.settings import SAMPLE_CONFIG, make_settings
 
 D = date
 

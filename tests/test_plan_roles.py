@@ -20,7 +20,7 @@ from scheduler.config.schema import PlanSpec
 from scheduler.config.settings import load_settings
 from scheduler.config.yamlfile import ConfigInvalid, read_yaml
 from scheduler.plan.planner import Planner
-from tests.conftest import SAMPLE_CONFIG
+from tests.support.settings import SAMPLE_CONFIG
 
 PLAN = """\
 id: nhap-thu

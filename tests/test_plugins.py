@@ -28,7 +28,7 @@ from scheduler.config.loader import load_config
 from scheduler.config.settings import SettingsError, load_settings
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.outbox.store import Reminder, Status, open_store
-from tests.smtp_sink import free_port
+from tests.support.smtp_sink import free_port
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin_demo"
 BUILT_IN = ("console", "email", "sms", "webhook", "zalo")

@@ -8,9 +8,7 @@ PostgreSQL server skips these tests with the reason; in CI (CI=true) it fails th
 
 from __future__ import annotations
 
-import json
 import signal
-import socket
 import threading
 import time
 from collections import Counter
@@ -26,9 +24,10 @@ from sqlalchemy import func, select
 
 from scheduler.outbox.singleton import once
 from scheduler.outbox.store import Reminder, Status, make_engine, migrate
-from tests.conftest import POSTGRES_ADMIN_URL
-from tests.smtp_sink import SmtpSink
-from tests.test_daemon_process import CONCURRENCY, Daemon, write_config
+from tests.support.configs import write_config
+from tests.support.daemon import CONCURRENCY, Replica
+from tests.support.postgres import POSTGRES_ADMIN_URL
+from tests.support.smtp_sink import SmtpSink
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -45,35 +44,6 @@ def upgraded(pg_url: str) -> str:
     migrate(engine)
     engine.dispose()
     return pg_url
-
-
-class Replica(Daemon):
-    """One `nhacviec run` with its own directory (log, cwd) and the shared configuration."""
-
-    def __init__(self, root: Path, config: Path, sink: SmtpSink, database_url: str, **env: str) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        super().__init__(root, sink)
-        self.env.update(NHACVIEC_DATABASE_URL=database_url, NHACVIEC_CONFIG_DIR=str(config), **env)
-
-    @property
-    def worker(self) -> str:
-        return f"{socket.gethostname()}:{self.process.pid}"
-
-    def entries(self, message: str) -> list[dict]:
-        """The daemon's JSON log lines whose message is `message`."""
-        found = []
-        for line in (self.root / "daemon.log").read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("msg") == message:
-                found.append(entry)
-        return found
-
-    def terminate(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=40)
 
 
 @pytest.fixture

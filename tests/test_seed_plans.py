@@ -8,7 +8,7 @@ import pytest
 
 from scheduler.config.loader import load_config
 from scheduler.plan.events import Event, calendar_events
-from tests.conftest import SAMPLE_CONFIG
+from tests.support.settings import SAMPLE_CONFIG
 
 D = date
 

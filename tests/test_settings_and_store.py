@@ -100,7 +100,7 @@ def test_env_example_documents_every_setting_with_valid_values():
 
     from notifiers.registry import channel_names, notifier_class
     from scheduler.config.settings import DEFAULTS, PREFIX
-    from tests.conftest import ROOT
+    from tests.support.settings import ROOT
 
     example = dotenv_values(ROOT / ".env.example")
     channel_secrets = {

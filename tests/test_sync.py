@@ -12,7 +12,7 @@ from scheduler.config.loader import load_config
 from scheduler.outbox.store import Occurrence, Reminder, Status
 from scheduler.outbox.sync import sync
 from scheduler.plan.planner import idempotency_key
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 TODAY = date(2026, 11, 2)  # before the 10/12 and 15/12 deadlines and the 1/12 report
 

@@ -19,7 +19,7 @@ from notifiers.base import Delivery, Message, NotConfigured, NotifierError, Setu
 from notifiers.webhook import WebhookNotifier, WebhookOptions, _answer_id, sign, verify
 from scheduler.config.settings import load_settings
 from tests.doubles.serve import requests, reset, script, serve
-from tests.smtp_sink import free_port
+from tests.support.smtp_sink import free_port
 
 SECRET = "khóa-ký-webhook-bí-mật-42"
 RECEIVER = "tests.doubles.webhook_receiver:app"

@@ -17,7 +17,7 @@ from scheduler.config.loader import load_config
 from scheduler.config.schema import Offset
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.plan.planner import send_day
-from tests.conftest import SAMPLE_CONFIG
+from tests.support.settings import SAMPLE_CONFIG
 
 D = date
 CAL = WorkCalendar()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.smtp_sink import free_port
+from tests.support.smtp_sink import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

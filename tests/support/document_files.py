@@ -22,7 +22,7 @@ from pathlib import Path
 import docx
 from fpdf import FPDF
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 FONT = TESTS / "fonts" / "DejaVuSans-vi.ttf"
 CORPUS = TESTS / "import_corpus"
 SHARED_SEEDS = TESTS.parents[1] / "shared" / "seeds"

@@ -17,7 +17,7 @@ from scheduler.outbox.sync import sync
 from scheduler.render.links import Links
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 
 SECRET = "khoa-bi-mat-cho-kiem-thu"
 
