@@ -26,8 +26,8 @@ from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 from scheduler.plan.planner import Planner, idempotency_key
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
-from tests.conftest import make_settings
-from tests.dispatch_kit import links, make_dispatcher, run
+from tests.support.dispatch_kit import links, make_dispatcher, run
+from tests.support.settings import make_settings
 
 
 def at(settings, day: date, hour: int = 8) -> datetime:
