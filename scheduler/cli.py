@@ -25,6 +25,7 @@ from scheduler.daemon import build_notifier, run_daemon
 from scheduler.dates import format_date, parse_date
 from scheduler.db_cli import db_app
 from scheduler.events import calendar_events
+from scheduler.former_agencies import former_agencies_at
 from scheduler.ics import SUMMARY_PREFIX, to_ics
 from scheduler.links import Links, secret_key
 from scheduler.loader import Deployment, load_config
@@ -95,7 +96,8 @@ def _links(settings: Settings) -> Links:
 
 def _deployment(settings: Settings, config: Path | None) -> Deployment:
     try:
-        deployment = load_config(config or settings.config_dir, settings)
+        former = former_agencies_at(settings.database_url)
+        deployment = load_config(config or settings.config_dir, settings, former=former)
     except ConfigInvalid as exc:
         for error in exc.errors:
             err.print(styled("lỗi", "red", f" {error}"), highlight=False, soft_wrap=True)
@@ -278,7 +280,10 @@ def outbox(
     _choose("--sort", sort, SORTS)
     _choose("--format", format_, FORMATS)
     engine = open_store(settings.database_url)
-    query = select(Reminder)
+    # Each reminder with the names of its agency and plan of the time (scheduler/lifetimes.py).
+    query = select(Reminder, Occurrence.agency_name, Occurrence.plan_name).outerjoin(
+        Occurrence, Occurrence.key == Reminder.occurrence_key
+    )
     if status:
         query = query.where(Reminder.status == status)
     if due_before:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from scheduler import periods
+from scheduler import lifetimes, periods
 from scheduler.dates import DayOfYear
 from scheduler.loader import Deployment
 from scheduler.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
@@ -96,11 +96,21 @@ def observance_dates(
 def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date) -> list[Event]:
     """Every event of `plan` that touches the days [first, last]."""
     events: list[Event] = []
+    resolved: dict[tuple[str, ...], list[str]] = {}
+    follow = lifetimes.follows(plan)
+    agencies = deployment.agencies
 
     def add(item, kind: EventKind, period: str, start: date, end: date, **links) -> None:
         if start <= last and end >= first:
             named = tuple(item.who or plan.participants)
-            who = tuple(deployment.resolve(named))
+            if named not in resolved:
+                resolved[named] = deployment.resolve(named)
+            # The agencies on duty on the event's day: an agency that has ended is replaced
+            # by its successor (or by nobody), one not yet established is left out.
+            who = tuple(lifetimes.on_duty_all(agencies, resolved[named], start, follow))
+            for name in ("to", "via"):
+                if links.get(name) is not None:
+                    links[name] = lifetimes.on_duty(agencies, links[name], start, follow)
             events.append(
                 Event(
                     plan.id,

@@ -69,11 +69,17 @@ class Occurrence(SQLModel, table=True):
     title: str
     start_date: date
     end_date: date = Field(index=True)
-    status: str = "open"  # open | submitted (confirmed) | removed
+    # open | submitted (confirmed) | removed | ended (its agency left or ended: lifetimes.ENDED)
+    # | untracked (its deadline had passed when first planned: lifetimes.UNTRACKED)
+    status: str = "open"
     fingerprint: str
     confirmed_at: datetime | None = None
     confirmed_by: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+    # The names of the time (migration 0009): as they were when the occurrence was planned, kept
+    # once its deadline has passed. None on rows written before: the configuration's name is shown.
+    agency_name: str | None = None
+    plan_name: str | None = None
 
 
 class Reminder(SQLModel, table=True):

@@ -8,7 +8,13 @@ one transaction:
 - a new or changed occurrence has its reminders recomputed: new ones are added,
   pending ones whose day, kind or recipient changed are updated, pending ones
   no longer wanted are cancelled, cancelled ones wanted again are revived;
-- an occurrence no longer in the configuration has its pending reminders cancelled;
+- an occurrence no longer in the configuration has its pending reminders cancelled; when its
+  agency left the configuration or ended (scheduler/lifetimes.py), with that reason, and the
+  occurrence stays visible as ended instead of vanishing;
+- an occurrence keeps the names of its agency and plan of the day it was planned; a rename
+  reaches only the occurrences still ahead;
+- a deadline that had already passed when it was first planned is "không theo dõi"
+  (untracked): it gets no reminder and is never counted late;
 - sent, dead and skipped rows are history and never rewritten, except the rows the plan
   itself skips: a rung merged into a later one of the same day is written as skipped with
   the reason, and comes back to pending if a change separates the two days again.
@@ -27,6 +33,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from scheduler import lifetimes
+from scheduler.lifetimes import ENDED, UNTRACKED
 from scheduler.loader import Deployment
 from scheduler.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner
 from scheduler.settings import Settings
@@ -37,6 +45,9 @@ from scheduler.store import Occurrence, Reminder, Status, bulk_insert, start_of_
 LOOKBACK_DAYS = 62
 CHUNK = 500
 CONFIRMED = "submitted"
+REMOVED = "removed"
+GONE = "hủy: không còn trong cấu hình"  # the reason of a reminder whose occurrence or rung left it
+KEPT = (CONFIRMED, UNTRACKED)  # statuses a configuration change does not undo
 
 Progress = Callable[[int, int], None]
 
@@ -100,23 +111,25 @@ def sync(
         changed = [
             occ
             for key, occ in wanted.items()
-            if key in stored and (stored[key][0] != occ.fingerprint or stored[key][1] == "removed")
+            if key in stored and (stored[key][0] != occ.fingerprint or stored[key][1] in (REMOVED, ENDED))
         ]
-        removed = [key for key, (_, status) in stored.items() if key not in wanted and status != "removed"]
+        removed = [
+            key for key, (_, status) in stored.items() if key not in wanted and status not in (REMOVED, ENDED)
+        ]
         total = len(new) + len(changed)
         done = 0
         for batch in _chunks(new + changed):
-            _apply(conn, planner, batch, stored, cutoff, report)
+            _apply(conn, planner, batch, stored, cutoff, today, report)
             done += len(batch)
             if progress:
                 progress(done, total)
-        _remove(conn, removed, report)
+        _remove(conn, deployment, removed, report)
         report.occurrences_added, report.occurrences_changed = len(new), len(changed)
         report.occurrences_removed = len(removed)
     return report
 
 
-def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict:
+def _occurrence_row(occ: PlannedOccurrence, planner: Planner, now: datetime) -> dict:
     e = occ.event
     return {
         "key": occ.key,
@@ -131,6 +144,8 @@ def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict:
         "status": "open",
         "fingerprint": occ.fingerprint,
         "updated_at": now,
+        "agency_name": planner.agency_name(occ.agency_id),
+        "plan_name": planner.plan_name(e.plan_id),
     }
 
 
@@ -140,32 +155,49 @@ def _apply(
     batch: Sequence[PlannedOccurrence],
     stored: dict,
     cutoff: datetime,
+    today: date,
     report: SyncReport,
 ) -> None:
     """Insert or update a batch of occurrences and reconcile their reminders."""
     now = utcnow()
-    rows = [_occurrence_row(occ, now) for occ in batch]
+    workdays = planner.deployment.workdays
+    rows = [_occurrence_row(occ, planner, now) for occ in batch]
     inserts = [row for row in rows if row["key"] not in stored]
     updates = [row for row in rows if row["key"] in stored]
+    for row in inserts:
+        if lifetimes.untracked(row["kind"], workdays.next_working_day(row["start_date"]), today):
+            row["status"] = UNTRACKED  # nobody was reminded of it: it is never counted late
     for row in updates:
-        if stored[row["key"]][1] == CONFIRMED:
-            row["status"] = CONFIRMED  # a confirmation outlives configuration changes
+        if stored[row["key"]][1] in KEPT:
+            row["status"] = stored[row["key"]][1]  # a confirmation outlives configuration changes
     if inserts:
         conn.execute(insert(Occurrence), inserts)
     if updates:
         table = Occurrence.__table__
-        conn.execute(
-            update(table).where(table.c.key == bindparam("b_key")),
-            [{"b_key": row["key"], **{k: v for k, v in row.items() if k != "key"}} for row in updates],
-        )
+        # The names of the time: an occurrence whose deadline has passed keeps the names it was
+        # planned with (a row from before names were stored takes today's).
+        past = [row for row in updates if row["end_date"] < today]
+        ahead = [row for row in updates if row["end_date"] >= today]
+        for group, names in ((ahead, None), (past, table.c)):
+            if not group:
+                continue
+            statement = update(table).where(table.c.key == bindparam("b_key"))
+            if names is not None:
+                statement = statement.values(
+                    agency_name=func.coalesce(names.agency_name, bindparam("b_agency_name")),
+                    plan_name=func.coalesce(names.plan_name, bindparam("b_plan_name")),
+                )
+            conn.execute(
+                statement,
+                [
+                    {"b_key": row["key"], **{_bound(k, names): v for k, v in row.items() if k != "key"}}
+                    for row in group
+                ],
+            )
 
-    # A confirmed occurrence needs no more reminders: nothing is added or revived for it.
-    planned = [
-        rem
-        for occ in batch
-        if stored.get(occ.key, ("", ""))[1] != CONFIRMED
-        for rem in planner.reminders(occ)
-    ]
+    # A confirmed or untracked occurrence needs no more reminders: nothing is added or revived.
+    status = {row["key"]: row["status"] for row in rows}
+    planned = [rem for occ in batch if status[occ.key] not in KEPT for rem in planner.reminders(occ)]
     existing = {}
     changed_keys = [row["key"] for row in updates]
     for keys in _chunks(changed_keys):
@@ -184,11 +216,17 @@ def _apply(
             ).where(Reminder.occurrence_key.in_(keys))
         ):
             existing[row.key] = row
-    _reconcile(conn, planned, existing, cutoff, now, report)
+    _reconcile(conn, planner, planned, existing, cutoff, now, report)
+
+
+def _bound(column: str, names: object) -> str:
+    """The parameter name of a column in the update of `_apply` (the names bound separately)."""
+    return f"b_{column}" if names is not None and column in ("agency_name", "plan_name") else column
 
 
 def _reconcile(
     conn: Connection,
+    planner: Planner,
     planned: list[PlannedReminder],
     existing: dict,
     cutoff: datetime,
@@ -254,15 +292,30 @@ def _reconcile(
             conn.execute(
                 update(table).where(table.c.key == bindparam("b_key"), table.c.status == status), rows
             )
-    for keys in _chunks(stale):
-        conn.execute(
-            update(table)
-            .where(table.c.key.in_(keys), table.c.status == Status.PENDING)
-            .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
-        )
+    reasons: dict[str, list[str]] = {}
+    for key in stale:
+        reasons.setdefault(_stale_reason(planner, existing[key]), []).append(key)
+    for reason, keys_of_reason in reasons.items():
+        for keys in _chunks(keys_of_reason):
+            conn.execute(
+                update(table)
+                .where(table.c.key.in_(keys), table.c.status == Status.PENDING)
+                .values(status=Status.CANCELLED, last_error=reason, updated_at=now)
+            )
     report.added += len(inserts)
     report.updated += len(updates) + sum(len(rows) for rows in moves.values())
     report.cancelled += len(stale)
+
+
+def _stale_reason(planner: Planner, row) -> str:
+    """Why a pending reminder no longer wanted is cancelled: its agency's end when it was due
+    after the agency's last day, else a change of the configuration."""
+    agencies = planner.deployment.agencies
+    agency_id = row.occurrence_key.rsplit("/", 1)[-1]
+    last_day = lifetimes.ended_on(agencies, agency_id)
+    if last_day is not None and row.send_at.astimezone(planner.settings.timezone).date() > last_day:
+        return lifetimes.ended_reason(agencies, agency_id)
+    return GONE
 
 
 def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> dict:
@@ -281,15 +334,35 @@ def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> 
     return values
 
 
-def _remove(conn: Connection, keys: list[str], report: SyncReport) -> None:
-    """Occurrences gone from the configuration: cancel what is pending, keep the history."""
+def _remove(conn: Connection, deployment: Deployment, keys: list[str], report: SyncReport) -> None:
+    """Occurrences gone from the configuration: cancel what is pending, keep the history.
+
+    One whose agency left the configuration, or ended with nobody to take the occurrence over,
+    becomes `ended` (shown as such, its confirmation kept); one that went to a successor, or
+    whose item left the plan, becomes `removed`. The reminders say why they were cancelled."""
     now = utcnow()
     table, occ = Reminder.__table__, Occurrence.__table__
+    agencies = deployment.agencies
     for chunk in _chunks(keys):
-        result = conn.execute(
-            update(table)
-            .where(table.c.occurrence_key.in_(chunk), table.c.status == Status.PENDING)
-            .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
-        )
-        report.cancelled += result.rowcount
-        conn.execute(update(occ).where(occ.c.key.in_(chunk)).values(status="removed", updated_at=now))
+        outcome: dict[tuple[str, str], list[str]] = {}  # (new status, reason) -> keys
+        for key, agency_id, start, status in conn.execute(
+            select(occ.c.key, occ.c.agency_id, occ.c.start_date, occ.c.status).where(occ.c.key.in_(chunk))
+        ):
+            agency = agencies.get(agency_id)
+            if agency is not None and (agency.valid_until is None or start <= agency.valid_until):
+                new_status, reason = REMOVED, GONE  # the item (or the agency's part in it) left the plan
+            else:
+                successor = agency is not None and lifetimes.on_duty(agencies, agency_id, start) is not None
+                new_status = REMOVED if successor else (status if status == CONFIRMED else ENDED)
+                reason = lifetimes.ended_reason(agencies, agency_id)
+            outcome.setdefault((new_status, reason), []).append(key)
+        for (new_status, reason), of_outcome in outcome.items():
+            result = conn.execute(
+                update(table)
+                .where(table.c.occurrence_key.in_(of_outcome), table.c.status == Status.PENDING)
+                .values(status=Status.CANCELLED, last_error=reason, updated_at=now)
+            )
+            report.cancelled += result.rowcount
+            conn.execute(
+                update(occ).where(occ.c.key.in_(of_outcome)).values(status=new_status, updated_at=now)
+            )

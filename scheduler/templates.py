@@ -58,10 +58,13 @@ Context of a reminder (the contract `scheduler.messages` fills)
 Context of the digest (`scheduler.digest.digest_context`)
 ---------------------------------------------------------
 - `plan`: {`id`, `number`, `title`, `issuer`}; `focal_agency`: str; `today`: date
-- `rows`: list of {`agency`: str, `item`: str, `start`: date, `status`: "confirmed" |
-  "overdue" | "open", `confirmed_by`: str or None, `confirmed_at`: str or None,
-  `failures`: list of str}
-- `counts`: {`confirmed`: int, `overdue`: int, `open`: int}
+- `rows`: list of {`agency`: str (the name of the time: as when the deadline was planned),
+  `item`: str, `start`: date, `status`: "confirmed" | "overdue" | "open" | "ended" (the
+  agency was abolished or merged: "đơn vị đã giải thể / sáp nhập") | "untracked" (the
+  deadline had passed when it was first planned: "không theo dõi", never late),
+  `confirmed_by`: str or None, `confirmed_at`: str or None, `failures`: list of str,
+  `note`: str or None (for "ended": since when and the successor, "từ sau 30/06/2025; nay là …")}
+- `counts`: {`confirmed`, `overdue`, `open`, `ended`, `untracked`: int}
 - `alerts`: list of str: problems of the channels only the operator can fix (a Zalo
   token to authorize again …), each "channel: what to do"; usually empty
 
@@ -337,6 +340,7 @@ SAMPLE_DIGEST: dict[str, Any] = {
             "confirmed_by": "Nguyễn Thị Hoa",
             "confirmed_at": "09:15 08/12/2026",
             "failures": [],
+            "note": None,
         },
         {
             "agency": "UBND thị xã Hương Thủy",
@@ -346,6 +350,7 @@ SAMPLE_DIGEST: dict[str, Any] = {
             "confirmed_by": "Trần Văn Minh",
             "confirmed_at": "16:40 10/12/2026",
             "failures": [],
+            "note": None,
         },
         {
             "agency": "UBND huyện A Lưới",
@@ -355,6 +360,7 @@ SAMPLE_DIGEST: dict[str, Any] = {
             "confirmed_by": None,
             "confirmed_at": None,
             "failures": ["sms +84900000208: thuê bao không liên lạc được"],
+            "note": None,
         },
         {
             "agency": "Sở Tài chính",
@@ -364,6 +370,7 @@ SAMPLE_DIGEST: dict[str, Any] = {
             "confirmed_by": None,
             "confirmed_at": None,
             "failures": [],
+            "note": None,
         },
         {
             "agency": _SO_LDTBXH,
@@ -373,9 +380,30 @@ SAMPLE_DIGEST: dict[str, Any] = {
             "confirmed_by": None,
             "confirmed_at": None,
             "failures": ["email giamdoc@ldtbxh.tth.example.org: 550 hộp thư không tồn tại"],
+            "note": None,
+        },
+        {
+            "agency": "UBND huyện Nam Đông",
+            "item": "Báo cáo kết quả thực hiện 01 năm",
+            "start": date(2026, 11, 20),
+            "status": "ended",
+            "confirmed_by": None,
+            "confirmed_at": None,
+            "failures": [],
+            "note": "từ sau 30/11/2026; nay là UBND xã Nam Đông",
+        },
+        {
+            "agency": "Sở Y tế",
+            "item": "Xây dựng Kế hoạch triển khai năm 2026",
+            "start": date(2026, 11, 16),
+            "status": "untracked",
+            "confirmed_by": None,
+            "confirmed_at": None,
+            "failures": [],
+            "note": None,
         },
     ],
-    "counts": {"confirmed": 2, "overdue": 2, "open": 1},
+    "counts": {"confirmed": 2, "overdue": 2, "open": 1, "ended": 1, "untracked": 1},
     "alerts": [
         "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
     ],
@@ -400,7 +428,7 @@ def _variants(kind: str) -> Iterator[dict[str, Any]]:
             **base,
             "plan": {**base["plan"], "number": None, "issuer": ""},
             "rows": [],
-            "counts": {"confirmed": 0, "overdue": 0, "open": 0},
+            "counts": {"confirmed": 0, "overdue": 0, "open": 0, "ended": 0, "untracked": 0},
             "alerts": [],
         }
         return
