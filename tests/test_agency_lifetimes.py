@@ -148,7 +148,7 @@ def test_a_merger_keeps_the_past_with_its_names_and_sends_the_future_to_the_succ
     assert before[key("bao-cao-9-thang", "so-ldtbxh")][:2] == ("open", "Sở LĐTBXH")
 
     merge(config)  # the officer records the merger on 20/6/2025, ahead of 1/7
-    report, deployment, settings = run_sync(engine, tmp_path, config, date(2025, 6, 20))
+    _report, deployment, settings = run_sync(engine, tmp_path, config, date(2025, 6, 20))
     after = occurrences(engine)
 
     # Before 1/7: the old bodies, their names, their reminders up to 30/6.
@@ -250,7 +250,7 @@ def test_an_agency_removed_from_the_configuration(engine, tmp_path, config, monk
     deployment = load_config(config, today=date(2025, 6, 20), former=former_agencies(engine))
     assert any("'so-y-te' không còn trong config/agencies/" in str(w) for w in deployment.warnings)
 
-    report, deployment, settings = run_sync(engine, tmp_path, config, date(2025, 6, 20))
+    _report, deployment, settings = run_sync(engine, tmp_path, config, date(2025, 6, 20))
     state = occurrences(engine)
     assert state[key("bao-cao-6-thang", "so-y-te")][0] == "ended"
     assert state[key("bao-cao-6-thang", "so-y-te")][1] == "Sở Y tế"
@@ -283,7 +283,7 @@ def test_an_agency_removed_from_the_configuration(engine, tmp_path, config, monk
 
 def test_deadlines_passed_before_they_were_first_planned_are_not_followed(engine, tmp_path, config):
     # The service starts on 20/6/2025: 10/6 has passed, 26/6 has not.
-    report, deployment, settings = run_sync(engine, tmp_path, config, date(2025, 6, 20))
+    _report, deployment, settings = run_sync(engine, tmp_path, config, date(2025, 6, 20))
     state = occurrences(engine)
     assert state[key("bao-cao-6-thang", "so-y-te")][0] == "untracked"
     assert reminders(engine, key("bao-cao-6-thang", "so-y-te")) == []  # no overdue, no escalation
