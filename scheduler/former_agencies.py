@@ -7,28 +7,24 @@ it existed, and was removed (abolished, merged). `load_config(..., former=...)` 
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.store import Occurrence, make_engine, sqlite_file
 
-log = logging.getLogger(__name__)
-
 
 def former_agencies(engine: Engine) -> frozenset[str]:
     """The ids of every agency the ledger holds occurrences of (an index-only read). Empty when
-    the database has no schema yet or cannot be read (logged; the configuration is then checked
-    strictly, and an old plan naming a removed agency is an error until the database answers)."""
+    the database has no schema yet or cannot be read (the configuration is then checked strictly:
+    an old plan naming a removed agency is an error until the database answers; the commands and
+    the service report an unreachable database themselves)."""
     table = Occurrence.__table__
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table("occurrence"):
                 return frozenset()
             return frozenset(conn.execute(select(table.c.agency_id).distinct()).scalars())
-    except SQLAlchemyError as exc:
-        log.warning("cannot read the agencies of the ledger: %s", exc.__class__.__name__)
+    except SQLAlchemyError:
         return frozenset()
 
 
