@@ -1,7 +1,7 @@
 """The occurrence keeps its route (to, via) for rendering; a digest row names its plan and day.
 
 Rendering builds a reminder's event from its occurrence row and the plan's item, without
-expanding the calendar again; rows stored before migration 0009r (no route) are rendered
+expanding the calendar again; rows stored before migration 0010 (no route) are rendered
 from the calendar as before, and the next sync writes their route."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def reminder_row(engine, occurrence_key: str = OCCURRENCE):
 
 
 def forget_routes(engine, *keys: str) -> None:
-    """As a row stored before migration 0009r."""
+    """As a row stored before migration 0010."""
     table = Occurrence.__table__
     condition = table.c.key.in_(keys) if keys else True
     with engine.begin() as conn:
@@ -151,7 +151,7 @@ def test_an_upgraded_database_renders_its_old_rows_and_the_next_sync_routes_them
     config = alembic_config()
     with engine.begin() as conn:  # the database as the version before this one left it
         config.attributes["connection"] = conn
-        command.downgrade(config, "0008")
+        command.downgrade(config, "0009")
     engine.dispose()
     engine = open_store(settings.database_url)  # the daemon's start: upgraded to the newest
     stored = occurrences(engine)

@@ -16,6 +16,7 @@ from scheduler.cli.terminal import console, styled
 from scheduler.config.loader import Deployment, load_config
 from scheduler.config.settings import Settings, SettingsError, load_settings
 from scheduler.config.yamlfile import ConfigInvalid
+from scheduler.outbox.former_agencies import former_agencies_at
 from scheduler.render.links import Links, secret_key
 
 out = console()
@@ -47,7 +48,8 @@ def links_or_exit(settings: Settings) -> Links:
 
 def deployment_or_exit(settings: Settings, config: Path | None) -> Deployment:
     try:
-        deployment = load_config(config or settings.config_dir, settings)
+        former = former_agencies_at(settings.database_url)
+        deployment = load_config(config or settings.config_dir, settings, former=former)
     except ConfigInvalid as exc:
         for error in exc.errors:
             err.print(styled("lỗi", "red", f" {error}"), highlight=False, soft_wrap=True)

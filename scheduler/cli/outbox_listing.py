@@ -28,7 +28,7 @@ ERROR_STYLES = {Status.DEAD: "red", Status.CANCELLED: "dim", Status.SKIPPED: "di
 FORMATS = ("table", "csv", "json")
 FIELDS = (
     "id", "send_at", "status", "status_text", "kind", "channel", "recipient", "occurrence",
-    "attempts", "next_attempt_at", "sent_at", "last_error",
+    "agency", "plan", "attempts", "next_attempt_at", "sent_at", "last_error",
 )  # fmt: skip
 
 
@@ -58,6 +58,8 @@ def records(rows: Sequence[Any], tz: tzinfo) -> list[dict[str, Any]]:
             "channel": row.channel,
             "recipient": row.recipient,
             "occurrence": row.occurrence_key,
+            "agency": getattr(row, "agency_name", None),  # the names of the time, when stored
+            "plan": getattr(row, "plan_name", None),
             "attempts": row.attempts,
             "next_attempt_at": iso(row.next_attempt_at),
             "sent_at": iso(row.sent_at),
@@ -88,7 +90,9 @@ def table(rows: Sequence[Any], tz: tzinfo, title: str) -> Table:
     for row in rows:
         when = Text(_when(row.send_at, tz) + "\n")
         when.append(STATUS_WORDS.get(row.status, row.status), STATUS_STYLES.get(row.status, ""))
-        what = Text(f"{row.occurrence_key}\n{row.kind} · {row.channel} · {row.recipient}")
+        agency = getattr(row, "agency_name", None)  # the name of the time, when stored
+        what = Text(row.occurrence_key + (f" ({agency})" if agency else ""))
+        what.append(f"\n{row.kind} · {row.channel} · {row.recipient}")
         if row.status == Status.PENDING and row.next_attempt_at is not None:
             what.append(f"\nlần gửi tới: {_when(row.next_attempt_at, tz)}")
         if row.last_error:

@@ -12,9 +12,9 @@ or raises `ConfigInvalid` listing every problem as `file:line: field: message`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from notifiers.registry import PluginError, notifier_class
 from scheduler.calendar import periods
 from scheduler.calendar.dates import DayOfYear, format_date
 from scheduler.calendar.workdays import WorkCalendar, WorkdayOverrides
+from scheduler.config import lifetimes
 from scheduler.config.schema import (
     AgenciesFile,
     AgencySpec,
@@ -266,6 +267,9 @@ def _load_agencies(
                 )
         contacts[agency_id] = _contacts(doc, path, agency, check)
     _check_cycles(agencies, where_agency, check)
+    for agency_id, field_name, message, is_error in lifetimes.agency_problems(agencies):
+        doc, path = where_agency[agency_id]
+        (check.errors if is_error else check.warnings).append(doc.error((*path, field_name), message))
     return agencies, groups, members, contacts
 
 
@@ -416,6 +420,9 @@ class _PlanChecker:
         self.doc, self.plan, self.check = doc, plan, check
         self.agencies, self.groups, self.policies = known["agencies"], known["groups"], known["policies"]
         self.workdays: WorkCalendar = known["workdays"]
+        self.today: date = known["today"]
+        self.former: Collection[str] = known["former"]
+        self.ended_warned: set[str] = set()  # agencies already warned about in this plan
         self.roles: dict[str, RoleSpec] = {}  # filled by check_roles: those whose id is not an agency's
         self.used: set[str] = set()  # role ids named somewhere in the plan
 
@@ -433,11 +440,27 @@ class _PlanChecker:
 
     def declared(self, path: Path_, ref: str | None, agency_only: bool = False) -> None:
         if (
+            ref is not None
+            and ref not in self.ended_warned
+            and (warning := lifetimes.named_ended_warning(self.agencies, ref, self.plan, self.today))
+        ):
+            self.ended_warned.add(ref)
+            self.check.warnings.append(self.doc.error(path, warning))
+        if (
             ref is None
             or ref in self.agencies
             or ref in self.check.broken
             or (not agency_only and ref in self.groups)
         ):
+            return
+        if ref in self.former and ref not in self.groups:
+            # An agency the ledger has occurrences of, since removed from the configuration
+            # (abolished, merged): a warning, so that the old plans naming it still load. An id
+            # the ledger never saw is most likely a typo: an error.
+            if ref not in self.ended_warned:
+                self.ended_warned.add(ref)
+                warning = lifetimes.former_warning(ref, self.plan)
+                self.check.warnings.append(self.doc.error(path, warning))
             return
         what = "đơn vị" if agency_only else "đơn vị hoặc nhóm"
         self.error(path, f"'{ref}' không phải {what} đã khai báo trong config/agencies/")
@@ -662,7 +685,7 @@ def _warn_unreachable(
             for item in getattr(plan, section):
                 for ref in item.who or plan.participants:
                     for agency_id in members.get(ref, [ref]):
-                        if not contacts.get(agency_id) and agency_id not in warned:
+                        if agency_id in contacts and not contacts[agency_id] and agency_id not in warned:
                             warned.add(agency_id)
                             file, line = where[(plan.id, item.id)].rsplit(":", 1)
                             check.warnings.append(
@@ -719,9 +742,19 @@ def load_workdays(config_dir: Path) -> WorkdayOverrides:
     return overrides
 
 
-def load_config(config_dir: Path, settings: Settings | None = None) -> Deployment:
+def load_config(
+    config_dir: Path,
+    settings: Settings | None = None,
+    today: date | None = None,
+    former: Collection[str] | None = None,
+) -> Deployment:
     """Read and validate every file; raise ConfigInvalid with all problems found. With the
-    `settings`, also what depends on them (a policy's send time against the quiet hours)."""
+    `settings`, also what depends on them (a policy's send time against the quiet hours).
+    `today` (default: today in Vietnam): a plan naming an agency ended by then is warned about.
+    `former` (scheduler/outbox/former_agencies.py): the ids of the agencies the ledger knows; a plan may
+    still name one of them after it has left the configuration (a warning, not an error)."""
+    if today is None:
+        today = datetime.now(settings.timezone).date() if settings is not None else date.today()
     config_dir = Path(config_dir)
     errors: list[ConfigError] = []
     if not config_dir.is_dir():
@@ -766,7 +799,14 @@ def load_config(config_dir: Path, settings: Settings | None = None) -> Deploymen
     where: dict[tuple[str, ...], str] = {}
     plan_ids: dict[str, str] = {}
     workdays = WorkCalendar(overrides)
-    known = {"agencies": agencies, "groups": groups, "policies": policies, "workdays": workdays}
+    known = {
+        "agencies": agencies,
+        "groups": groups,
+        "policies": policies,
+        "workdays": workdays,
+        "today": today,
+        "former": former or (),
+    }
     for doc in _read_all(sorted((config_dir / "plans").glob("*.yaml")), errors):
         plan = _validate(PlanSpec, doc, errors)
         if plan is None:

@@ -119,6 +119,10 @@ class AgencySpec(Strict):
     parent: Slug | None = None
     groups: list[Slug] = []
     contacts: list[ContactSpec] = []
+    # --- over time (scheduler/config/lifetimes.py) ------------------------------------------------
+    valid_from: FullDate | None = None  # the first day it exists (established, merged into being)
+    valid_until: FullDate | None = None  # its last day (abolished, merged, renamed with a new id)
+    succeeded_by: Slug | None = None  # the agency that took over its duties after valid_until
 
 
 class AgenciesFile(Strict):
@@ -268,6 +272,9 @@ class PlanSpec(Strict):
     focal_agency: Slug
     policy: Slug | None = None
     roles: dict[Slug, RoleSpec] = {}  # role id -> agencies; see RoleSpec
+    # After an agency's valid_until its occurrences go to its successor (follow), or to nobody
+    # (stop: a newer plan names the new bodies itself). See scheduler/config/lifetimes.py.
+    successors: Literal["follow", "stop"] = "follow"
     participants: list[Slug] = []
     obligations: list[ObligationSpec] = []
     windows: list[WindowSpec] = []

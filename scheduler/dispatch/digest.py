@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from notifiers.registry import notifier_class
+from scheduler.config import lifetimes
 from scheduler.config.loader import Deployment
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status, start_of_day_utc
 from scheduler.plan.kinds import OccurrenceKind, ReminderKind
@@ -100,32 +101,62 @@ def digest_context(
                     )
     rows = []
     for o in occurrences:
-        if o.status == OccurrenceStatus.SUBMITTED:
-            status = "confirmed"
-        elif deployment.workdays.next_working_day(o.start_date) < today:
-            status = "overdue"
-        else:
-            status = "open"
+        status = row_status(deployment, o, today)
         rows.append(
             {
-                "agency": deployment.name_of(o.agency_id),
+                # The name of the time (a merged or renamed agency keeps its name on its past rows).
+                "agency": o.agency_name or deployment.name_of(o.agency_id),
                 "item": o.title,
                 "start": o.start_date,
                 "status": status,
                 "confirmed_by": o.confirmed_by,
                 "confirmed_at": f"{o.confirmed_at.astimezone(tz):%H:%M %d/%m/%Y}" if o.confirmed_at else None,
                 "failures": failures.get(o.key, []),
+                "note": _note(deployment, o.agency_id) if status == "ended" else None,
             }
         )
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("confirmed", "overdue", "open")}
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
     return {
         "plan": {"id": plan.id, "number": plan.number, "title": plan.title, "issuer": plan.issuer},
-        "focal_agency": deployment.name_of(plan.focal_agency),
+        "focal_agency": deployment.name_of(focal_agency(deployment, plan.id, today)),
         "today": today,
         "rows": rows,
         "counts": counts,
         "alerts": operator_alerts(engine, deployment),
     }
+
+
+STATUSES = ("confirmed", "overdue", "open", "ended", "untracked")
+
+
+def row_status(deployment: Deployment, occurrence: Any, today: date) -> str:
+    """The digest's word for an occurrence: confirmed, then ended (its agency left the
+    configuration or ended: "đơn vị đã giải thể / sáp nhập"), untracked (its deadline had
+    passed when it was first planned: "không theo dõi", never late), overdue or open."""
+    if occurrence.status == "submitted":
+        return "confirmed"
+    if occurrence.status == OccurrenceStatus.ENDED or lifetimes.has_ended(
+        deployment.agencies, occurrence.agency_id, today
+    ):
+        return "ended"
+    if occurrence.status == OccurrenceStatus.UNTRACKED:
+        return "untracked"
+    if deployment.workdays.next_working_day(occurrence.start_date) < today:
+        return "overdue"
+    return "open"
+
+
+def _note(deployment: Deployment, agency_id: str) -> str:
+    """What became of an ended agency: "từ sau 30/06/2025; nay là Sở Nội vụ"."""
+    return lifetimes.ended_note(deployment.agencies, agency_id)
+
+
+def focal_agency(deployment: Deployment, plan_id: str, today: date) -> str:
+    """The plan's focal agency on `today`: its successor after a merger when the plan follows
+    successors; the one the plan names otherwise (whose contacts, if any, still get the digest)."""
+    plan = next(p for p in deployment.plans if p.id == plan_id)
+    holder = lifetimes.on_duty(deployment.agencies, plan.focal_agency, today, lifetimes.follows(plan))
+    return holder or plan.focal_agency
 
 
 def operator_alerts(engine: Engine, deployment: Deployment) -> list[str]:
@@ -149,7 +180,7 @@ def enqueue_digests(
     for plan in deployment.plans:
         if not digest_context(engine, deployment, plan.id, today, tz)["rows"]:
             continue
-        contacts = deployment.contacts.get(plan.focal_agency, [])
+        contacts = deployment.contacts.get(focal_agency(deployment, plan.id, today), [])
         focal = [c for c in contacts if c.spec.role == "focal"] or contacts
         occurrence_key = DigestKey(plan.id, today).occurrence_key
         for contact in focal:

@@ -3,13 +3,14 @@ The command line (`nhacviec outbox`, `nhacviec retry`) and later pages share the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, case, func, select, update
 from sqlmodel import col
 
-from scheduler.outbox.store import Reminder, Status, utcnow
+from scheduler.outbox.store import Occurrence, Reminder, Status, utcnow
 
 SORTS = {
     "upcoming": "chờ gửi trước, theo giờ gửi; rồi các nhắc việc khác, mới nhất trước",
@@ -35,9 +36,12 @@ def ordering(sort: str) -> list[ColumnElement[Any]]:
 
 def list_reminders(
     engine: Engine, *, status: str | None, sent_before: datetime | None, sort: str, limit: int
-) -> tuple[int, list[Row[Any]]]:
+) -> tuple[int, Sequence[Row[Reminder, str | None, str | None]]]:
     """How many reminders match, and the first `limit` of them (0: all) in `sort` order."""
-    query = select(Reminder)
+    # Each reminder with the names of its agency and plan of the time (scheduler/config/lifetimes.py).
+    query = select(Reminder, col(Occurrence.agency_name), col(Occurrence.plan_name)).outerjoin(
+        Occurrence, col(Occurrence.key) == col(Reminder.occurrence_key)
+    )
     if status:
         query = query.where(col(Reminder.status) == status)
     if sent_before is not None:
@@ -45,7 +49,7 @@ def list_reminders(
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(*ordering(sort)).limit(limit or None)).all()
-    return total, list(rows)
+    return total, rows
 
 
 def retry_dead(engine: Engine, reminder_id: int | None = None) -> int:

@@ -56,6 +56,8 @@ class OccurrenceStatus(StrEnum):
     OPEN = "open"
     SUBMITTED = "submitted"  # confirmed by the agency (scheduler.outbox.acks); outlives config changes
     REMOVED = "removed"  # no longer in the configuration; its history is kept
+    ENDED = "ended"  # its agency left the configuration or ended (config/lifetimes.py): shown as such
+    UNTRACKED = "untracked"  # its deadline had passed when it was first planned: never counted late
 
 
 class AttemptOutcome(StrEnum):
@@ -97,9 +99,13 @@ class Occurrence(SQLModel, table=True):
     confirmed_by: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
     # Where the report goes and through whom, as the calendar event says (agency ids; "" for none),
-    # so that rendering need not expand the calendar again. NULL: written before migration 0009r.
+    # so that rendering need not expand the calendar again. NULL: written before migration 0010.
     to_agency_id: str | None = None
     via_agency_id: str | None = None
+    # The names of the time (migration 0009): as they were when the occurrence was planned, kept
+    # once its deadline has passed. None on rows written before: the configuration's name is shown.
+    agency_name: str | None = None
+    plan_name: str | None = None
 
 
 class Reminder(SQLModel, table=True):

@@ -8,9 +8,15 @@ one transaction:
 - a new or changed occurrence has its reminders recomputed: new ones are added,
   pending ones whose day, kind or recipient changed are updated, pending ones
   no longer wanted are cancelled, cancelled ones wanted again are revived;
-- an occurrence no longer in the configuration has its pending reminders cancelled;
+- an occurrence no longer in the configuration has its pending reminders cancelled; when its
+  agency left the configuration or ended (scheduler/config/lifetimes.py), with that reason, and the
+  occurrence stays visible as ended instead of vanishing;
+- an occurrence keeps the names of its agency and plan of the day it was planned; a rename
+  reaches only the occurrences still ahead;
+- a deadline that had already passed when it was first planned is "không theo dõi"
+  (untracked): it gets no reminder and is never counted late;
 - an occurrence keeps its event's route (`to`, `via`) for rendering; rows written before
-  migration 0009r get it at the next sync, without their reminders being recomputed;
+  migration 0010 get it at the next sync, without their reminders being recomputed;
 - sent, dead and skipped rows are history and never rewritten, except the rows the plan
   itself skips: a rung merged into a later one of the same day is written as skipped with
   the reason, and comes back to pending if a change separates the two days again.
@@ -31,6 +37,7 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
+from scheduler.config import lifetimes
 from scheduler.config.loader import Deployment
 from scheduler.config.settings import Settings
 from scheduler.outbox.store import (
@@ -49,6 +56,11 @@ from scheduler.plan.planner import MERGED, PlannedOccurrence, PlannedReminder, P
 LOOKBACK_DAYS = 62
 CHUNK = 500
 CONFIRMED = OccurrenceStatus.SUBMITTED
+REMOVED = OccurrenceStatus.REMOVED
+ENDED = OccurrenceStatus.ENDED
+UNTRACKED = OccurrenceStatus.UNTRACKED
+GONE = "hủy: không còn trong cấu hình"  # the reason of a reminder whose occurrence or rung left it
+KEPT = (CONFIRMED, UNTRACKED)  # statuses a configuration change does not undo
 
 Progress = Callable[[int, int], None]
 T = TypeVar("T")
@@ -108,7 +120,7 @@ def sync(
     report = SyncReport()
     with engine.begin() as conn:
         stored: Stored = {}
-        unrouted = set()  # written before migration 0009r: no route yet
+        unrouted = set()  # written before migration 0010: no route yet
         for key, fingerprint, status, routed in conn.execute(
             select(
                 col(Occurrence.key),
@@ -124,22 +136,19 @@ def sync(
         changed = [
             occ
             for key, occ in wanted.items()
-            if key in stored
-            and (stored[key][0] != occ.fingerprint or stored[key][1] == OccurrenceStatus.REMOVED)
+            if key in stored and (stored[key][0] != occ.fingerprint or stored[key][1] in (REMOVED, ENDED))
         ]
         removed = [
-            key
-            for key, (_, status) in stored.items()
-            if key not in wanted and status != OccurrenceStatus.REMOVED
+            key for key, (_, status) in stored.items() if key not in wanted and status not in (REMOVED, ENDED)
         ]
         total = len(new) + len(changed)
         done = 0
         for batch in _chunks(new + changed):
-            _apply(conn, planner, batch, stored, cutoff, report)
+            _apply(conn, planner, batch, stored, cutoff, today, report)
             done += len(batch)
             if progress:
                 progress(done, total)
-        _remove(conn, removed, report)
+        _remove(conn, deployment, removed, report)
         changed_keys = {occ.key for occ in changed}
         _route(conn, [wanted[key] for key in unrouted if key in wanted and key not in changed_keys])
         report.occurrences_added, report.occurrences_changed = len(new), len(changed)
@@ -147,7 +156,7 @@ def sync(
     return report
 
 
-def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict[str, Any]:
+def _occurrence_row(occ: PlannedOccurrence, planner: Planner, now: datetime) -> dict[str, Any]:
     e = occ.event
     return {
         "key": occ.key,
@@ -163,6 +172,8 @@ def _occurrence_row(occ: PlannedOccurrence, now: datetime) -> dict[str, Any]:
         "fingerprint": occ.fingerprint,
         "updated_at": now,
         **_route_values(occ),
+        "agency_name": planner.agency_name(occ.agency_id),
+        "plan_name": planner.plan_name(e.plan_id),
     }
 
 
@@ -172,7 +183,7 @@ def _route_values(occ: PlannedOccurrence) -> dict[str, str]:
 
 
 def _route(conn: Connection, occurrences: Sequence[PlannedOccurrence]) -> None:
-    """Write the route of unchanged occurrences stored before migration 0009r (once: their
+    """Write the route of unchanged occurrences stored before migration 0010 (once: their
     reminders are not recomputed, and the columns are no longer NULL afterwards)."""
     if occurrences:
         table = Occurrence.__table__
@@ -188,32 +199,49 @@ def _apply(
     batch: Sequence[PlannedOccurrence],
     stored: Stored,
     cutoff: datetime,
+    today: date,
     report: SyncReport,
 ) -> None:
     """Insert or update a batch of occurrences and reconcile their reminders."""
     now = utcnow()
-    rows = [_occurrence_row(occ, now) for occ in batch]
+    workdays = planner.deployment.workdays
+    rows = [_occurrence_row(occ, planner, now) for occ in batch]
     inserts = [row for row in rows if row["key"] not in stored]
     updates = [row for row in rows if row["key"] in stored]
+    for row in inserts:
+        if lifetimes.untracked(row["kind"], workdays.next_working_day(row["start_date"]), today):
+            row["status"] = UNTRACKED  # nobody was reminded of it: it is never counted late
     for row in updates:
-        if stored[row["key"]][1] == CONFIRMED:
-            row["status"] = CONFIRMED  # a confirmation outlives configuration changes
+        if stored[row["key"]][1] in KEPT:
+            row["status"] = stored[row["key"]][1]  # a confirmation outlives configuration changes
     if inserts:
         conn.execute(insert(Occurrence), inserts)
     if updates:
         table = Occurrence.__table__
-        conn.execute(
-            update(table).where(table.c.key == bindparam("b_key")),
-            [{"b_key": row["key"], **{k: v for k, v in row.items() if k != "key"}} for row in updates],
-        )
+        # The names of the time: an occurrence whose deadline has passed keeps the names it was
+        # planned with (a row from before names were stored takes today's).
+        past = [row for row in updates if row["end_date"] < today]
+        ahead = [row for row in updates if row["end_date"] >= today]
+        for group, names in ((ahead, None), (past, table.c)):
+            if not group:
+                continue
+            statement = update(table).where(table.c.key == bindparam("b_key"))
+            if names is not None:
+                statement = statement.values(
+                    agency_name=func.coalesce(names.agency_name, bindparam("b_agency_name")),
+                    plan_name=func.coalesce(names.plan_name, bindparam("b_plan_name")),
+                )
+            conn.execute(
+                statement,
+                [
+                    {"b_key": row["key"], **{_bound(k, names): v for k, v in row.items() if k != "key"}}
+                    for row in group
+                ],
+            )
 
-    # A confirmed occurrence needs no more reminders: nothing is added or revived for it.
-    planned = [
-        rem
-        for occ in batch
-        if stored.get(occ.key, ("", ""))[1] != CONFIRMED
-        for rem in planner.reminders(occ)
-    ]
+    # A confirmed or untracked occurrence needs no more reminders: nothing is added or revived.
+    status = {row["key"]: row["status"] for row in rows}
+    planned = [rem for occ in batch if status[occ.key] not in KEPT for rem in planner.reminders(occ)]
     existing: dict[str, StoredReminder] = {}
     changed_keys = [row["key"] for row in updates]
     for keys in _chunks(changed_keys):
@@ -232,11 +260,17 @@ def _apply(
             ).where(col(Reminder.occurrence_key).in_(keys))
         ):
             existing[found.key] = found
-    _reconcile(conn, planned, existing, cutoff, now, report)
+    _reconcile(conn, planner, planned, existing, cutoff, now, report)
+
+
+def _bound(column: str, names: object) -> str:
+    """The parameter name of a column in the update of `_apply` (the names bound separately)."""
+    return f"b_{column}" if names is not None and column in ("agency_name", "plan_name") else column
 
 
 def _reconcile(
     conn: Connection,
+    planner: Planner,
     planned: list[PlannedReminder],
     existing: dict[str, StoredReminder],
     cutoff: datetime,
@@ -307,15 +341,30 @@ def _reconcile(
             conn.execute(
                 update(table).where(table.c.key == bindparam("b_key"), table.c.status == status), rows
             )
-    for keys in _chunks(stale):
-        conn.execute(
-            update(table)
-            .where(table.c.key.in_(keys), table.c.status == Status.PENDING)
-            .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
-        )
+    reasons: dict[str, list[str]] = {}
+    for key in stale:
+        reasons.setdefault(_stale_reason(planner, existing[key]), []).append(key)
+    for reason, keys_of_reason in reasons.items():
+        for keys in _chunks(keys_of_reason):
+            conn.execute(
+                update(table)
+                .where(table.c.key.in_(keys), table.c.status == Status.PENDING)
+                .values(status=Status.CANCELLED, last_error=reason, updated_at=now)
+            )
     report.added += len(inserts)
     report.updated += len(updates) + sum(len(rows) for rows in moves.values())
     report.cancelled += len(stale)
+
+
+def _stale_reason(planner: Planner, row: StoredReminder) -> str:
+    """Why a pending reminder no longer wanted is cancelled: its agency's end when it was due
+    after the agency's last day, else a change of the configuration."""
+    agencies = planner.deployment.agencies
+    agency_id = row.occurrence_key.rsplit("/", 1)[-1]
+    last_day = lifetimes.ended_on(agencies, agency_id)
+    if last_day is not None and row.send_at.astimezone(planner.settings.timezone).date() > last_day:
+        return lifetimes.ended_reason(agencies, agency_id)
+    return GONE
 
 
 def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> dict[str, Any]:
@@ -334,17 +383,36 @@ def _changes(rem: PlannedReminder, now: datetime, status: str | None = None) -> 
     return values
 
 
-def _remove(conn: Connection, keys: list[str], report: SyncReport) -> None:
-    """Occurrences gone from the configuration: cancel what is pending, keep the history."""
+def _remove(conn: Connection, deployment: Deployment, keys: list[str], report: SyncReport) -> None:
+    """Occurrences gone from the configuration: cancel what is pending, keep the history.
+
+    One whose agency left the configuration, or ended with nobody to take the occurrence over,
+    becomes `ended` (shown as such, its confirmation kept); one that went to a successor, or
+    whose item left the plan, becomes `removed`. The reminders say why they were cancelled."""
     now = utcnow()
     table, occ = Reminder.__table__, Occurrence.__table__
+    agencies = deployment.agencies
     for chunk in _chunks(keys):
-        result = conn.execute(
-            update(table)
-            .where(table.c.occurrence_key.in_(chunk), table.c.status == Status.PENDING)
-            .values(status=Status.CANCELLED, last_error="no longer in the configuration", updated_at=now)
-        )
-        report.cancelled += result.rowcount
-        conn.execute(
-            update(occ).where(occ.c.key.in_(chunk)).values(status=OccurrenceStatus.REMOVED, updated_at=now)
-        )
+        outcome: dict[tuple[str, str], list[str]] = {}  # (new status, reason) -> keys
+        for key, agency_id, start, status in conn.execute(
+            select(occ.c.key, occ.c.agency_id, occ.c.start_date, occ.c.status).where(occ.c.key.in_(chunk))
+        ):
+            agency = agencies.get(agency_id)
+            new_status: str
+            if agency is not None and (agency.valid_until is None or start <= agency.valid_until):
+                new_status, reason = REMOVED, GONE  # the item (or the agency's part in it) left the plan
+            else:
+                successor = agency is not None and lifetimes.on_duty(agencies, agency_id, start) is not None
+                new_status = REMOVED if successor else (status if status == CONFIRMED else ENDED)
+                reason = lifetimes.ended_reason(agencies, agency_id)
+            outcome.setdefault((new_status, reason), []).append(key)
+        for (new_status, reason), of_outcome in outcome.items():
+            result = conn.execute(
+                update(table)
+                .where(table.c.occurrence_key.in_(of_outcome), table.c.status == Status.PENDING)
+                .values(status=Status.CANCELLED, last_error=reason, updated_at=now)
+            )
+            report.cancelled += result.rowcount
+            conn.execute(
+                update(occ).where(occ.c.key.in_(of_outcome)).values(status=new_status, updated_at=now)
+            )

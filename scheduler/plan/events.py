@@ -16,6 +16,7 @@ from datetime import date
 from scheduler.calendar import periods
 from scheduler.calendar.dates import DayOfYear
 from scheduler.calendar.workdays import WorkCalendar
+from scheduler.config import lifetimes
 from scheduler.config.loader import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
 from scheduler.plan.kinds import OccurrenceKind
@@ -94,6 +95,9 @@ def observance_dates(
 def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date) -> list[Event]:
     """Every event of `plan` that touches the days [first, last]."""
     events: list[Event] = []
+    resolved: dict[tuple[str, ...], list[str]] = {}
+    follow = lifetimes.follows(plan)
+    agencies = deployment.agencies
 
     def add(
         item: ObligationSpec | WindowSpec | ObservanceSpec | periods.Level,
@@ -109,7 +113,15 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
     ) -> None:
         if start <= last and end >= first:
             named = tuple(item.who or plan.participants)
-            who = tuple(deployment.resolve(named))
+            if named not in resolved:
+                resolved[named] = deployment.resolve(named)
+            # The agencies on duty on the event's day: an agency that has ended is replaced
+            # by its successor (or by nobody), one not yet established is left out.
+            who = tuple(lifetimes.on_duty_all(agencies, resolved[named], start, follow))
+            if to is not None:
+                to = lifetimes.on_duty(agencies, to, start, follow)
+            if via is not None:
+                via = lifetimes.on_duty(agencies, via, start, follow)
             events.append(
                 Event(
                     plan.id,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from scheduler.calendar.workdays import WorkCalendar
+from scheduler.config import lifetimes
 from scheduler.config.loader import Contact, Deployment
 from scheduler.config.schema import Offset, PolicySpec, RungSpec
 from scheduler.config.settings import Settings
@@ -162,6 +163,7 @@ class Planner:
         self.deployment = deployment
         self.settings = settings
         self._plans = {plan.id: plan for plan in deployment.plans}
+        self._plan_names = {plan.id: lifetimes.plan_name(plan) for plan in deployment.plans}
         self._policy_text: dict[str, str] = {}
         self._contacts_text: dict[str, str] = {}
         self._send_at: dict[tuple[date, Offset, str, time, bool], tuple[datetime, date]] = {}
@@ -179,6 +181,13 @@ class Planner:
                 key = f"{event.plan_id}/{event.item_id}/{event.period}/{agency_id}"
                 yield PlannedOccurrence(key, event, agency_id, self._fingerprint(event_text, agency_id))
 
+    def agency_name(self, agency_id: str) -> str:
+        """The agency's name now, as an occurrence planned now stores it."""
+        return self.deployment.name_of(agency_id)
+
+    def plan_name(self, plan_id: str) -> str:
+        return self._plan_names.get(plan_id, plan_id)
+
     def policy(self, event: Event) -> PolicySpec:
         return self.deployment.policy(self._plans[event.plan_id], event.policy)
 
@@ -190,14 +199,17 @@ class Planner:
         # The kind as its string: the repr of an enum member would change every stored fingerprint.
         kind = str(event.kind)
         fields = (event.plan_id, event.item_id, kind, event.title, event.period, event.start, event.end)
-        links = (event.to, event.via, event.after)
+        links = (event.to, event.via, event.after, self._plan_names[event.plan_id])
         return f"{fields!r}|{links!r}|{self._policy_text[policy.id]}|{self._salt}"
 
     def _fingerprint(self, event_text: str, agency_id: str) -> str:
         """Changes whenever anything that shapes this occurrence's reminders changes."""
         if agency_id not in self._contacts_text:
             contacts = self.deployment.contacts.get(agency_id, [])
-            self._contacts_text[agency_id] = repr([(c.key, c.channels, c.spec) for c in contacts])
+            agency = self.deployment.agencies.get(agency_id)
+            # Its name (stored with the occurrence) and its end (its reminders stop there).
+            life = (self.agency_name(agency_id), agency.valid_until, agency.succeeded_by) if agency else None
+            self._contacts_text[agency_id] = repr(([(c.key, c.channels, c.spec) for c in contacts], life))
         text = f"{event_text}|{self._contacts_text[agency_id]}"
         return hashlib.sha1(text.encode()).hexdigest()
 
@@ -224,9 +236,13 @@ class Planner:
         }
         result: list[PlannedReminder] = []
         order: dict[str, RungOrder] = {}  # rung label -> (send day, send time, anchor, offset in days)
+        # Nothing goes to an agency after its last day (its successor has the later occurrences).
+        last_day = lifetimes.ended_on(self.deployment.agencies, occurrence.agency_id)
         for rung in rungs[event.kind]:
             anchor = event.end if rung.anchor == "end" else event.start
             send_at, day = self.send_at(anchor, rung, policy)
+            if last_day is not None and day > last_day:
+                continue
             label, kind = rung_label(event, rung), rung_kind(event, rung)
             order[label] = (day, send_at, anchor, rung.offset.amount)
             for contact in self._recipients(occurrence.agency_id, rung.to):

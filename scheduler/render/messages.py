@@ -2,7 +2,7 @@
 
 What a message says of its event comes from the occurrence row (its route: `to`, `via`) and
 the plan's item in the configuration, not from expanding the plan's calendar again. The
-calendar is expanded (one plan, one day) only for rows stored before migration 0009r, whose
+calendar is expanded (one plan, one day) only for rows stored before migration 0010, whose
 route is NULL, and for Decree 09 reports, whose data period only the calendar gives.
 """
 
@@ -151,7 +151,7 @@ class MessageBuilder:
 
     def _stored_event(self, occurrence: OccurrenceRow) -> Event | None:
         """The event from the row and its item's specification; from the calendar when the row
-        has no route (stored before migration 0009r) or the item is a Decree 09 report."""
+        has no route (stored before migration 0010) or the item is a Decree 09 report."""
         # Rows read before the migration, and previews' rows, may lack the columns.
         to: str | None = getattr(occurrence, "to_agency_id", None)
         via: str | None = getattr(occurrence, "via_agency_id", None)

@@ -58,10 +58,13 @@ Context of a reminder (the contract `scheduler.render.messages` fills)
 Context of the digest (`scheduler.dispatch.digest.digest_context`)
 ---------------------------------------------------------
 - `plan`: {`id`, `number`, `title`, `issuer`}; `focal_agency`: str; `today`: date
-- `rows`: list of {`agency`: str, `item`: str, `start`: date, `status`: "confirmed" |
-  "overdue" | "open", `confirmed_by`: str or None, `confirmed_at`: str or None,
-  `failures`: list of str}
-- `counts`: {`confirmed`: int, `overdue`: int, `open`: int}
+- `rows`: list of {`agency`: str (the name of the time: as when the deadline was planned),
+  `item`: str, `start`: date, `status`: "confirmed" | "overdue" | "open" | "ended" (the
+  agency was abolished or merged: "đơn vị đã giải thể / sáp nhập") | "untracked" (the
+  deadline had passed when it was first planned: "không theo dõi", never late),
+  `confirmed_by`: str or None, `confirmed_at`: str or None, `failures`: list of str,
+  `note`: str or None (for "ended": since when and the successor, "từ sau 30/06/2025; nay là …")}
+- `counts`: {`confirmed`, `overdue`, `open`, `ended`, `untracked`: int}
 - `alerts`: list of str: problems of the channels only the operator can fix (a Zalo
   token to authorize again …), each "channel: what to do"; usually empty
 

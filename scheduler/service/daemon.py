@@ -43,7 +43,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col
@@ -53,6 +53,7 @@ from scheduler.config.settings import Settings, SettingsError
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.dispatch.digest import enqueue_digests, operator_alerts
 from scheduler.dispatch.dispatcher import Dispatcher
+from scheduler.outbox.former_agencies import former_agencies
 from scheduler.outbox.lock import AlreadyRunning, single_instance
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.recorder import SendRecorder, journal_path
@@ -184,7 +185,7 @@ class Daemon:
         s = self.settings
         self.links = Links(secret_key(s), s.public_url, s.link_days)
         self.engine = open_database(s.database_url)
-        self.deployment = load_config(s.config_dir, s)
+        self.deployment = load_config(s.config_dir, s, former=former_agencies(self.engine))
         self.templates = Templates(s.config_dir / "templates")
         unconfigured: dict[str, str] = {}
         self.notifiers = build_notifiers(s, self.deployment, self.engine, unconfigured)
@@ -403,7 +404,7 @@ class Daemon:
         It is read in a thread: a large configuration must not stop the HTTP server."""
         before, self._snapshot = self._snapshot, config_snapshot(self.settings.config_dir)
         try:
-            deployment, templates = await asyncio.to_thread(read_configuration, self.settings)
+            deployment, templates = await asyncio.to_thread(read_configuration, self.settings, self.engine)
         except ConfigInvalid as exc:
             log.error("configuration not reloaded", extra={"errors": [str(e) for e in exc.errors]})
             return
@@ -471,8 +472,12 @@ def run_daemon(settings: Settings) -> int:
         return 1
 
 
-def read_configuration(settings: Settings) -> tuple[Deployment, Templates]:
-    return load_config(settings.config_dir, settings), Templates(settings.config_dir / "templates")
+def read_configuration(settings: Settings, engine: Engine | None = None) -> tuple[Deployment, Templates]:
+    """The configuration; with the ledger's `engine`, an old plan may name a removed agency."""
+    former = former_agencies(engine) if engine is not None else None
+    return load_config(settings.config_dir, settings, former=former), Templates(
+        settings.config_dir / "templates"
+    )
 
 
 def _give_back_memory() -> None:

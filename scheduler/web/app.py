@@ -102,10 +102,10 @@ def create_app(
         plan = next((p for p in current.plans if p.id == row.plan_id), None)
         item = next((o for o in plan.obligations if o.id == row.item_id), None) if plan else None
         return {
-            "plan_title": plan.title if plan else row.plan_id,
+            "plan_title": plan.title if plan else (row.plan_name or row.plan_id),
             "plan_number": plan.number if plan else None,
             "title": row.title,
-            "agency": current.name_of(row.agency_id),
+            "agency": row.agency_name or current.name_of(row.agency_id),  # the name of the time
             "due": f"{WEEKDAYS[row.start_date.weekday()]}, {row.start_date:%d/%m/%Y}",
             "to_agency": current.name_of(item.to) if item and item.to else None,
             "via_agency": current.name_of(item.via) if item and item.via else None,

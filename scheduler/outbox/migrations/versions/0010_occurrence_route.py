@@ -4,15 +4,15 @@ row so that rendering a reminder does not expand the plan's calendar again.
 Rows written before this migration keep NULL in both until sync writes them; rendering expands
 the calendar for those, as before. "" means the event names none.
 
-Revision ID: 0009r
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009r"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
