@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from scheduler.cli import app
+from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.dispatch.digest import digest_context
@@ -23,7 +23,7 @@ from scheduler.outbox.sync import sync
 from scheduler.plan.events import calendar_events
 from scheduler.render.links import Links
 from scheduler.render.messages import MessageBuilder
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 PLAN = "ke-hoach-2025"
 BEFORE_MERGER = """
