@@ -119,22 +119,16 @@ def agencies_file(p: str, agencies: int, communes: int, first_n: int, lifetimes:
         "agencies:\n",
     ]
     n = first_n
-    for i in range(1, agencies + 1):
-        successor = f"{p}-so-{i + 1:02d}" if merged(i, agencies, lifetimes) else None
-        lines.append(
-            agency_yaml(
-                f"{p}-so-{i:02d}", f"Sở số {i:02d} tỉnh {p}", f"{p}-so-nganh", f"so{i}.{p}", n, successor
+    # (count, id and domain part, digits, name, group): the provincial agencies, then the communes
+    kinds = ((agencies, "so", 2, "Sở số", "so-nganh"), (communes, "xa", 3, "UBND xã số", "xa"))
+    for count, kind, width, label, group in kinds:
+        for i in range(1, count + 1):
+            successor = f"{p}-{kind}-{i + 1:0{width}d}" if merged(i, count, lifetimes) else None
+            name = f"{label} {i:0{width}d} tỉnh {p}"
+            lines.append(
+                agency_yaml(f"{p}-{kind}-{i:0{width}d}", name, f"{p}-{group}", f"{kind}{i}.{p}", n, successor)
             )
-        )
-        n += 1
-    for i in range(1, communes + 1):
-        successor = f"{p}-xa-{i + 1:03d}" if merged(i, communes, lifetimes) else None
-        lines.append(
-            agency_yaml(
-                f"{p}-xa-{i:03d}", f"UBND xã số {i:03d} tỉnh {p}", f"{p}-xa", f"xa{i}.{p}", n, successor
-            )
-        )
-        n += 1
+            n += 1
     return "".join(lines)
 
 
