@@ -41,18 +41,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import multiprocessing
 import os
 import pstats
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +59,7 @@ from typing import Any, TypeVar
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from common import goal_table, session
 from sqlalchemy import Engine, func, select
 
 from scheduler.config.loader import load_config
@@ -70,16 +67,19 @@ from scheduler.config.settings import Settings, load_settings
 from scheduler.outbox.store import Occurrence, Reminder, make_engine, open_store
 from scheduler.outbox.sync import SyncReport, sync
 
-PROVINCES = 34
-COMMUNES = 3321  # communes and wards after the 2025 reorganisation
-AGENCIES_PER_PROVINCE = 30  # provincial departments, boards and agencies: 1,020 in all
-MOBILE_PREFIXES = ("090", "091", "093", "094", "096", "097", "098")
-# Ten yearly deadlines, all late enough that even the -14d rung lies after TODAY.
-DEADLINES = ("15/02", "31/03", "15/04", "31/05", "15/06", "15/07", "31/08", "15/10", "15/11", "15/12")
-TODAY = date(2027, 1, 1)
-MERGER_LAST_DAY = "30/06/2027"  # with --lifetimes (the default): one agency in three merges then
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the synthetic national configuration
+from tests.support.configs import (
+    DEADLINES,
+    MERGER_LAST_DAY,
+    PROVINCES,
+    REMINDERS_PER_OCCURRENCE,
+    Shape,
+    make_shape,
+    write_national_config,
+)
+
+TODAY = date(2027, 1, 1)  # every rung of the national configuration's deadlines lies ahead
 HORIZON_DAYS = 366
-PLAN_YEAR = 2027
 
 GOAL_RATIO = 50.0
 GOAL_RESYNC_S = 3.0
@@ -91,150 +91,6 @@ T = TypeVar("T")
 def send_reminder(key: str) -> None:
     """The peer's job function; never run, only referenced (APScheduler pickles the reference)."""
     print(f"send {key}")
-
-
-# --- synthetic configuration ------------------------------------------------
-
-
-def q(text: str) -> str:
-    """A double-quoted YAML scalar (a JSON string is one)."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def spread(total: int, parts: int, minimum: int = 0) -> list[int]:
-    """Split `total` into `parts` near-equal counts, each at least `minimum`."""
-    base, extra = divmod(total, parts)
-    return [max(minimum, base + (1 if i < extra else 0)) for i in range(parts)]
-
-
-def mobile(n: int) -> str:
-    """A distinct valid Vietnamese mobile number for each n, written as 09xx xxx xxx."""
-    digits = MOBILE_PREFIXES[n % len(MOBILE_PREFIXES)] + f"{n // len(MOBILE_PREFIXES):07d}"
-    return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
-
-
-def agency_yaml(
-    agency_id: str, name: str, group: str, domain: str, n: int, successor: str | None = None
-) -> str:
-    life = f"    valid_until: {MERGER_LAST_DAY}\n    succeeded_by: {successor}\n" if successor else ""
-    return (
-        f"  - id: {agency_id}\n"
-        f"    name: {q(name)}\n"
-        f"    groups: [{group}]\n"
-        f"{life}"
-        "    contacts:\n"
-        f"      - {{name: {q('Đầu mối ' + name)}, role: focal, email: dau-moi@{domain}.example.org,\n"
-        f'         mobile: "{mobile(n)}", channels: [email]}}\n'
-        f"      - {{name: {q('Lãnh đạo ' + name)}, role: leader, email: lanh-dao@{domain}.example.org}}\n"
-    )
-
-
-def merged(i: int, count: int, lifetimes: bool) -> bool:
-    """With `lifetimes`, one agency in three (never the last) merges into the next on 1/7."""
-    return lifetimes and i % 3 == 1 and i < count
-
-
-def agencies_file(p: str, agencies: int, communes: int, first_n: int, lifetimes: bool = False) -> str:
-    lines = [
-        "groups:\n",
-        f"  - {{id: {p}-so-nganh, name: {q(f'Các sở, ban, ngành tỉnh {p}')}}}\n",
-        f"  - {{id: {p}-xa, name: {q(f'UBND các xã, phường tỉnh {p}')}}}\n",
-        "agencies:\n",
-    ]
-    n = first_n
-    for i in range(1, agencies + 1):
-        successor = f"{p}-so-{i + 1:02d}" if merged(i, agencies, lifetimes) else None
-        lines.append(
-            agency_yaml(
-                f"{p}-so-{i:02d}", f"Sở số {i:02d} tỉnh {p}", f"{p}-so-nganh", f"so{i}.{p}", n, successor
-            )
-        )
-        n += 1
-    for i in range(1, communes + 1):
-        successor = f"{p}-xa-{i + 1:03d}" if merged(i, communes, lifetimes) else None
-        lines.append(
-            agency_yaml(
-                f"{p}-xa-{i:03d}", f"UBND xã số {i:03d} tỉnh {p}", f"{p}-xa", f"xa{i}.{p}", n, successor
-            )
-        )
-        n += 1
-    return "".join(lines)
-
-
-def plan_file(p: str) -> str:
-    lines = [
-        f"id: {p}-{PLAN_YEAR}-bench\n",
-        f"title: {q(f'Kế hoạch báo cáo định kỳ năm {PLAN_YEAR} tỉnh {p}')}\n",
-        f"issuer: {q(f'UBND tỉnh {p}')}\n",
-        f"year: {PLAN_YEAR}\n",
-        f"focal_agency: {p}-so-01\n",
-        f"participants: [{p}-so-nganh, {p}-xa]\n",
-        "obligations:\n",
-    ]
-    for i, day in enumerate(DEADLINES, start=1):
-        title = q(f"Báo cáo định kỳ số {i:02d}")
-        lines.append(
-            f"  - {{id: bao-cao-{i:02d}, title: {title}, yearly: {day}, who: [{p}-so-nganh, {p}-xa]}}\n"
-        )
-    return "".join(lines)
-
-
-POLICIES = """\
-default: bench
-policies:
-  - id: bench
-    name: "Sáu mốc nhắc: ba mốc gửi cả e-mail và SMS, mốc cuối báo lãnh đạo"
-    send_time: "08:00"
-    non_working_day: previous
-    deadline:
-      - {offset: -14d}
-      - {offset: -7d}
-      - {offset: -3d, channels: [email, sms]}
-      - {offset: 0d, channels: [email, sms]}
-      - {offset: +1wd, kind: overdue, channels: [email, sms]}
-      - {offset: +3wd, kind: escalation, to: leader}
-"""
-REMINDERS_PER_OCCURRENCE = 9  # 1 + 1 + 2 + 2 + 2 + 1, see POLICIES
-
-
-@dataclass
-class Shape:
-    agencies: list[int]
-    communes: list[int]
-
-    @property
-    def total_agencies(self) -> int:
-        return sum(self.agencies) + sum(self.communes)
-
-    @property
-    def expected_reminders(self) -> int:
-        return self.total_agencies * len(DEADLINES) * REMINDERS_PER_OCCURRENCE
-
-
-def make_shape(scale: float) -> Shape:
-    return Shape(
-        agencies=spread(round(AGENCIES_PER_PROVINCE * PROVINCES * scale), PROVINCES, minimum=1),
-        communes=spread(round(COMMUNES * scale), PROVINCES),
-    )
-
-
-def write_config(root: Path, shape: Shape, lifetimes: bool = False) -> Path:
-    """Write agencies/, plans/ and policies.yaml under `root`; return the config directory.
-    With `lifetimes`, one agency in three of each kind ends on 30/06 and is succeeded by the
-    next one (a merger in the middle of the calendar; bench_agencies.py uses the plain one,
-    since the spreadsheet columns do not carry the validity)."""
-    config = root / "config"
-    (config / "agencies").mkdir(parents=True)
-    (config / "plans").mkdir()
-    (config / "policies.yaml").write_text(POLICIES, encoding="utf-8")
-    n = 0
-    for index, (agencies, communes) in enumerate(zip(shape.agencies, shape.communes, strict=True), 1):
-        p = f"p{index:02d}"
-        text = agencies_file(p, agencies, communes, n, lifetimes)
-        (config / "agencies" / f"{p}.yaml").write_text(text, encoding="utf-8")
-        (config / "plans" / f"{p}-{PLAN_YEAR}.yaml").write_text(plan_file(p), encoding="utf-8")
-        n += agencies + communes
-    return config
 
 
 # --- measurements -----------------------------------------------------------
@@ -305,6 +161,16 @@ class Results:
         return statistics.median(self.resync_rounds)
 
 
+def bench_settings(url: str, config: Path) -> Settings:
+    return load_settings(
+        env={
+            "NHACVIEC_DATABASE_URL": url,
+            "NHACVIEC_CONFIG_DIR": str(config),
+            "NHACVIEC_HORIZON_DAYS": str(HORIZON_DAYS),
+        }
+    )
+
+
 def measure_first_sync(config: Path, settings: Settings, results: Results) -> Engine:
     """Create the store, load the configuration and sync into the empty outbox."""
     phases = results.phases
@@ -346,7 +212,7 @@ def count_lifetimes(engine: Engine, results: Results) -> None:
             select(func.count()).select_from(table).where(table.c.agency_name.is_not(None))
         ).scalar_one()
         results.successors = conn.execute(
-            select(func.count()).select_from(table).where(table.c.start_date > date(2027, 6, 30))
+            select(func.count()).select_from(table).where(table.c.start_date > MERGER_LAST_DAY)
         ).scalar_one()
 
 
@@ -355,13 +221,7 @@ def measure_backend(backend: str, url: str, config: Path, phase: str, queue: Any
     that its peak memory is its own and each re-sync starts as `nhacviec sync` does, in a fresh
     process: "first" (the first sync into the empty database) or "resync" (one no-change round).
     The results go back through `queue`."""
-    settings = load_settings(
-        env={
-            "NHACVIEC_DATABASE_URL": url,
-            "NHACVIEC_CONFIG_DIR": str(config),
-            "NHACVIEC_HORIZON_DAYS": str(HORIZON_DAYS),
-        }
-    )
+    settings = bench_settings(url, config)
     results = Results(backend=backend)
     if phase == "first":
         engine = measure_first_sync(config, settings, results)
@@ -400,23 +260,15 @@ def measure(backend: str, url: str, config: Path, rounds: int) -> Results:
 def postgres_database(admin_url: str) -> Iterator[str | None]:
     """A new empty PostgreSQL database (dropped afterwards); None, with the reason printed, when
     the server cannot be reached."""
-    import psycopg
+    from tests.support.postgres import throwaway_database, unreachable  # psycopg only when asked
 
-    try:
-        psycopg.connect(admin_url, autocommit=True, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        print(f"PostgreSQL not reachable at {admin_url}: {exc}; its figures are left out")
+    problem = unreachable(admin_url)
+    if problem is not None:
+        print(f"PostgreSQL not reachable at {admin_url}: {problem}; its figures are left out")
         yield None
         return
-    name = f"nhacviec_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(admin_url, "nhacviec_bench") as url:
+        yield url
 
 
 def measure_peer(url: str, sample: list[tuple[str, datetime]], variant: str) -> float:
@@ -445,13 +297,7 @@ def measure_peer(url: str, sample: list[tuple[str, datetime]], variant: str) -> 
 
 def profile_first_sync(config: Path, url: str) -> None:
     """cProfile of a first sync into a fresh database (separate from the timed run)."""
-    settings = load_settings(
-        env={
-            "NHACVIEC_DATABASE_URL": url,
-            "NHACVIEC_CONFIG_DIR": str(config),
-            "NHACVIEC_HORIZON_DAYS": str(HORIZON_DAYS),
-        }
-    )
+    settings = bench_settings(url, config)
     engine = open_store(url)
     deployment = load_config(config)
     profiler = cProfile.Profile()
@@ -464,10 +310,6 @@ def profile_first_sync(config: Path, url: str) -> None:
 
 
 # --- report -----------------------------------------------------------------
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 def print_figures(r: Results, shape: Shape, scale: float, lifetimes: bool) -> None:
@@ -555,16 +397,14 @@ def print_goals(all_results: list[Results]) -> list[str]:
         print(
             f"\n  first sync: {a.backend} {a.phases['first sync']:.1f} s, {b.backend} {b.phases['first sync']:.1f} s"
         )
-    print(f"\n  {'measure':<50} {'value':>10}  {'goal':>10}  verdict")
-    for name, value, goal, met in rows:
-        print(f"  {name:<50} {value:>10}  {goal:>10}  {verdict(met)}")
+    missed = goal_table(rows, (50, 10, 10))
     print(f"\n  ratio peer µs/reminder / ours µs/reminder (peer extrapolated from {r.peer_sample:,} jobs):")
     for variant in r.peer_seconds:
         print(
             f"    {variant}: {r.peer_us(variant) / r.ours_us:.1f} "
             f"({r.peer_us(variant) / r.ours_with_load_us:.1f} counting our config load)"
         )
-    return [name for name, _, _, met in rows if not met]
+    return missed
 
 
 def spreadsheet_import(scale: float) -> list[str]:
@@ -605,13 +445,11 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    started = time.perf_counter()
     shape = make_shape(args.scale)
-    root = Path(tempfile.mkdtemp(prefix="nhacviec-bench-"))
-    missed: list[str] = []
-    try:
+    with session("nhacviec-bench-", args.keep) as run:
+        root = run.root
         lifetimes = not args.no_lifetimes
-        config, seconds = timed(lambda: write_config(root, shape, lifetimes))
+        config, seconds = timed(lambda: write_national_config(root, shape, lifetimes))
         print(f"Wrote the synthetic configuration to {config} in {seconds:.2f} s")
         url = f"sqlite:///{root / 'nhacviec.db'}"
         all_results = [measure("SQLite", url, config, args.rounds)]
@@ -630,18 +468,11 @@ def main() -> int:
             )
         for each in all_results:
             print_figures(each, shape, args.scale, lifetimes)
-        missed = print_goals(all_results)
+        run.missed = print_goals(all_results)
         if not args.no_sheets:
-            missed += spreadsheet_import(args.scale)
+            run.missed += spreadsheet_import(args.scale)
         if args.profile:
             profile_first_sync(config, f"sqlite:///{root / 'profile.db'}")
-    finally:
-        if args.keep:
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print(f"\nBenchmark wall time: {time.perf_counter() - started:.1f} s")
-    print(f"GOALS NOT MET: {', '.join(missed)}" if missed else "All goals met.")
     return 0
 
 

@@ -3,7 +3,7 @@
 - `write_config`: one plan whose obligations are all due now, for N agencies (the daemon's
   process tests, the dispatch, channel and replica benchmarks);
 - `write_national_config`: the national scale of `Shape` (34 provinces, 4,341 agencies at
-  scale 1: bench_sync.py, bench_agencies.py);
+  scale 1: bench_sync.py, bench_agencies.py), optionally with mergers (`lifetimes`);
 - `write_channel_config`: `write_config` with every contact on one channel (Zalo or SMS)
   of the provider doubles in tests/doubles/ (bench_channels.py);
 - `one_agency_plan`: the sample configuration's TTH plan cut down to one agency.
@@ -67,6 +67,7 @@ MOBILE_PREFIXES = ("090", "091", "093", "094", "096", "097", "098")
 # Ten yearly deadlines, all late enough that even the -14d rung lies after 1/1/2027 (bench_sync's today).
 DEADLINES = ("15/02", "31/03", "15/04", "31/05", "15/06", "15/07", "31/08", "15/10", "15/11", "15/12")
 PLAN_YEAR = 2027
+MERGER_LAST_DAY = date(PLAN_YEAR, 6, 30)  # with `lifetimes`: one agency in three merges then
 
 
 def q(text: str) -> str:
@@ -86,11 +87,18 @@ def mobile(n: int) -> str:
     return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
 
 
-def agency_yaml(agency_id: str, name: str, group: str, domain: str, n: int) -> str:
+def agency_yaml(
+    agency_id: str, name: str, group: str, domain: str, n: int, successor: str | None = None
+) -> str:
+    """One agency with its two contacts; with a `successor`, it ends on MERGER_LAST_DAY."""
+    life = (
+        f"    valid_until: {MERGER_LAST_DAY:%d/%m/%Y}\n    succeeded_by: {successor}\n" if successor else ""
+    )
     return (
         f"  - id: {agency_id}\n"
         f"    name: {q(name)}\n"
         f"    groups: [{group}]\n"
+        f"{life}"
         "    contacts:\n"
         f"      - {{name: {q('Đầu mối ' + name)}, role: focal, email: dau-moi@{domain}.example.org,\n"
         f'         mobile: "{mobile(n)}", channels: [email]}}\n'
@@ -98,7 +106,12 @@ def agency_yaml(agency_id: str, name: str, group: str, domain: str, n: int) -> s
     )
 
 
-def agencies_file(p: str, agencies: int, communes: int, first_n: int) -> str:
+def merged(i: int, count: int, lifetimes: bool) -> bool:
+    """With `lifetimes`, one agency in three (never the last) merges into the next."""
+    return lifetimes and i % 3 == 1 and i < count
+
+
+def agencies_file(p: str, agencies: int, communes: int, first_n: int, lifetimes: bool = False) -> str:
     lines = [
         "groups:\n",
         f"  - {{id: {p}-so-nganh, name: {q(f'Các sở, ban, ngành tỉnh {p}')}}}\n",
@@ -106,16 +119,16 @@ def agencies_file(p: str, agencies: int, communes: int, first_n: int) -> str:
         "agencies:\n",
     ]
     n = first_n
-    for i in range(1, agencies + 1):
-        lines.append(
-            agency_yaml(f"{p}-so-{i:02d}", f"Sở số {i:02d} tỉnh {p}", f"{p}-so-nganh", f"so{i}.{p}", n)
-        )
-        n += 1
-    for i in range(1, communes + 1):
-        lines.append(
-            agency_yaml(f"{p}-xa-{i:03d}", f"UBND xã số {i:03d} tỉnh {p}", f"{p}-xa", f"xa{i}.{p}", n)
-        )
-        n += 1
+    # (count, id and domain part, digits, name, group): the provincial agencies, then the communes
+    kinds = ((agencies, "so", 2, "Sở số", "so-nganh"), (communes, "xa", 3, "UBND xã số", "xa"))
+    for count, kind, width, label, group in kinds:
+        for i in range(1, count + 1):
+            successor = f"{p}-{kind}-{i + 1:0{width}d}" if merged(i, count, lifetimes) else None
+            name = f"{label} {i:0{width}d} tỉnh {p}"
+            lines.append(
+                agency_yaml(f"{p}-{kind}-{i:0{width}d}", name, f"{p}-{group}", f"{kind}{i}.{p}", n, successor)
+            )
+            n += 1
     return "".join(lines)
 
 
@@ -176,8 +189,11 @@ def make_shape(scale: float) -> Shape:
     )
 
 
-def write_national_config(root: Path, shape: Shape) -> Path:
-    """Write agencies/, plans/ and policies.yaml under `root`; return the config directory."""
+def write_national_config(root: Path, shape: Shape, lifetimes: bool = False) -> Path:
+    """Write agencies/, plans/ and policies.yaml under `root`; return the config directory.
+    With `lifetimes`, one agency in three of each kind ends on MERGER_LAST_DAY and is succeeded
+    by the next one (a merger in the middle of the calendar: bench_sync.py); bench_agencies.py
+    uses the plain one, since the spreadsheet columns do not carry the validity."""
     config = root / "config"
     (config / "agencies").mkdir(parents=True)
     (config / "plans").mkdir()
@@ -185,7 +201,7 @@ def write_national_config(root: Path, shape: Shape) -> Path:
     n = 0
     for index, (agencies, communes) in enumerate(zip(shape.agencies, shape.communes, strict=True), 1):
         p = f"p{index:02d}"
-        text = agencies_file(p, agencies, communes, n)
+        text = agencies_file(p, agencies, communes, n, lifetimes)
         (config / "agencies" / f"{p}.yaml").write_text(text, encoding="utf-8")
         (config / "plans" / f"{p}-{PLAN_YEAR}.yaml").write_text(plan_file(p), encoding="utf-8")
         n += agencies + communes
