@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
+from scheduler import validity
 from scheduler.acks import UnknownOccurrence, acknowledge
 from scheduler.agencies_cli import agencies_app
 from scheduler.daemon import build_notifier, run_daemon
@@ -32,6 +33,7 @@ from scheduler.logs import setup_logging
 from scheduler.messages import MessageBuilder
 from scheduler.outbox_listing import FORMATS, SORTS, ordering, write_csv, write_json
 from scheduler.outbox_listing import table as listing
+from scheduler.plan_cli import plan_app
 from scheduler.planner import Planner
 from scheduler.send_test import parse_recipient, trial_message
 from scheduler.settings import Settings, SettingsError, load_settings
@@ -147,6 +149,9 @@ def check(config: ConfigOption = None) -> None:
     settings = _settings()
     deployment = _deployment(settings, config)
     _templates(settings, config)
+    ended = validity.ended_warnings(deployment, _today(settings))  # plans with nothing left to remind
+    for warning in ended:
+        err.print(styled("cảnh báo", "yellow", f" {warning}"), highlight=False, soft_wrap=True)
     contacts = sum(len(c) for c in deployment.contacts.values())
     out.print(
         styled(
@@ -154,7 +159,7 @@ def check(config: ConfigOption = None) -> None:
             "green",
             f": {len(deployment.plans)} kế hoạch, "
             f"{len(deployment.agencies)} đơn vị, {len(deployment.groups)} nhóm, {contacts} đầu mối, "
-            f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings)} cảnh báo.",
+            f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings) + len(ended)} cảnh báo.",
         ),
     )
 
@@ -605,6 +610,7 @@ app.add_typer(
     db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check), sao chép (copy)."
 )
 app.add_typer(agencies_app, name="agencies", help="Danh sách đơn vị, đầu mối: nhập từ / xuất ra bảng tính.")
+app.add_typer(plan_app, name="plan", help="Kế hoạch qua các năm: lập kế hoạch năm mới (rollover).")
 app.add_typer(
     zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
 )
