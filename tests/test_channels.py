@@ -31,7 +31,7 @@ APP_ID = "1234567890"
 ZALO_SECRET = "s3cr3t"
 ESMS_PATH = "/MainService.svc/json/SendMultipleMessage_V4_post_json/"
 SPEEDSMS_PATH = "/index.php/sms/send"
-A_LUOI_ZNS = "84900000208"
+A_LUOI_ZNS = "84900000334"
 DAY = date(2026, 12, 10)  # A Lưới's annual report is due: its "due" rung goes out at 08:00
 
 ZALO_TEMPLATE = "{template_id: '%s', data: {don_vi: {field: agency, max: 60}, noi_dung: item, han: deadline}}"
@@ -59,10 +59,10 @@ def configure(config_dir: Path, urls: dict[str, str], sms_gateway: str = "esms",
     Called again (a restart), it only rewrites channels.yaml."""
     if not (config_dir / "channels.yaml").exists():
         one_agency_plan(config_dir)
-        agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
+        agencies = config_dir / "agencies" / "hue.yaml"
         agencies.write_text(
             agencies.read_text(encoding="utf-8").replace(
-                'mobile: "0900 000 208"}', 'mobile: "0900 000 208", channels: [zalo]}'
+                'mobile: "0900 000 334"}', 'mobile: "0900 000 334", channels: [zalo]}'
             ),
             encoding="utf-8",
         )
@@ -151,12 +151,12 @@ def test_a_recipient_not_on_zalo_gets_the_reminder_by_sms(setup, urls):
         sync(engine, dispatcher.builder.deployment, settings, DAY)
         dispatch(dispatcher)
     [row] = rows(engine, "zalo", "sms")
-    assert (row.channel, row.recipient, row.status) == ("sms", "+84900000208", Status.SENT)
+    assert (row.channel, row.recipient, row.status) == ("sms", "+84900000334", Status.SENT)
     assert attempts(engine, row.id) == [("zalo", "fallback"), ("sms", "sent")]
     [zns] = api_calls(urls["zalo"], "/message/template")
     [sms] = api_calls(urls["esms"], ESMS_PATH)
     assert zns["json"]["tracking_id"] == sms["body"]["RequestId"] == row.key
-    assert sms["body"]["Phone"] == "0900000208" and sms["body"]["IsUnicode"] == "0"
+    assert sms["body"]["Phone"] == "0900000334" and sms["body"]["IsUnicode"] == "0"
     assert "/x/" in sms["body"]["Content"] and len(sms["body"]["Content"]) <= 160
     # A later sync keeps the reminder on SMS rather than putting it back on Zalo.
     with time_machine.travel(at(settings, DAY, 9), tick=False):
@@ -195,13 +195,13 @@ def many_sms_reminders(settings, engine, dispatcher, count: int, rung: str = "0d
             select(table).where(table.c.channel == "zalo", table.c.due_date == DAY, table.c.rung == rung)
         ).all()
         conn.execute(
-            table.update().where(table.c.id == row.id).values(channel="sms", recipient="+84900000208")
+            table.update().where(table.c.id == row.id).values(channel="sms", recipient="+84900000334")
         )
         template = {k: v for k, v in row._mapping.items() if k != "id"}
         conn.execute(
             table.insert(),
             [
-                {**template, "channel": "sms", "recipient": "+84900000208", "key": f"{n:032x}"}
+                {**template, "channel": "sms", "recipient": "+84900000334", "key": f"{n:032x}"}
                 for n in range(1, count)
             ],
         )
@@ -266,7 +266,7 @@ def test_an_ageing_zalo_token_reaches_the_digest_and_the_metrics(setup):
         )
     [alert] = operator_alerts(engine, deployment)
     assert alert.startswith("zalo: ") and "nhacviec zalo authorize" in alert
-    context = digest_context(engine, deployment, "tth-2020-bdg", DAY, settings.timezone)
+    context = digest_context(engine, deployment, "hue-2026-bdg", DAY, settings.timezone)
     assert context["alerts"] == [alert]
     rendered = dispatcher.builder.templates.render("digest", context)
     assert "CẢNH BÁO VẬN HÀNH" in rendered.text and alert in rendered.text

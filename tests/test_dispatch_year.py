@@ -40,13 +40,26 @@ EXPECTED = sorted(
 )  # fmt: skip
 
 
-def one_agency_plan(config_dir):
-    """The sample TTH plan, with A Lưới district standing for all the units."""
+def tth_2020_one_agency_plan(config_dir):
+    """The sample TTH plan of 2020, with A Lưới district standing for all the units."""
     plan = config_dir / "plans" / "tth-2020-bdg.yaml"
     text = plan.read_text(encoding="utf-8").replace(
         "[tth-huyen, tth-so-nganh, tth-so-ldtbxh]", "[tth-ubnd-h-a-luoi]"
     )
     text = text.replace("[tth-huyen, tth-so-nganh]", "[tth-ubnd-h-a-luoi]")
+    plan.write_text(text, encoding="utf-8")
+    for other in ("lam-thao-2024-bdg.yaml", "thai-binh-hlhpn-2024-bdg.yaml", "hue-2026-bdg.yaml"):
+        (config_dir / "plans" / other).unlink()
+
+
+def one_agency_plan(config_dir):
+    """The sample plan of the city of Huế (2026, its periodic reports recurring), with the
+    commune A Lưới 1 standing for all the units."""
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
+    text = plan.read_text(encoding="utf-8").replace(
+        "[hue-xa-phuong, hue-so-nganh, hue-so-noi-vu]", "[hue-xa-a-luoi-1]"
+    )
+    text = text.replace("[hue-xa-phuong, hue-so-nganh]", "[hue-xa-a-luoi-1]")
     plan.write_text(text, encoding="utf-8")
     for other in ("lam-thao-2024-bdg.yaml", "thai-binh-hlhpn-2024-bdg.yaml"):
         (config_dir / "plans" / other).unlink()
@@ -55,7 +68,7 @@ def one_agency_plan(config_dir):
 def test_the_smtp_server_receives_exactly_the_expected_messages_on_the_expected_days(
     tmp_path, config_dir, smtp_sink, database_url
 ):
-    one_agency_plan(config_dir)
+    tth_2020_one_agency_plan(config_dir)
     settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)

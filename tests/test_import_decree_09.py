@@ -341,7 +341,8 @@ KNOWN, _ = known_agencies(SAMPLE_CONFIG)
         ("Văn phòng Hội LHPN tỉnh", ("Thái Bình",), "tb-van-phong"),
         ("Hội LHPN huyện, thành phố, các đơn vị", ("Thái Bình",), "tb-hoi-huyen"),
         ("Ban Tuyên giáo -Tổ chức - Chính sách, Luật pháp Hội LHPN tỉnh", (), "tb-ban-tuyen-giao"),
-        ("Sở Nội vụ", (), "tth-so-noi-vu"),
+        ("Sở Nội vụ thành phố Huế", (), "hue-so-noi-vu"),  # the post-2025 sample
+        ("UBND phường Phú Xuân", ("Huế",), "hue-phuong-phu-xuan"),
     ],
 )
 def test_roles_match_the_sample_agencies_by_name(text, places, best):
