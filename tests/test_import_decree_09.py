@@ -155,6 +155,8 @@ def test_a_document_without_a_year_states_recurring_rules():
         (("quarterly",), None),
     ]
     assert (str(plan.windows[0].start), str(plan.windows[0].end)) == ("15/11", "15/12")
+    # A standing regime recurs beyond the import's year: each item says so (scheduler/validity.py).
+    assert all(o.recurring for o in plan.obligations) and plan.windows[0].recurring
     assert "# Văn bản không ghi năm: các hạn lặp lại từ năm 2026" in plan_yaml(
         found, "x", "t.txt", D(2026, 5, 4)
     )
