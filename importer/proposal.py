@@ -98,7 +98,7 @@ def propose(
     for deadline in found.deadlines:
         obligations.extend(_obligation(deadline, roles, ids, deadline_ids, life))
     windows = [_window(w, ids, found.year or today.year, found.yearless) for w in found.windows]
-    observances = [_observance(o, ids) for o in found.observances]
+    observances = [_observance(o, ids, found.yearless) for o in found.observances]
 
     lines = _header(found, source_name, today)
     lines += [f"id: {plan_id}"]
@@ -289,17 +289,21 @@ def _window(window: Window, ids: _Ids, year: int, yearless: bool) -> str:
         f"    start: {window.start.strftime(form)}",
         f"    end: {window.end.strftime(form)}",
     ]
+    if yearless and form == "%d/%m":  # a standing regime: every year, not only the import's
+        lines.append("    recurring: true")
     if window.named:
         lines.append(f"    note: {_q('văn bản nêu tên đợt mà không ghi ngày: ngày theo lệ hằng năm')}")
     return "\n".join(lines + _trace(window.confidence, window.source, window.where, []))
 
 
-def _observance(observance: Observance, ids: _Ids) -> str:
+def _observance(observance: Observance, ids: _Ids, yearless: bool) -> str:
     lines = [
         f"  - id: {ids.new(observance.title)}",
         f"    title: {_q(observance.title)}",
         f"    date: {observance.day:02d}/{observance.month:02d}",
     ]
+    if yearless:
+        lines.append("    recurring: true")
     return "\n".join(lines + _trace(observance.confidence, observance.source, observance.where, []))
 
 

@@ -37,6 +37,13 @@ def cli(config_dir: Path, monkeypatch, tmp_path: Path):
     return invoke
 
 
+def without_the_hue_sample(config_dir: Path) -> None:
+    """The sheets below are the README's example list of the city of Huế, whose ids the sample
+    configuration's own `config/agencies/hue.yaml` (and its plan) already declare."""
+    (config_dir / "agencies" / "hue.yaml").unlink()
+    (config_dir / "plans" / "hue-2026-bdg.yaml").unlink()
+
+
 def workbook(
     path: Path, rows: list[list[Any]], merges: tuple[str, ...] = (), title: str = "Đơn vị", **formats
 ):
@@ -127,7 +134,7 @@ def test_export_to_xlsx_then_import_gives_the_same_configuration(
     sheet = tmp_path / "don-vi.xlsx"
     result = cli("agencies", "export", "--xlsx", sheet)
     assert result.exit_code == 0, result.output
-    assert "39 đơn vị, 42 đầu mối, 5 nhóm" in result.output
+    assert "57 đơn vị, 62 đầu mối, 7 nhóm" in result.output
     book = load_workbook(sheet, read_only=True)
     assert book.sheetnames == ["Đơn vị", "Nhóm"]
     book.close()
@@ -139,7 +146,7 @@ def test_export_to_xlsx_then_import_gives_the_same_configuration(
     out = target / "agencies" / "danh-sach.yaml"
     result = cli("agencies", "import", sheet, "--config", target, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "39 đơn vị, 42 đầu mối, 5 nhóm; 0 cảnh báo" in result.output
+    assert "57 đơn vị, 62 đầu mối, 7 nhóm; 0 cảnh báo" in result.output
     same_agencies(load_config(target), load_config(config_dir))
     assert cli("check", "--config", target).exit_code == 0
 
@@ -250,6 +257,7 @@ def messy_sheet(path: Path) -> Path:
 
 
 def test_a_messy_sheet_is_read_with_documented_normalisations(cli, config_dir: Path, tmp_path: Path) -> None:
+    without_the_hue_sample(config_dir)
     out = config_dir / "agencies" / "hue.yaml"
     result = cli("agencies", "import", messy_sheet(tmp_path / "ds.xlsx"), "--out", out)
     assert result.exit_code == 0, result.output
@@ -340,7 +348,7 @@ def test_each_bad_cell_is_an_error_at_its_cell_and_nothing_is_written(
         [7, "Sở G mới", "hue-so-e"],
         [8, "Sở H", "Sở H", None, None, "Người H", None, '=LOWER(B9)&"@hue.example.org"', "#N/A"],
     ]
-    out = config_dir / "agencies" / "hue.yaml"
+    out = config_dir / "agencies" / "hue-moi.yaml"
     result = cli("agencies", "import", workbook(tmp_path / "loi.xlsx", rows), "--out", out)
     assert result.exit_code == 1
     expected = [
@@ -440,7 +448,10 @@ def yaml_body(text: str) -> str:
     "variant",
     ["utf-8", "utf-8-sig", "semicolon"],
 )
-def test_csv_in_utf8_with_or_without_bom_and_either_separator(cli, tmp_path: Path, variant: str) -> None:
+def test_csv_in_utf8_with_or_without_bom_and_either_separator(
+    cli, config_dir: Path, tmp_path: Path, variant: str
+) -> None:
+    without_the_hue_sample(config_dir)
     lines = CSV_ROWS
     if variant == "semicolon":
         lines = [

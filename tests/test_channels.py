@@ -17,7 +17,7 @@ from tests.doubles.serve import reset, script
 from tests.support.channels import DAY, ESMS_PATH, SPEEDSMS_PATH, api_calls, at, rows
 from tests.support.dispatch_kit import run as dispatch
 
-A_LUOI_ZNS = "84900000208"
+A_LUOI_ZNS = "84900000334"
 
 
 def attempts(engine, reminder_id: int) -> list[tuple[str, str]]:
@@ -38,12 +38,12 @@ def test_a_recipient_not_on_zalo_gets_the_reminder_by_sms(setup, urls):
         sync(engine, dispatcher.builder.deployment, settings, DAY)
         dispatch(dispatcher)
     [row] = rows(engine, "zalo", "sms")
-    assert (row.channel, row.recipient, row.status) == ("sms", "+84900000208", Status.SENT)
+    assert (row.channel, row.recipient, row.status) == ("sms", "+84900000334", Status.SENT)
     assert attempts(engine, row.id) == [("zalo", "fallback"), ("sms", "sent")]
     [zns] = api_calls(urls["zalo"], "/message/template")
     [sms] = api_calls(urls["esms"], ESMS_PATH)
     assert zns["json"]["tracking_id"] == sms["body"]["RequestId"] == row.key
-    assert sms["body"]["Phone"] == "0900000208" and sms["body"]["IsUnicode"] == "0"
+    assert sms["body"]["Phone"] == "0900000334" and sms["body"]["IsUnicode"] == "0"
     assert "/x/" in sms["body"]["Content"] and len(sms["body"]["Content"]) <= 160
     # A later sync keeps the reminder on SMS rather than putting it back on Zalo.
     with time_machine.travel(at(settings, DAY, 9), tick=False):
@@ -82,13 +82,13 @@ def many_sms_reminders(settings, engine, dispatcher, count: int, rung: str = "0d
             select(table).where(table.c.channel == "zalo", table.c.due_date == DAY, table.c.rung == rung)
         ).all()
         conn.execute(
-            table.update().where(table.c.id == row.id).values(channel="sms", recipient="+84900000208")
+            table.update().where(table.c.id == row.id).values(channel="sms", recipient="+84900000334")
         )
         template = {k: v for k, v in row._mapping.items() if k != "id"}
         conn.execute(
             table.insert(),
             [
-                {**template, "channel": "sms", "recipient": "+84900000208", "key": f"{n:032x}"}
+                {**template, "channel": "sms", "recipient": "+84900000334", "key": f"{n:032x}"}
                 for n in range(1, count)
             ],
         )
@@ -153,7 +153,7 @@ def test_an_ageing_zalo_token_reaches_the_digest_and_the_metrics(setup):
         )
     [alert] = operator_alerts(engine, deployment)
     assert alert.startswith("zalo: ") and "nhacviec zalo authorize" in alert
-    context = digest_context(engine, deployment, "tth-2020-bdg", DAY, settings.timezone)
+    context = digest_context(engine, deployment, "hue-2026-bdg", DAY, settings.timezone)
     assert context["alerts"] == [alert]
     rendered = dispatcher.builder.templates.render("digest", context)
     assert "CẢNH BÁO VẬN HÀNH" in rendered.text and alert in rendered.text

@@ -36,7 +36,7 @@ def cli(tmp_path: Path, config_dir: Path, monkeypatch, database_url: str):
 def test_check_reports_a_valid_configuration(cli):
     result = cli("check")
     assert result.exit_code == 0
-    assert "Cấu hình hợp lệ: 3 kế hoạch, 39 đơn vị" in result.stdout
+    assert "Cấu hình hợp lệ: 4 kế hoạch, 57 đơn vị" in result.stdout
 
 
 def test_calendar_lists_the_events_of_one_agency(cli):

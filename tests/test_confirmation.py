@@ -22,8 +22,8 @@ from scheduler.web.app import create_app
 from tests.support.dispatch_kit import links
 from tests.support.settings import make_settings
 
-OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
-OTHER = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-nam-dong"
+OCCURRENCE = "hue-2026-bdg/bao-cao-nam/2026/hue-xa-a-luoi-1"
+OTHER = "hue-2026-bdg/bao-cao-nam/2026/hue-xa-nam-dong"
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_get_shows_the_page_and_confirms_nothing(site):
     before = state(engine)
     page = client.get(f"/xac-nhan/{signer.token(OCCURRENCE)}")
     assert page.status_code == 200
-    assert "Xác nhận đã gửi báo cáo" in page.text and "UBND huyện A Lưới" in page.text
+    assert "Xác nhận đã gửi báo cáo" in page.text and "UBND xã A Lưới 1" in page.text
     assert "Thứ Năm, 10/12/2026" in page.text and 'method="post"' in page.text
     assert state(engine) == before
 
@@ -123,7 +123,7 @@ def test_the_short_link_of_zalo_and_sms_shows_and_confirms_like_the_long_one(sit
     assert len(signer.short_url(1, OCCURRENCE)) - len(signer.public_url) <= 30
     before = state(engine)
     page = client.get(f"/x/{code}")
-    assert page.status_code == 200 and "UBND huyện A Lưới" in page.text
+    assert page.status_code == 200 and "UBND xã A Lưới 1" in page.text
     assert state(engine) == before
     response = client.post(f"/x/{code}", data={"by": "Lê Văn Tám"})
     assert "Đã ghi nhận" in response.text

@@ -98,12 +98,12 @@ def dump(engine: Engine) -> dict[str, list[Row]]:
 
 def test_sqlite_to_postgresql_copies_every_row_exactly(sqlite_source, fresh_postgres, tmp_path):
     target_url = fresh_postgres()
-    counts = copy_database(sqlite_source, target_url, batch=100)
+    counts = copy_database(sqlite_source, target_url, batch=50)
 
     source, target = make_engine(sqlite_source), make_engine(target_url)
     before, after = dump(source), dump(target)
     assert counts == {name: len(rows) for name, rows in before.items()}
-    assert counts["reminder"] > 300 and counts["occurrence"] > 50  # several batches
+    assert counts["reminder"] > 150 and counts["occurrence"] > 30  # several batches
     assert counts["delivery_attempt"] == 1 and counts["zalo_token"] == 1
     assert after == before
     # The values kept their types: aware UTC instants (to the microsecond), dates, booleans.

@@ -24,7 +24,7 @@ from tests.support.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.support.settings import make_settings
 from tests.support.smtp_sink import SmtpSink, free_port
 
-A_LUOI = "tth-ubnd-h-a-luoi/focal"
+A_LUOI = "hue-xa-a-luoi-1/focal"
 
 
 def at(settings, day: date, hour: int = 8, minute: int = 0) -> datetime:
@@ -83,11 +83,9 @@ def test_downtime_sends_one_catch_up_per_occurrence_and_skips_the_rest(setup, sm
         sync_and_dispatch(engine, dispatcher, settings, date(2026, 12, 12))
     sent_now = [reminders(engine, key=m.key)[0] for m in smtp_sink.received[before:]]
     caught_up = {(r.contact_key, r.rung) for r in sent_now}
-    assert caught_up == {(A_LUOI, "+1wd"), (A_LUOI, "end-3d"), ("tth-so-ldtbxh/focal", "-3d")}
+    assert caught_up == {(A_LUOI, "+1wd"), (A_LUOI, "end-3d"), ("hue-so-noi-vu/focal", "-3d")}
     assert len(sent_now) == 3
-    due_day = reminders(engine, occurrence_key="tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi", rung="0d")[
-        0
-    ]
+    due_day = reminders(engine, occurrence_key="hue-2026-bdg/bao-cao-nam/2026/hue-xa-a-luoi-1", rung="0d")[0]
     assert due_day.status == Status.SKIPPED
     assert due_day.last_error.startswith("bỏ qua:")
 
@@ -194,7 +192,7 @@ def test_each_channel_renders_only_what_it_sends(setup):
     assert email.subject and email.text and email.html and not email.short
     assert sms.short and sms.short_ascii and not (sms.subject or sms.text or sms.html)
     assert "Kính gửi" in email.text and "đ" not in sms.short_ascii
-    assert not (zns.subject or zns.text or zns.short) and zns.fields["agency"] == "UBND huyện A Lưới"
+    assert not (zns.subject or zns.text or zns.short) and zns.fields["agency"] == "UBND xã A Lưới 1"
 
 
 def test_a_row_whose_lease_ran_out_before_its_turn_is_left_not_sent(setup, smtp_sink):

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.outbox.store import Reminder, open_store
-from tests.support.configs import one_agency_plan
 from tests.support.dispatch_kit import make_dispatcher, sync_and_dispatch
 from tests.support.settings import make_settings
 
@@ -41,10 +40,22 @@ EXPECTED = sorted(
 )  # fmt: skip
 
 
+def tth_2020_one_agency_plan(config_dir):
+    """The sample TTH plan of 2020, with A Lưới district standing for all the units."""
+    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+    text = plan.read_text(encoding="utf-8").replace(
+        "[tth-huyen, tth-so-nganh, tth-so-ldtbxh]", "[tth-ubnd-h-a-luoi]"
+    )
+    text = text.replace("[tth-huyen, tth-so-nganh]", "[tth-ubnd-h-a-luoi]")
+    plan.write_text(text, encoding="utf-8")
+    for other in ("lam-thao-2024-bdg.yaml", "thai-binh-hlhpn-2024-bdg.yaml", "hue-2026-bdg.yaml"):
+        (config_dir / "plans" / other).unlink()
+
+
 def test_the_smtp_server_receives_exactly_the_expected_messages_on_the_expected_days(
     tmp_path, config_dir, smtp_sink, database_url
 ):
-    one_agency_plan(config_dir)
+    tth_2020_one_agency_plan(config_dir)
     settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)

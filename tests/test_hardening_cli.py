@@ -38,7 +38,7 @@ from scheduler.outbox.store import Reminder, Status, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-02 09:00 +07:00"
-OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-tp-hue"
+OCCURRENCE = "hue-2026-bdg/bao-cao-nam/2026/hue-phuong-phu-xuan"
 MARKUP = "[/red]"  # rich would read this as a closing tag and raise MarkupError
 
 
@@ -68,14 +68,18 @@ def nhacviec(tmp_path: Path, config_dir: Path, monkeypatch):
 
 def hostile_config(config_dir: Path) -> None:
     """A plan, an obligation and an agency whose names read as rich markup."""
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
     text = plan.read_text(encoding="utf-8")
-    text = text.replace("phụ nữ tỉnh năm 2020\n", f"phụ nữ tỉnh năm 2020 {MARKUP}\n", 1)
+    text = text.replace(
+        "phụ nữ thành phố Huế năm 2026 (mẫu)\n", f"phụ nữ thành phố Huế năm 2026 (mẫu) {MARKUP}\n", 1
+    )
     text = text.replace("title: Báo cáo kết quả thực hiện 01 năm", "title: 'Báo cáo [/bold] 01 năm'", 1)
     plan.write_text(text, encoding="utf-8")
-    agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
+    agencies = config_dir / "agencies" / "hue.yaml"
     text = agencies.read_text(encoding="utf-8")
-    agencies.write_text(text.replace("name: UBND thành phố Huế\n", "name: 'UBND [/x] Huế'\n", 1), "utf-8")
+    agencies.write_text(
+        text.replace("name: UBND phường Phú Xuân\n", "name: 'UBND [/x] Phú Xuân'\n", 1), "utf-8"
+    )
 
 
 # -- item 7: every piece of data is printed as written ------------------------------------------
@@ -84,7 +88,7 @@ def hostile_config(config_dir: Path) -> None:
 def test_every_command_prints_markup_like_data_as_written(nhacviec, config_dir: Path) -> None:
     hostile_config(config_dir)
     assert "Cấu hình hợp lệ" in nhacviec("check").stdout
-    shown = nhacviec("calendar", "--from", "01/12/2026", "--to", "31/12/2026", "--plan", "tth-2020-bdg")
+    shown = nhacviec("calendar", "--from", "01/12/2026", "--to", "31/12/2026", "--plan", "hue-2026-bdg")
     assert "Báo cáo [/bold] 01 năm" in shown.stdout
     assert "'[/x]'" in nhacviec("calendar", "--plan", "[/x]", code=2).stderr
     assert "'[/x]'" in nhacviec("calendar", "--agency", "[/x]", code=2).stderr
@@ -99,20 +103,20 @@ def test_every_command_prints_markup_like_data_as_written(nhacviec, config_dir: 
         listing = nhacviec("outbox", "--status", "cancelled")
         assert f"đã xác nhận gửi báo cáo ({MARKUP})" in listing.stdout
 
-        preview = nhacviec("preview", "--plan", "tth-2020-bdg", "--agency", "tth-ubnd-tp-hue")
-    assert "Báo cáo [/bold] 01 năm" in preview.stdout and "UBND [/x] Huế" in preview.stdout
+        preview = nhacviec("preview", "--plan", "hue-2026-bdg", "--agency", "hue-phuong-phu-xuan")
+    assert "Báo cáo [/bold] 01 năm" in preview.stdout and "UBND [/x] Phú Xuân" in preview.stdout
 
     assert "'[/x]'" in nhacviec("send-test", "--channel", "[/x]", "--to", "a", code=2).stderr
     assert "[/x]" in nhacviec("send-test", "--channel", "email", "--to", "[/x]", code=2).stderr
-    assert "[/x]" in nhacviec("preview", "--plan", "[/x]", "--agency", "tth-ubnd-h-a-luoi", code=2).stderr
+    assert "[/x]" in nhacviec("preview", "--plan", "[/x]", "--agency", "hue-xa-a-luoi-1", code=2).stderr
 
 
 def test_configuration_errors_and_zalo_answers_print_as_written(nhacviec, config_dir: Path) -> None:
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
-    plan.write_text(plan.read_text("utf-8").replace("on: 25/03/2020", "on: '[/red]'", 1), "utf-8")
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
+    plan.write_text(plan.read_text("utf-8").replace("on: 25/03/2026", "on: '[/red]'", 1), "utf-8")
     assert "'[/red]' không phải ngày" in nhacviec("check", code=1).stderr
 
-    plan.write_text(plan.read_text("utf-8").replace("on: '[/red]'", "on: 25/03/2020", 1), "utf-8")
+    plan.write_text(plan.read_text("utf-8").replace("on: '[/red]'", "on: 25/03/2026", 1), "utf-8")
     (config_dir / "channels.yaml").write_text(
         "channels:\n  zalo:\n    options:\n      app_id: '[/x]'\n", encoding="utf-8"
     )
@@ -206,7 +210,7 @@ def test_outbox_as_csv(nhacviec, outbox) -> None:
     assert rows[0]["id"] == str(outbox.dead) and rows[0]["status"] == "dead"
     assert rows[0]["status_text"] == "không gửi được"
     assert rows[0]["last_error"] == "SMTP 550 5.1.1 hộp thư không tồn tại"
-    assert rows[0]["occurrence"].startswith(("tth-", "lam-thao-", "thai-binh-"))
+    assert rows[0]["occurrence"].startswith(("hue-", "tth-", "lam-thao-", "thai-binh-"))
 
 
 def test_outbox_table_reads_at_80_columns_in_vietnamese(nhacviec, outbox, monkeypatch) -> None:
@@ -247,13 +251,13 @@ def test_bad_input_gets_one_vietnamese_line(nhacviec, tmp_path: Path) -> None:
 
 
 def test_preview_says_which_option_is_wrong(nhacviec) -> None:
-    sample = ("preview", "--plan", "tth-2020-bdg", "--agency", "tth-ubnd-tp-hue")
+    sample = ("preview", "--plan", "hue-2026-bdg", "--agency", "hue-phuong-phu-xuan")
     line = one_line(nhacviec(*sample, "--channel", "fax", code=2).stderr)
     assert line.startswith("--channel: không có kênh 'fax'; các kênh đã cài: console, email,")
-    line = one_line(nhacviec("preview", "--plan", "tth-2020-bdg", "--agency", "nope", code=2).stderr)
+    line = one_line(nhacviec("preview", "--plan", "hue-2026-bdg", "--agency", "nope", code=2).stderr)
     assert line == "--agency: không có đơn vị 'nope' trong config/agencies/"
-    line = one_line(nhacviec("preview", "--plan", "nope", "--agency", "tth-ubnd-tp-hue", code=2).stderr)
-    assert line.startswith("--plan: không có kế hoạch 'nope'; có: lam-thao-2024-bdg")
+    line = one_line(nhacviec("preview", "--plan", "nope", "--agency", "hue-phuong-phu-xuan", code=2).stderr)
+    assert line.startswith("--plan: không có kế hoạch 'nope'; có: hue-2026-bdg, lam-thao-2024-bdg")
     line = one_line(nhacviec(*sample, "--kind", "sideways", code=2).stderr)
     assert line.startswith("--kind: không có loại lời nhắc 'sideways'; chọn: upcoming, due,")
     assert "Tiêu đề:" in nhacviec(*sample, "--channel", "sms").stdout
@@ -485,4 +489,4 @@ def test_the_wheel_built_from_the_image_sources_runs_every_command(tmp_path: Pat
     )
     assert (work / "p.yaml").read_text("utf-8").startswith("#")
     nhacviec("db", "upgrade")
-    assert "Tiêu đề:" in nhacviec("preview", "--plan", "tth-2020-bdg", "--agency", "tth-ubnd-tp-hue")
+    assert "Tiêu đề:" in nhacviec("preview", "--plan", "hue-2026-bdg", "--agency", "hue-phuong-phu-xuan")

@@ -37,8 +37,8 @@ from tests.support.settings import make_settings
 from tests.support.smtp_sink import free_port
 
 KEY = "khoa-kiem-thu-du-dai-32-byte-tro-len"
-OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
-OTHER = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-nam-dong"
+OCCURRENCE = "hue-2026-bdg/bao-cao-nam/2026/hue-xa-a-luoi-1"
+OTHER = "hue-2026-bdg/bao-cao-nam/2026/hue-xa-nam-dong"
 
 
 def log_entries(daemon: Daemon) -> list[dict]:
@@ -187,7 +187,7 @@ def test_a_short_link_cannot_confirm_another_agency_once_its_row_id_is_reused(si
         assert response.status_code == 400 and "Liên kết không hợp lệ" in response.text
     assert state(engine) == before
     reissued = signer.short_url(mine, OTHER).rsplit("/", 1)[1]  # what that row's own reminder carries
-    assert "UBND huyện Nam Đông" in client.get(f"/x/{reissued}").text
+    assert "UBND xã Nam Đông" in client.get(f"/x/{reissued}").text
 
 
 # --- 6. the HTTP surface ----------------------------------------------------------------------
@@ -405,11 +405,11 @@ def outbox_counts(url: str) -> dict[str, int]:
 
 def test_the_digest_goes_out_on_working_days_only_unless_configured(tmp_path, config_dir, database_url):
     one_agency_plan(config_dir)
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
     plan.write_text(
         plan.read_text(encoding="utf-8").replace(
             "\nwindows:",
-            "  - {id: bao-cao-quy, title: Báo cáo quý I, yearly: 15/2, who: [tth-ubnd-h-a-luoi]}\n\nwindows:",
+            "  - {id: bao-cao-quy, title: Báo cáo quý I, yearly: 15/2, recurring: true, who: [hue-xa-a-luoi-1]}\n\nwindows:",
         ),
         encoding="utf-8",
     )

@@ -155,6 +155,8 @@ def test_a_document_without_a_year_states_recurring_rules():
         (("quarterly",), None),
     ]
     assert (str(plan.windows[0].start), str(plan.windows[0].end)) == ("15/11", "15/12")
+    # A standing regime recurs beyond the import's year: each item says so (scheduler/config/validity.py).
+    assert all(o.recurring for o in plan.obligations) and plan.windows[0].recurring
     assert "# Văn bản không ghi năm: các hạn lặp lại từ năm 2026" in plan_yaml(
         found, "x", "t.txt", D(2026, 5, 4)
     )
@@ -341,7 +343,8 @@ KNOWN, _ = known_agencies(SAMPLE_CONFIG)
         ("Văn phòng Hội LHPN tỉnh", ("Thái Bình",), "tb-van-phong"),
         ("Hội LHPN huyện, thành phố, các đơn vị", ("Thái Bình",), "tb-hoi-huyen"),
         ("Ban Tuyên giáo -Tổ chức - Chính sách, Luật pháp Hội LHPN tỉnh", (), "tb-ban-tuyen-giao"),
-        ("Sở Nội vụ", (), "tth-so-noi-vu"),
+        ("Sở Nội vụ thành phố Huế", (), "hue-so-noi-vu"),  # the post-2025 sample
+        ("UBND phường Phú Xuân", ("Huế",), "hue-phuong-phu-xuan"),
     ],
 )
 def test_roles_match_the_sample_agencies_by_name(text, places, best):

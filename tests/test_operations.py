@@ -20,7 +20,7 @@ from tests.support.configs import one_agency_plan
 from tests.support.dispatch_kit import make_dispatcher, run, sync_and_dispatch
 from tests.support.settings import make_settings
 
-OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
+OCCURRENCE = "hue-2026-bdg/bao-cao-nam/2026/hue-xa-a-luoi-1"
 
 
 def at(settings, day: date, hour: int = 8) -> datetime:
@@ -88,7 +88,7 @@ def test_dead_letters_are_listed_and_retried(cli, tmp_path, config_dir, smtp_sin
 
 
 def test_preview_renders_without_sending(cli):
-    result = cli("preview", "--plan", "tth-2020-bdg", "--agency", "tth-ubnd-h-a-luoi", "--kind", "overdue")
+    result = cli("preview", "--plan", "hue-2026-bdg", "--agency", "hue-xa-a-luoi-1", "--kind", "overdue")
     assert result.exit_code == 0, result.output
     assert "Tiêu đề:" in result.stdout and "quá hạn" in result.stdout.lower()
     sms = next(line for line in result.stdout.splitlines() if line.startswith("SMS:"))
@@ -119,18 +119,18 @@ def test_the_digest_goes_once_a_day_to_the_focal_agency(tmp_path, config_dir, sm
         from scheduler.outbox.sync import sync
 
         sync(engine, deployment, settings, day)
-        acknowledge(engine, "tth-2020-bdg/tong-hop-bao-cao-nam/2026/tth-so-ldtbxh", "Lê Thị Mai", utcnow())
+        acknowledge(engine, "hue-2026-bdg/tong-hop-bao-cao-nam/2026/hue-so-noi-vu", "Lê Thị Mai", utcnow())
         first = enqueue_digests(engine, deployment, utcnow(), settings.timezone)
         second = enqueue_digests(engine, deployment, utcnow(), settings.timezone)
         with engine.connect() as conn:
             digests = conn.execute(select(Reminder.__table__).where(Reminder.kind == "digest")).all()
         run(dispatcher)
     assert (first, second) == (1, 0)
-    assert [d.contact_key for d in digests] == ["tth-so-ldtbxh/focal"]
+    assert [d.contact_key for d in digests] == ["hue-so-noi-vu/focal"]
     digest = next(r for r in smtp_sink.received if r.key == digests[0].key)
-    assert digest.to == ["binhdanggioi@ldtbxh.tth.example.org"]
+    assert digest.to == ["binhdanggioi@noivu.hue.example.org"]
     body = digest.text()
-    assert "UBND huyện A Lưới" in body and "Lê Thị Mai" in body
+    assert "UBND xã A Lưới 1" in body and "Lê Thị Mai" in body
     assert "quá hạn" in body.lower()
 
 

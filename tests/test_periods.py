@@ -170,6 +170,7 @@ obligations:
     title: Báo cáo công tác bình đẳng giới
     period: [half-year, annual]       # báo cáo 6 tháng và báo cáo năm
     due: {units: 15, focal: 20}       # đơn vị trước 15/6, 15/12; Sở tổng hợp trước 20/6, 20/12
+    recurring: true                   # a standing regime: every year, not only the plan's
     who: [tth-huyen, tth-so-nganh]
     to: tth-ubnd-tinh
 """

@@ -276,9 +276,9 @@ def test_the_sample_plans_load_unchanged(tmp_path):
     deployment = load_config(SAMPLE_CONFIG)
     assert deployment.warnings == []
     files = sorted((SAMPLE_CONFIG / "plans").glob("*.yaml"))
-    assert len(files) == len(deployment.plans) == 3
+    assert len(files) == len(deployment.plans) == 4
     for file, plan in zip(files, deployment.plans, strict=True):
         assert plan == PlanSpec.model_validate(read_yaml(file).data)
     result = check(SAMPLE_CONFIG, tmp_path)
     assert result.exit_code == 0, result.output
-    assert "Cấu hình hợp lệ: 3 kế hoạch" in result.stdout
+    assert "Cấu hình hợp lệ: 4 kế hoạch" in result.stdout

@@ -83,13 +83,21 @@ def test_thai_binh_hlhpn_2024(deployment):
     assert set(annual.who) == set(deployment.members["tb-hoi-huyen"])
 
 
-def test_recurring_rules_repeat_and_one_offs_do_not(deployment):
-    """Periodic reports and action months recur; the plan's one-off deadlines do not."""
-    tth_2021 = shape(events_of(deployment, "tth-2020-bdg", 2021))
-    assert ("deadline", D(2021, 3, 25), D(2021, 3, 25)) not in tth_2021
-    assert ("deadline", D(2021, 6, 10), D(2021, 6, 10)) in tth_2021
-    assert ("window", D(2021, 11, 15), D(2021, 12, 15)) in tth_2021
-    assert shape(events_of(deployment, "lam-thao-2024-bdg", 2025)) == [
-        ("window", D(2025, 11, 15), D(2025, 12, 15))
-    ]
-    assert events_of(deployment, "lam-thao-2024-bdg", 2023) == []
+SEED_PLANS = {"tth-2020-bdg": 2020, "lam-thao-2024-bdg": 2024, "thai-binh-hlhpn-2024-bdg": 2024}
+
+
+@pytest.mark.parametrize("plan_id", sorted(SEED_PLANS))
+def test_a_seed_plan_yields_nothing_after_its_year(deployment, plan_id):
+    """A plan of one year reminds in that year only: its yearly reports, monthly reports,
+    action months and observances do not say `recurring` or `until`, so they end with it."""
+    year = SEED_PLANS[plan_id]
+    assert events_of(deployment, plan_id, year)
+    assert calendar_events(deployment, D(year + 1, 1, 1), D(2040, 12, 31), plan_id=plan_id) == []
+    assert events_of(deployment, plan_id, year - 1) == []
+
+
+def test_a_seed_plan_is_valid_for_its_year(deployment):
+    for plan in deployment.plans:
+        if plan.id in SEED_PLANS:
+            life = deployment.life(plan)
+            assert (life.start, life.end) == (D(SEED_PLANS[plan.id], 1, 1), D(SEED_PLANS[plan.id], 12, 31))

@@ -35,7 +35,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_second_sync_of_unchanged_configuration_writes_nothing(engine, tmp_path, config_dir):
     first = run_sync(engine, tmp_path, config_dir)
-    assert first.added > 100 and first.occurrences_added > 50
+    assert first.added > 100 and first.occurrences_added > 30
     before = snapshot(engine)
     second = run_sync(engine, tmp_path, config_dir)
     assert second.writes == 0
@@ -44,11 +44,11 @@ def test_second_sync_of_unchanged_configuration_writes_nothing(engine, tmp_path,
 
 def test_keys_are_deterministic_and_rows_follow_the_policy(engine, tmp_path, config_dir):
     run_sync(engine, tmp_path, config_dir)
-    occurrence = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-tp-hue"
+    occurrence = "hue-2026-bdg/bao-cao-nam/2026/hue-phuong-phu-xuan"
     with engine.connect() as conn:
         rows = conn.execute(select(Reminder.__table__).where(Reminder.occurrence_key == occurrence)).all()
     got = {(r.rung, r.channel, r.kind, r.contact_key) for r in rows}
-    focal, leader = "tth-ubnd-tp-hue/focal", "tth-ubnd-tp-hue/leader"
+    focal, leader = "hue-phuong-phu-xuan/focal", "hue-phuong-phu-xuan/leader"
     expected = {
         (rung, channel, kind, focal)
         for rung, kind in [
@@ -74,15 +74,15 @@ def test_keys_are_deterministic_and_rows_follow_the_policy(engine, tmp_path, con
 def test_editing_a_date_changes_only_that_occurrences_pending_rows(engine, tmp_path, config_dir):
     run_sync(engine, tmp_path, config_dir)
     before = snapshot(engine)
-    edit(config_dir / "plans" / "tth-2020-bdg.yaml", "yearly: 10/12", "yearly: 11/12")
+    edit(config_dir / "plans" / "hue-2026-bdg.yaml", "yearly: 10/12", "yearly: 11/12")
     report = run_sync(engine, tmp_path, config_dir)
     after = snapshot(engine)
     changed = {key for key in before if before[key] != after.get(key)}
     assert set(after) == set(before)  # same keys: updated in place, not cancelled and re-added
     with engine.connect() as conn:
         owners = dict(conn.execute(select(Reminder.key, Reminder.occurrence_key)).all())
-    assert changed and all(re.fullmatch(r"tth-2020-bdg/bao-cao-nam/2026/.+", owners[k]) for k in changed)
-    affected = {k for k, occ in owners.items() if occ.startswith("tth-2020-bdg/bao-cao-nam/2026/")}
+    assert changed and all(re.fullmatch(r"hue-2026-bdg/bao-cao-nam/2026/.+", owners[k]) for k in changed)
+    affected = {k for k, occ in owners.items() if occ.startswith("hue-2026-bdg/bao-cao-nam/2026/")}
     assert changed == affected
     assert report.updated == len(changed) and report.added == report.cancelled == 0
     with engine.connect() as conn:
@@ -92,7 +92,7 @@ def test_editing_a_date_changes_only_that_occurrences_pending_rows(engine, tmp_p
 
 def test_removing_a_contact_cancels_its_pending_rows_and_keeps_sent_ones(engine, tmp_path, config_dir):
     run_sync(engine, tmp_path, config_dir)
-    focal = "tth-ubnd-tp-hue/focal"
+    focal = "hue-phuong-phu-xuan/focal"
     table = Reminder.__table__
     with engine.begin() as conn:
         focal_keys = list(conn.execute(select(table.c.key).where(table.c.contact_key == focal)).scalars())
@@ -101,8 +101,9 @@ def test_removing_a_contact_cancels_its_pending_rows_and_keeps_sent_ones(engine,
         conn.execute(update(table).where(table.c.key == sent_key).values(status=Status.SENT))
     before = snapshot(engine)
     edit(
-        config_dir / "agencies" / "thua-thien-hue.yaml",
-        '      - {name: Phòng LĐTBXH thành phố, email: ldtbxh@tphue.tth.example.org, mobile: "0900 000 201",\n'
+        config_dir / "agencies" / "hue.yaml",
+        "      - {name: Phòng Văn hóa - Xã hội phường, email: vhxh@phuxuan.hue.example.org, "
+        'mobile: "0900 000 321",\n'
         "         channels: [email, zalo]}\n",
         "",
     )
@@ -118,13 +119,13 @@ def test_removing_a_contact_cancels_its_pending_rows_and_keeps_sent_ones(engine,
         new_contacts = set(
             conn.execute(select(table.c.contact_key).where(table.c.key.in_(new_keys))).scalars()
         )
-    assert new_keys and new_contacts == {"tth-ubnd-tp-hue/leader"}
+    assert new_keys and new_contacts == {"hue-phuong-phu-xuan/leader"}
     assert all(after[k] == before[k] for k in set(before) - set(focal_keys))
 
 
 def test_removing_an_obligation_cancels_its_pending_rows(engine, tmp_path, config_dir):
     run_sync(engine, tmp_path, config_dir)
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
     text = plan.read_text(encoding="utf-8")
     start = text.index("  - id: tong-hop-bao-cao-nam")
     plan.write_text(text[:start] + text[text.index("windows:") :], encoding="utf-8")
@@ -133,7 +134,7 @@ def test_removing_an_obligation_cancels_its_pending_rows(engine, tmp_path, confi
         statuses = set(
             conn.execute(
                 select(Reminder.status).where(
-                    Reminder.occurrence_key.like("tth-2020-bdg/tong-hop-bao-cao-nam/%")
+                    Reminder.occurrence_key.like("hue-2026-bdg/tong-hop-bao-cao-nam/%")
                 )
             ).scalars()
         )
@@ -158,6 +159,8 @@ def test_rungs_already_past_are_not_added(engine, tmp_path, config_dir):
 
 
 def test_a_policy_that_ignores_the_quiet_hours_marks_its_pending_rows(engine, tmp_path, config_dir):
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
+    edit(plan, "    after: bao-cao-nam\n", "    after: bao-cao-nam\n    policy: hang-thang\n")
     run_sync(engine, tmp_path, config_dir)
     edit(
         config_dir / "policies.yaml", 'send_time: "08:00"', 'send_time: "08:00"\n    ignore_quiet_hours: true'
@@ -168,6 +171,6 @@ def test_a_policy_that_ignores_the_quiet_hours_marks_its_pending_rows(engine, tm
             select(Reminder.__table__.c.ignore_quiet_hours).where(Reminder.status == Status.PENDING)
         ).scalars()
         flags = list(rows)
-    # Every plan uses the default policy except the monthly reports, which use "hang-thang".
+    # Every item uses the default policy except the consolidation, given "hang-thang" above.
     assert report.updated == sum(flags) > 100
     assert False in flags

@@ -37,9 +37,11 @@ from scheduler.cli.common import (
 from scheduler.cli.db import db_app
 from scheduler.cli.outbox_listing import FORMATS, write_csv, write_json
 from scheduler.cli.outbox_listing import table as listing
+from scheduler.cli.plan import plan_app
 from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
 from scheduler.cli.zalo import zalo_app
+from scheduler.config import validity
 from scheduler.config.loader import Deployment
 from scheduler.config.settings import Settings
 from scheduler.config.yamlfile import ConfigInvalid
@@ -92,6 +94,9 @@ def check(config: ConfigOption = None) -> None:
     settings = settings_or_exit()
     deployment = deployment_or_exit(settings, config)
     _templates(settings, config)
+    ended = validity.ended_warnings(deployment, local_today(settings))  # plans with nothing left to remind
+    for warning in ended:
+        err.print(styled("cảnh báo", "yellow", f" {warning}"), highlight=False, soft_wrap=True)
     contacts = sum(len(c) for c in deployment.contacts.values())
     out.print(
         styled(
@@ -99,7 +104,7 @@ def check(config: ConfigOption = None) -> None:
             "green",
             f": {len(deployment.plans)} kế hoạch, "
             f"{len(deployment.agencies)} đơn vị, {len(deployment.groups)} nhóm, {contacts} đầu mối, "
-            f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings)} cảnh báo.",
+            f"{len(deployment.policies)} chính sách nhắc; {len(deployment.warnings) + len(ended)} cảnh báo.",
         ),
     )
 
@@ -550,6 +555,7 @@ app.add_typer(
     db_app, name="db", help="Cơ sở dữ liệu: nâng cấp lược đồ (upgrade), kiểm tra (check), sao chép (copy)."
 )
 app.add_typer(agencies_app, name="agencies", help="Danh sách đơn vị, đầu mối: nhập từ / xuất ra bảng tính.")
+app.add_typer(plan_app, name="plan", help="Kế hoạch qua các năm: lập kế hoạch năm mới (rollover).")
 app.add_typer(
     zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
 )

@@ -25,7 +25,7 @@ from notifiers.registry import PluginError, notifier_class
 from scheduler.calendar import periods
 from scheduler.calendar.dates import DayOfYear, format_date
 from scheduler.calendar.workdays import WorkCalendar, WorkdayOverrides
-from scheduler.config import lifetimes
+from scheduler.config import lifetimes, validity
 from scheduler.config.schema import (
     AgenciesFile,
     AgencySpec,
@@ -118,6 +118,11 @@ class Deployment:
     channels: dict[str, ChannelConfig] = field(default_factory=dict)  # config/channels.yaml
     warnings: list[ConfigError] = field(default_factory=list)
     where: dict[tuple[str, ...], str] = field(default_factory=dict)  # (plan, item) -> file:line
+    lives: dict[str, validity.Life] = field(default_factory=dict)  # plan id -> its validity
+
+    def life(self, plan: PlanSpec) -> validity.Life:
+        """The plan's validity, stopped where a plan that replaces it starts (scheduler/config/validity.py)."""
+        return self.lives.get(plan.id) or validity.own_life(plan)
 
     def resolve(self, refs: Iterable[str]) -> list[str]:
         """Agency IDs named directly or through groups, each once, in order."""
@@ -522,6 +527,7 @@ class _PlanChecker:
     def run(self) -> None:
         plan = self.plan
         self.check_roles()
+        self.check_life()
         self.ref(("focal_agency",), plan.focal_agency, agency_only=True)
         self.ref_policy(("policy",), plan.policy)
         for i, ref in enumerate(plan.participants):
@@ -549,6 +555,20 @@ class _PlanChecker:
             ):
                 self.error((*path, "end"), f"đợt kết thúc ({window.end}) trước khi bắt đầu ({window.start})")
         self.warn_unused_roles()
+
+    def check_life(self) -> None:
+        """Validity, `replaces`, `until`/`recurring` of the items (scheduler/config/validity.py), and the
+        review `nhacviec plan rollover` asks for."""
+        errors, warnings = validity.plan_problems(self.plan)
+        for path, message in errors:
+            self.error(path, message)
+        for path, message in warnings:
+            self.check.warnings.append(self.doc.error(path, message))
+        if self.plan.review and self.plan.review.strip():
+            self.error(
+                ("review",),
+                f"cần người xem lại: {self.plan.review.strip()} — sửa kế hoạch rồi xóa dòng review",
+            )
 
     def item(self, path: Path_, item: Item) -> None:
         """What every kind of item shares: its policy, who carries it out, a pending review."""
@@ -616,7 +636,8 @@ class _PlanChecker:
             self.error((*path, "due", field_name), message)
         if errors:
             return
-        last = item.until if item.until is not None else self.plan.year + 4
+        span = validity.own_life(self.plan).span(item)
+        last = span.last_year if span.last_year is not None else self.plan.year + 4
         seen: set[str] = set()
         for field_name, message in periods.calendar_problems(
             item.period, item.due, range(self.plan.year, last + 1), self.workdays
@@ -796,6 +817,7 @@ def load_config(
             channels = _load_channels(channels_doc, channels_spec, errors)
 
     plans: list[PlanSpec] = []
+    plan_docs: dict[str, YamlDocument] = {}
     where: dict[tuple[str, ...], str] = {}
     plan_ids: dict[str, str] = {}
     workdays = WorkCalendar(overrides)
@@ -818,11 +840,19 @@ def load_config(
         checker = _PlanChecker(doc, plan, check, known)
         checker.run()
         plans.append(checker.resolved())
+        plan_docs[plan.id] = doc
         where[(plan.id,)] = plan_ids[plan.id]
         for section in ("obligations", "windows", "observances"):
             for i, item in enumerate(getattr(plan, section)):
                 where[(plan.id, item.id)] = f"{doc.file}:{doc.line_of((section, i))}"
 
+    replacement_errors, replacement_warnings = validity.replacement_problems(plans)
+    check.errors += [
+        plan_docs[plan_id].error(path, message) for plan_id, (path, message) in replacement_errors
+    ]
+    check.warnings += [
+        plan_docs[plan_id].error(path, message) for plan_id, (path, message) in replacement_warnings
+    ]
     errors.extend(check.errors)
     if not errors:
         _warn_unreachable(plans, members, contacts, where, check)
@@ -840,6 +870,7 @@ def load_config(
         warnings=check.warnings,
         where=where,
         channels=channels,
+        lives=validity.lives(plans),
     )
     _check_channels(channels_doc, deployment, errors)
     if errors:

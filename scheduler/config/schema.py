@@ -220,6 +220,7 @@ class ObligationSpec(Strict):
     yearly: YearDay | None = None
     monthly: Annotated[int, Field(ge=1, le=31)] | Literal["last_working_day"] | None = None
     until: Year | None = None
+    recurring: bool = False  # true: recurs beyond the plan's year (scheduler/config/validity.py)
     who: list[Slug]
     to: Slug | None = None
     via: Slug | None = None
@@ -240,6 +241,7 @@ class WindowSpec(Strict):
     start: DateOrDay
     end: DateOrDay
     until: Year | None = None
+    recurring: bool = False  # true: recurs beyond the plan's year (scheduler/config/validity.py)
     who: list[Slug] | None = None
     policy: Slug | None = None
     source: str | None = None
@@ -253,6 +255,7 @@ class ObservanceSpec(Strict):
     title: str
     date: YearDay
     until: Year | None = None
+    recurring: bool = False  # true: recurs beyond the plan's year (scheduler/config/validity.py)
     who: list[Slug] | None = None
     policy: Slug | None = None
     source: str | None = None
@@ -268,6 +271,12 @@ class PlanSpec(Strict):
     issued: FullDate | None = None
     place: str | None = None
     year: Year
+    # --- the plan's life (scheduler/config/validity.py) ----------------------------------------------
+    valid_from: FullDate | None = None  # default: 1/1 of `year`
+    valid_until: FullDate | None = None  # default: 31/12 of `year` (the end of recurring items too)
+    until: Year | None = None  # shorthand for valid_until: 31/12 of that year
+    replaces: Slug | None = None  # the plan whose recurring items stop where this one starts
+    review: str | None = None  # why a person must look at the plan (`plan rollover`); `check` refuses it
     source_document: str | None = None
     focal_agency: Slug
     policy: Slug | None = None

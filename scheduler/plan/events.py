@@ -2,8 +2,9 @@
 
 An event is one deadline, window or observance in one period (a year, or a month
 for monthly reports), with the agencies it concerns. Rules without a year (10/6,
-15/11–15/12) recur every year from the plan's year until `until` (inclusive), or
-without end when `until` is absent.
+15/11–15/12) recur within the plan's life (`scheduler.config.validity`): the plan's year by
+default, through `until` (inclusive), or without end with `recurring: true`, and
+never past the plan's `valid_until` nor into the plan that replaces it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config import lifetimes
 from scheduler.config.loader import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
+from scheduler.config.validity import Span, own_life
 from scheduler.plan.kinds import OccurrenceKind
 
 
@@ -44,14 +46,19 @@ class Event:
         return f"{self.plan_id}.{self.item_id}.{self.period}@nhacviec"
 
 
-def _years(plan: PlanSpec, until: int | None, first: date, last: date) -> range:
-    return range(max(plan.year, first.year), min(until or last.year, last.year) + 1)
+def _years(span: Span, first: date, last: date) -> range:
+    return range(max(span.first.year, first.year), min(span.last_year or last.year, last.year) + 1)
+
+
+def _span(plan: PlanSpec, item: ObligationSpec | WindowSpec | ObservanceSpec) -> Span:
+    """The item's life, from the plan's own fields (`plan_events` passes the deployment's)."""
+    return own_life(plan).span(item)
 
 
 def _monthly_dates(
-    item: ObligationSpec, plan: PlanSpec, first: date, last: date, workdays: WorkCalendar
+    item: ObligationSpec, span: Span, first: date, last: date, workdays: WorkCalendar
 ) -> Iterator[tuple[str, date]]:
-    for year in _years(plan, item.until, first, last):
+    for year in _years(span, first, last):
         for month in range(1, 13):
             if item.monthly == "last_working_day":
                 due = workdays.last_working_day_of_month(year, month)
@@ -62,34 +69,49 @@ def _monthly_dates(
 
 
 def obligation_dates(
-    item: ObligationSpec, plan: PlanSpec, first: date, last: date, workdays: WorkCalendar
+    item: ObligationSpec,
+    plan: PlanSpec,
+    first: date,
+    last: date,
+    workdays: WorkCalendar,
+    span: Span | None = None,
 ) -> Iterator[tuple[str, date]]:
-    """(period, due date) for each occurrence of the rule that could fall in [first, last]."""
+    """(period, due date) for each occurrence of the rule that could fall in [first, last] and
+    in the item's life (`span`; by default the plan's own validity)."""
     if item.on is not None:
         due = item.on.in_year(plan.year) if isinstance(item.on, DayOfYear) else item.on
         yield str(due.year), due
-    elif item.yearly is not None:
-        for year in _years(plan, item.until, first, last):
-            yield str(year), item.yearly.in_year(year)
+        return
+    span = span or _span(plan, item)
+    dates: Iterator[tuple[str, date]]
+    if item.yearly is not None:
+        dates = ((str(year), item.yearly.in_year(year)) for year in _years(span, first, last))
     else:
-        yield from _monthly_dates(item, plan, first, last, workdays)
+        dates = _monthly_dates(item, span, first, last, workdays)
+    yield from ((period, due) for period, due in dates if span.holds(due))
 
 
 def window_dates(
-    item: WindowSpec, plan: PlanSpec, first: date, last: date
+    item: WindowSpec, plan: PlanSpec, first: date, last: date, span: Span | None = None
 ) -> Iterator[tuple[str, date, date]]:
     if isinstance(item.start, DayOfYear) and isinstance(item.end, DayOfYear):
-        for year in _years(plan, item.until, first, last):
-            yield str(year), item.start.in_year(year), item.end.in_year(year)
+        span = span or _span(plan, item)
+        for year in _years(span, first, last):
+            start = item.start.in_year(year)
+            if span.holds(start):
+                yield str(year), start, item.end.in_year(year)
     elif isinstance(item.start, date) and isinstance(item.end, date):
         yield str(item.start.year), item.start, item.end
 
 
 def observance_dates(
-    item: ObservanceSpec, plan: PlanSpec, first: date, last: date
+    item: ObservanceSpec, plan: PlanSpec, first: date, last: date, span: Span | None = None
 ) -> Iterator[tuple[str, date]]:
-    for year in _years(plan, item.until, first, last):
-        yield str(year), item.date.in_year(year)
+    span = span or _span(plan, item)
+    for year in _years(span, first, last):
+        day = item.date.in_year(year)
+        if span.holds(day):
+            yield str(year), day
 
 
 def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date) -> list[Event]:
@@ -98,6 +120,7 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
     resolved: dict[tuple[str, ...], list[str]] = {}
     follow = lifetimes.follows(plan)
     agencies = deployment.agencies
+    life = deployment.life(plan)
 
     def add(
         item: ObligationSpec | WindowSpec | ObservanceSpec | periods.Level,
@@ -142,18 +165,22 @@ def plan_events(deployment: Deployment, plan: PlanSpec, first: date, last: date)
             )
 
     for ob in plan.obligations:
+        span = life.span(ob)
         if ob.period is not None:  # Decree 09/2019 report periods: one event per period and level
-            for level in periods.levels(ob, plan.year, plan.focal_agency, first, last, deployment.workdays):
-                add(level, OccurrenceKind.DEADLINE, level.period, level.due, level.due, to=level.to, via=level.via,
-                    after=level.after, data=level.data)  # fmt: skip
+            # A report period belongs to the plan whose life holds its data cut-off.
+            levels = periods.levels(ob, span.first.year, plan.focal_agency, first, last, deployment.workdays)
+            for level in levels:
+                if span.holds(level.data.end):
+                    add(level, OccurrenceKind.DEADLINE, level.period, level.due, level.due, to=level.to, via=level.via,
+                        after=level.after, data=level.data)  # fmt: skip
             continue
-        for period, due in obligation_dates(ob, plan, first, last, deployment.workdays):
+        for period, due in obligation_dates(ob, plan, first, last, deployment.workdays, span):
             add(ob, OccurrenceKind.DEADLINE, period, due, due, to=ob.to, via=ob.via, after=ob.after)
     for win in plan.windows:
-        for period, start, end in window_dates(win, plan, first, last):
+        for period, start, end in window_dates(win, plan, first, last, life.span(win)):
             add(win, OccurrenceKind.WINDOW, period, start, end)
     for obs in plan.observances:
-        for period, day in observance_dates(obs, plan, first, last):
+        for period, day in observance_dates(obs, plan, first, last, life.span(obs)):
             add(obs, OccurrenceKind.OBSERVANCE, period, day, day)
     return events
 

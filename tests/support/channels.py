@@ -38,10 +38,10 @@ def configure(config_dir: Path, urls: dict[str, str], sms_gateway: str = "esms",
     Called again (a restart), it only rewrites channels.yaml."""
     if not (config_dir / "channels.yaml").exists():
         one_agency_plan(config_dir)
-        agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
+        agencies = config_dir / "agencies" / "hue.yaml"
         agencies.write_text(
             agencies.read_text(encoding="utf-8").replace(
-                'mobile: "0900 000 208"}', 'mobile: "0900 000 208", channels: [zalo]}'
+                'mobile: "0900 000 334"}', 'mobile: "0900 000 334", channels: [zalo]}'
             ),
             encoding="utf-8",
         )

@@ -265,13 +265,14 @@ def write_channel_config(
 # --- edits of the sample configuration ------------------------------------------------------------
 
 
-def one_agency_plan(config_dir: Path) -> None:
-    """The sample TTH plan, with A Lưới district standing for all the units."""
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+def one_agency_plan(config_dir):
+    """The sample plan of the city of Huế (2026, its periodic reports recurring), with the
+    commune A Lưới 1 standing for all the units."""
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
     text = plan.read_text(encoding="utf-8").replace(
-        "[tth-huyen, tth-so-nganh, tth-so-ldtbxh]", "[tth-ubnd-h-a-luoi]"
+        "[hue-xa-phuong, hue-so-nganh, hue-so-noi-vu]", "[hue-xa-a-luoi-1]"
     )
-    text = text.replace("[tth-huyen, tth-so-nganh]", "[tth-ubnd-h-a-luoi]")
+    text = text.replace("[hue-xa-phuong, hue-so-nganh]", "[hue-xa-a-luoi-1]")
     plan.write_text(text, encoding="utf-8")
     for other in ("lam-thao-2024-bdg.yaml", "thai-binh-hlhpn-2024-bdg.yaml"):
         (config_dir / "plans" / other).unlink()
