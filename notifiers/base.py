@@ -150,7 +150,7 @@ class Notifier(ABC):
 
     @classmethod
     def check(cls, options: Any, deployment: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        """Problems only the whole configuration shows (`deployment`: scheduler.config.loader.Deployment),
+        """Problems only the whole configuration shows (`deployment`: scheduler.config.deployment.Deployment),
         e.g. an agency name too long for a provider's template field. Each is (path inside
         `options`, message in Vietnamese); they are reported at load time with file:line."""
         return []

@@ -1,7 +1,7 @@
 """The fields of a reminder a channel's provider template may name (a ZNS template's params,
 an SMS brandname template), and every value the configuration gives them, for load-time checks.
 
-`deployment` is scheduler.config.loader.Deployment; this module reads only its public attributes,
+`deployment` is scheduler.config.deployment.Deployment; this module reads only its public attributes,
 so that channels need nothing from `scheduler`."""
 
 from __future__ import annotations

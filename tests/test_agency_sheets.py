@@ -20,7 +20,8 @@ from scheduler.cli import app as cli_module
 from scheduler.cli.app import app
 from scheduler.config import agency_sheets
 from scheduler.config.agency_sheets import HEADERS, field_of
-from scheduler.config.loader import Deployment, load_config
+from scheduler.config.deployment import Deployment
+from scheduler.config.loader import load_config
 from scheduler.config.yamlfile import ConfigInvalid
 
 

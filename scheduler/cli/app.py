@@ -42,7 +42,7 @@ from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
 from scheduler.cli.zalo import zalo_app
 from scheduler.config import validity
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.outbox.acks import UnknownOccurrence, acknowledge

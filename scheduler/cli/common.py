@@ -13,7 +13,8 @@ import typer
 
 from scheduler.calendar.dates import parse_date
 from scheduler.cli.terminal import console, styled
-from scheduler.config.loader import Deployment, load_config
+from scheduler.config.deployment import Deployment
+from scheduler.config.loader import load_config
 from scheduler.config.settings import Settings, SettingsError, load_settings
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.outbox.former_agencies import former_agencies_at

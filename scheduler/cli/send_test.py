@@ -18,7 +18,7 @@ from typing import Any
 from notifiers.base import Message
 from notifiers.text import unaccent
 from scheduler.config.contacts import normalise_email, normalise_mobile
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
 from scheduler.plan.planner import Planner
 from scheduler.render.links import Links

@@ -38,7 +38,8 @@ from openpyxl.utils import get_column_letter
 from notifiers.text import unaccent
 from scheduler.calendar.dates import format_date
 from scheduler.config.contacts import normalise_email, normalise_mobile
-from scheduler.config.loader import Deployment, load_config
+from scheduler.config.deployment import Deployment
+from scheduler.config.loader import load_config
 from scheduler.config.schema import ContactSpec
 from scheduler.config.settings import Settings
 from scheduler.config.yamlfile import ConfigError, ConfigInvalid, read_yaml

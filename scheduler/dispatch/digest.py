@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from notifiers.registry import notifier_class
 from scheduler.config import lifetimes
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status, start_of_day_utc
 from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 from scheduler.plan.planner import idempotency_key

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from scheduler.config import lifetimes
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
 from scheduler.outbox.store import (
     Occurrence,

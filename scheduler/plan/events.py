@@ -18,7 +18,7 @@ from scheduler.calendar import periods
 from scheduler.calendar.dates import DayOfYear
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config import lifetimes
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
 from scheduler.config.validity import Span, own_life
 from scheduler.plan.kinds import OccurrenceKind

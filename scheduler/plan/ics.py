@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from icalendar import Calendar
 from icalendar import Event as IcsEvent
 
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.plan.events import Event
 from scheduler.plan.kinds import OccurrenceKind
 

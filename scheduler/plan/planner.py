@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config import lifetimes
-from scheduler.config.loader import Contact, Deployment
+from scheduler.config.deployment import Contact, Deployment
 from scheduler.config.schema import Offset, PolicySpec, RungSpec
 from scheduler.config.settings import Settings
 from scheduler.plan.events import Event, calendar_events

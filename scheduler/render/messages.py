@@ -13,7 +13,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any, Protocol
 
 from notifiers.base import Attachment, Message
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
 from scheduler.outbox.store import OccurrenceRow
 from scheduler.plan.events import Event, calendar_events

@@ -8,7 +8,7 @@ from typing import Any
 from notifiers.base import NotConfigured, Notifier, Setup
 from notifiers.console import ConsoleNotifier
 from notifiers.registry import channel_names, notifier_class
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import col
 
-from scheduler.config.loader import Deployment, load_config
+from scheduler.config.deployment import Deployment
+from scheduler.config.loader import load_config
 from scheduler.config.settings import Settings, SettingsError
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.dispatch.digest import enqueue_digests, operator_alerts

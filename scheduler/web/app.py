@@ -31,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from scheduler.config.loader import Deployment
+from scheduler.config.deployment import Deployment
 from scheduler.outbox.acks import UnknownOccurrence, acknowledge
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, utcnow

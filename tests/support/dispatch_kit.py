@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from notifiers.email import EmailNotifier, SmtpSettings
-from scheduler.config.loader import Deployment, load_config
+from scheduler.config.deployment import Deployment
+from scheduler.config.loader import load_config
 from scheduler.config.settings import Settings
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.recorder import journal_path
