@@ -343,3 +343,16 @@ def test_a_plan_that_stops_at_successors_reminds_nobody_after_the_end(engine, tm
     assert "các hạn sau ngày đó không nhắc ai (kế hoạch đặt successors: stop)" in warning
     events = calendar_events(deployment, date(2025, 9, 1), date(2025, 9, 30))
     assert all(e.via is None for e in events if e.item_id == "bao-cao-9-thang")
+
+
+def test_the_sample_merger_warns_only_about_plans_that_outlive_it(config_dir: Path):
+    """The sample's Sở LĐTBXH merged into Sở Nội vụ of Huế on 1/3/2025: the plan of 2020, over
+    long before, is not warned about; the same plan made to recur is, naming the successor."""
+    today = date(2026, 12, 7)
+    warnings = [str(w) for w in load_config(config_dir, today=today).warnings]
+    assert not [w for w in warnings if "tth-so-ldtbxh" in w]
+    edit(config_dir / "plans" / "tth-2020-bdg.yaml", "year: 2020\n", "year: 2020\nvalid_until: 31/12/2026\n")
+    warnings = [str(w) for w in load_config(config_dir, today=today).warnings]
+    [merged] = [w for w in warnings if "'tth-so-ldtbxh'" in w]
+    assert "đơn vị 'tth-so-ldtbxh' (Sở LĐTBXH) đã giải thể / sáp nhập từ sau ngày 28/02/2025" in merged
+    assert "chuyển cho 'hue-so-noi-vu'" in merged

@@ -190,7 +190,7 @@ def test_bad_requests_are_refused_with_the_reason(config_dir, tmp_path):
 def test_the_sample_current_year_plan_gives_live_reminders(tmp_path, today):
     day = date.fromisoformat(today)
     settings = load_settings(env={"NHACVIEC_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"})
-    from tests.conftest import SAMPLE_CONFIG
+    from tests.support.settings import SAMPLE_CONFIG
 
     engine = open_store(settings.database_url)
     with time_machine.travel(f"{today} 07:00 +0700", tick=False):

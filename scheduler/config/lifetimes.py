@@ -181,15 +181,16 @@ def agency_problems(agencies: Mapping[str, AgencySpec]) -> Iterable[tuple[str, s
 
 
 def named_ended_warning(
-    agencies: Mapping[str, AgencySpec], ref: str, plan: PlanSpec, today: date
+    agencies: Mapping[str, AgencySpec], ref: str, plan: PlanSpec, today: date, plan_last: date | None = None
 ) -> str | None:
-    """What `check` says of a plan naming an agency that has ended by `today` (None otherwise)."""
+    """What `check` says of a plan naming an agency that has ended by `today` (None otherwise, and
+    None when the plan has no occurrence after the agency's end: `plan_last`, its last day)."""
     agency = agencies.get(ref)
     if agency is None or agency.valid_until is None or agency.valid_until >= today:
         return None
-    text = (
-        f"đơn vị '{ref}' ({display_name(agency)}) {ENDED_WORDS} từ sau ngày {format_date(agency.valid_until)}"
-    )
+    if plan_last is not None and plan_last <= agency.valid_until:
+        return None  # an old plan, over before the agency ended: nothing to say
+    text = f"đơn vị '{ref}' ({display_name(agency)}) đã giải thể / sáp nhập từ sau ngày {format_date(agency.valid_until)}"
     successor = on_duty(agencies, ref, today, follow=True) if follows(plan) else None
     if successor is not None:
         return f"{text}: các hạn sau ngày đó chuyển cho '{successor}' ({display_name(agencies[successor])})"

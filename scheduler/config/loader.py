@@ -328,6 +328,9 @@ class _PlanChecker:
         self.agencies, self.groups, self.policies = known["agencies"], known["groups"], known["policies"]
         self.workdays: WorkCalendar = known["workdays"]
         self.today: date = known["today"]
+        # The plan's last possible day (its own validity): an ended agency it names matters only
+        # if the plan still has occurrences after the agency's end.
+        self.last_day = validity.last_day(plan, validity.own_life(plan), self.workdays)
         self.former: Collection[str] = known["former"]
         self.ended_warned: set[str] = set()  # agencies already warned about in this plan
         self.roles: dict[str, RoleSpec] = {}  # filled by check_roles: those whose id is not an agency's
@@ -349,7 +352,11 @@ class _PlanChecker:
         if (
             ref is not None
             and ref not in self.ended_warned
-            and (warning := lifetimes.named_ended_warning(self.agencies, ref, self.plan, self.today))
+            and (
+                warning := lifetimes.named_ended_warning(
+                    self.agencies, ref, self.plan, self.today, self.last_day
+                )
+            )
         ):
             self.ended_warned.add(ref)
             self.check.warnings.append(self.doc.error(path, warning))
