@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from typer.testing import CliRunner
 
-from scheduler.cli import app
+from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.config.yamlfile import ConfigInvalid
 from scheduler.plan.events import calendar_events

@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from scheduler.cli import app
+from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.config.settings import load_settings
 from scheduler.config.yamlfile import ConfigInvalid
