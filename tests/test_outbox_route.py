@@ -34,7 +34,7 @@ def at(settings, day: date, hour: int = 8) -> datetime:
     return datetime.combine(day, time(hour), settings.timezone).astimezone(UTC)
 
 
-OCCURRENCE = "tth-2020-bdg/bao-cao-nam/2026/tth-ubnd-h-a-luoi"
+OCCURRENCE = "hue-2026-bdg/bao-cao-nam/2026/hue-xa-a-luoi-1"
 DAY = date(2026, 11, 20)
 
 
@@ -91,8 +91,8 @@ def test_sync_writes_the_route_and_rendering_reads_it_without_the_calendar(synce
     settings, engine = synced
     stored = occurrences(engine)
     assert (stored[OCCURRENCE].to_agency_id, stored[OCCURRENCE].via_agency_id) == (
-        "tth-ubnd-tinh",
-        "tth-so-ldtbxh",
+        "hue-ubnd",
+        "hue-so-noi-vu",
     )
     window = next(o for o in stored.values() if o.kind == OccurrenceKind.WINDOW)
     assert (window.to_agency_id, window.via_agency_id) == ("", "")  # none, yet recorded
@@ -110,8 +110,8 @@ def test_sync_writes_the_route_and_rendering_reads_it_without_the_calendar(synce
     assert calls == []
     names = render.deployment.name_of
     assert (sms.fields["to_agency"], sms.fields["via_agency"]) == (
-        names("tth-ubnd-tinh"),
-        names("tth-so-ldtbxh"),
+        names("hue-ubnd"),
+        names("hue-so-noi-vu"),
     )
     assert [a.filename for a in email.attachments] == ["han-bao-cao.ics"]
 
@@ -129,7 +129,7 @@ def test_a_row_stored_before_the_route_renders_the_same_from_the_calendar(synced
             from_row = builder(config_dir, settings).reminder(row, routed, (), row.send_at, renders)
             assert calls == []
             from_calendar = builder(config_dir, settings).reminder(row, old, (), row.send_at, renders)
-        assert calls == ["tth-2020-bdg"]
+        assert calls == ["hue-2026-bdg"]
         assert from_calendar == from_row
         calls.clear()
 
@@ -138,7 +138,8 @@ def test_the_event_built_from_a_row_is_the_calendars(synced, config_dir):
     settings, engine = synced
     render = builder(config_dir, settings)
     rows = list(occurrences(engine).values())
-    assert {row.kind for row in rows} == set(OccurrenceKind)
+    # The sample plan of Huế has deadlines and a window (no observance: those carry no route).
+    assert {row.kind for row in rows} == {OccurrenceKind.DEADLINE, OccurrenceKind.WINDOW}
     for row in rows:
         built, found = render._stored_event(row), render._find_event(row)
         assert found is not None and built == dataclasses.replace(found, who=()), row.key
@@ -171,8 +172,8 @@ def test_an_upgraded_database_renders_its_old_rows_and_the_next_sync_routes_them
     assert report.writes == 0 and after == before  # the route only: no reminder recomputed
     routed = occurrences(engine)
     assert (routed[OCCURRENCE].to_agency_id, routed[OCCURRENCE].via_agency_id) == (
-        "tth-ubnd-tinh",
-        "tth-so-ldtbxh",
+        "hue-ubnd",
+        "hue-so-noi-vu",
     )
     assert all(o.to_agency_id is not None for o in routed.values() if o.end_date >= DAY)
     engine.dispose()
@@ -180,13 +181,13 @@ def test_an_upgraded_database_renders_its_old_rows_and_the_next_sync_routes_them
 
 def test_a_plan_that_changes_its_route_changes_the_rows(synced, config_dir):
     settings, engine = synced
-    plan = config_dir / "plans" / "tth-2020-bdg.yaml"
+    plan = config_dir / "plans" / "hue-2026-bdg.yaml"
     text = plan.read_text(encoding="utf-8")
-    plan.write_text(text.replace("    via: tth-so-ldtbxh\n", ""), encoding="utf-8")
+    plan.write_text(text.replace("    via: hue-so-noi-vu\n", ""), encoding="utf-8")
     report = sync(engine, load_config(config_dir), settings, DAY)
     assert report.occurrences_changed
     annual = [o for o in occurrences(engine).values() if o.item_id == "bao-cao-nam"]
-    assert annual and {(o.to_agency_id, o.via_agency_id) for o in annual} == {("tth-ubnd-tinh", "")}
+    assert annual and {(o.to_agency_id, o.via_agency_id) for o in annual} == {("hue-ubnd", "")}
 
 
 def test_the_fingerprint_reads_the_kind_as_the_string_it_always_was(config_dir, tmp_path):
@@ -197,9 +198,9 @@ def test_the_fingerprint_reads_the_kind_as_the_string_it_always_was(config_dir, 
 
 
 def test_a_digest_key_is_its_plan_and_day_in_the_format_rows_always_had():
-    key = DigestKey("tth-2020-bdg", date(2026, 12, 14))
-    assert key.occurrence_key == "digest/tth-2020-bdg/2026-12-14"
-    assert DigestKey.parse("digest/tth-2020-bdg/2026-12-14") == key
+    key = DigestKey("hue-2026-bdg", date(2026, 12, 14))
+    assert key.occurrence_key == "digest/hue-2026-bdg/2026-12-14"
+    assert DigestKey.parse("digest/hue-2026-bdg/2026-12-14") == key
     with pytest.raises(ValueError):
         DigestKey.parse(OCCURRENCE)
 
@@ -213,12 +214,12 @@ def test_a_digest_row_written_by_the_version_before_is_sent(tmp_path, config_dir
     with time_machine.travel(at(settings, day, 7), tick=False):
         sync(engine, deployment, settings, day)
         now = utcnow()
-        old_key = f"digest/tth-2020-bdg/{day.isoformat()}"  # as the version before wrote it
-        contact = "tth-so-ldtbxh/focal"
+        old_key = f"digest/hue-2026-bdg/{day.isoformat()}"  # as the version before wrote it
+        contact = "hue-so-noi-vu/focal"
         row = {
             "key": idempotency_key(old_key, contact, "email", "digest"), "occurrence_key": old_key,
             "contact_key": contact, "channel": "email", "rung": "digest", "kind": "digest",
-            "recipient": "binhdanggioi@ldtbxh.tth.example.org", "due_date": day, "send_at": now,
+            "recipient": "binhdanggioi@noivu.hue.example.org", "due_date": day, "send_at": now,
             "status": "pending", "attempts": 0, "created_at": now, "updated_at": now,
         }  # fmt: skip
         with engine.begin() as conn:
@@ -234,5 +235,5 @@ def test_a_digest_row_written_by_the_version_before_is_sent(tmp_path, config_dir
         ).all()
     assert [(d.key, d.status) for d in digests] == [(row["key"], Status.SENT)]
     sent = next(m for m in smtp_sink.received if m.key == row["key"])
-    assert "UBND huyện A Lưới" in sent.text()
+    assert "UBND xã A Lưới 1" in sent.text()
     engine.dispose()
