@@ -872,7 +872,7 @@ class _Reader:
                 try:
                     value = format_date(parse_date(text))  # as YAML writes it: 30/06/2025
                 except ValueError as exc:
-                    self.error(cell, f"{exc}, hoặc định dạng ô là Ngày (Date)")
+                    self.error(cell, _date_problem(text, str(exc)))
                     continue
             if name not in agency.values:
                 agency.values[name] = value
@@ -932,6 +932,15 @@ class _Reader:
         if name == "id":
             return text.lower()
         return text
+
+
+def _date_problem(text: str, message: str) -> str:
+    """parse_date's message, with what to do in a sheet when the text is not a date at all."""
+    if text.isdigit():  # a date Excel stored as its serial number in a cell formatted as a number
+        return f"{message}; nếu đây là ngày Excel lưu dạng số, định dạng ô là Ngày (Date)"
+    if not re.search(r"\d+/\d+/\d{4}|\d{4}-\d+-\d+", text):
+        return f"{message}, hoặc nhập ngày Excel (định dạng ô là Ngày)"
+    return message
 
 
 def _shown(value: Any) -> str:
