@@ -2,7 +2,8 @@
 
 The configuration is the synthetic national one of bench_sync.py (tests/support/configs.py:
 34 provinces, 4,341 agencies, two contacts each, one plan per province naming both groups of
-the province), written as real YAML files. Its agencies are exported to one .xlsx workbook (sheets Đơn vị and Nhóm) and to one
+the province; by default with its mergers: one agency in three has `valid_until` and
+`succeeded_by`, `--no-lifetimes` for the plain one), written as real YAML files. Its agencies are exported to one .xlsx workbook (sheets Đơn vị and Nhóm) and to one
 CSV file; each is then imported, as `nhacviec agencies import FILE --out agencies/all.yaml` does,
 into a copy of the configuration whose agency files were removed, so that the import is checked
 with the whole configuration (the 34 plans name the imported agencies and groups). A CSV file
@@ -82,11 +83,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the national configuration")
+    parser.add_argument(
+        "--no-lifetimes", action="store_true", help="no mergers (no Hiệu lực / Đơn vị kế thừa columns)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="nhacviec-bench-agencies-") as tmp:
         root = Path(tmp)
-        config = write_national_config(root / "source", make_shape(args.scale))
+        config = write_national_config(root / "source", make_shape(args.scale), not args.no_lifetimes)
         original = load_config(config)
         print(
             f"configuration: {len(original.agencies):,} agencies, {len(original.groups)} groups, "

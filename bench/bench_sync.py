@@ -407,12 +407,14 @@ def print_goals(all_results: list[Results]) -> list[str]:
     return missed
 
 
-def spreadsheet_import(scale: float) -> list[str]:
-    """bench_agencies.py on the same national size (its own processes, its own figures): the
-    export of all agencies and their import from .xlsx and .csv, with the round trip checked."""
+def spreadsheet_import(scale: float, lifetimes: bool) -> list[str]:
+    """bench_agencies.py on the same national size and mergers (its own processes, its own
+    figures): the export of all agencies and their import from .xlsx and .csv, with the round
+    trip checked."""
     print("\n=== spreadsheet import of every agency (bench/bench_agencies.py) ===", flush=True)
+    extra = [] if lifetimes else ["--no-lifetimes"]
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("bench_agencies.py")), "--scale", str(scale)],
+        [sys.executable, str(Path(__file__).with_name("bench_agencies.py")), "--scale", str(scale), *extra],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
@@ -470,7 +472,7 @@ def main() -> int:
             print_figures(each, shape, args.scale, lifetimes)
         run.missed = print_goals(all_results)
         if not args.no_sheets:
-            run.missed += spreadsheet_import(args.scale)
+            run.missed += spreadsheet_import(args.scale, lifetimes)
         if args.profile:
             profile_first_sync(config, f"sqlite:///{root / 'profile.db'}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,12 @@ def test_every_exported_header_reads_back_as_its_field(field: str) -> None:
         ("Mã đơn vị cấp trên", "parent"),
         ("Thuộc nhóm", "groups"),
         ("TT", "stt"),
+        ("Hiệu lực từ ngày", "valid_from"),
+        ("Ngày bắt đầu hoạt động", "valid_from"),
+        ("HIỆU LỰC ĐẾN NGÀY", "valid_until"),
+        ("Ngày kết thúc", "valid_until"),
+        ("Đơn vị kế thừa", "succeeded_by"),
+        ("Sáp nhập vào", "succeeded_by"),
         ("Ghi chú", None),
         ("Điện thoại cơ quan", None),
     ],
@@ -187,6 +194,121 @@ def test_csv_round_trip_of_one_file_keeps_every_contact_field(cli, config_dir: P
     result = cli("agencies", "import", sheet, "--out", file, "--force")
     assert result.exit_code == 0, result.output
     same_agencies(load_config(config_dir), before)
+
+
+MERGED = """
+  - id: tth-so-ldtbxh
+    valid_from: 01/01/2008
+    valid_until: 28/02/2025
+    succeeded_by: hue-so-noi-vu
+"""
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_an_agency_that_ended_and_merged_round_trips(
+    cli, config_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    """The dates of an agency's life, and its successor declared in another file, are exported
+    (real dates in .xlsx, dd/mm/yyyy in .csv) and imported back to the same configuration."""
+    file = config_dir / "agencies" / "thua-thien-hue.yaml"
+    file.write_text(file.read_text("utf-8").replace("\n  - id: tth-so-ldtbxh\n", MERGED, 1), "utf-8")
+    before = load_config(config_dir)
+    ended = before.agencies["tth-so-ldtbxh"]
+    assert (ended.valid_from, ended.valid_until, ended.succeeded_by) == (
+        date(2008, 1, 1),
+        date(2025, 2, 28),
+        "hue-so-noi-vu",
+    )
+    sheet = tmp_path / f"tth.{kind}"
+    result = cli("agencies", "export", "--file", "thua-thien-hue.yaml", f"--{kind}", sheet)
+    assert result.exit_code == 0, result.output
+    if kind == "xlsx":
+        ws = load_workbook(sheet)["Đơn vị"]
+        headers = [c.value for c in ws[1]]
+        assert headers[6:9] == ["Hiệu lực từ ngày", "Hiệu lực đến ngày", "Đơn vị kế thừa (sáp nhập vào)"]
+        until = next(row[7] for row in ws.iter_rows(min_row=2) if row[1].value == "tth-so-ldtbxh")
+        assert until.value == datetime(2025, 2, 28) and until.number_format == "DD/MM/YYYY"
+    else:
+        assert ",01/01/2008,28/02/2025,hue-so-noi-vu," in sheet.read_text("utf-8-sig")
+
+    result = cli("agencies", "import", sheet, "--out", file, "--force")
+    assert result.exit_code == 0, result.output
+    assert "valid_until: 28/02/2025" in file.read_text("utf-8")
+    same_agencies(load_config(config_dir), before)
+
+
+def test_an_agency_life_from_an_office_sheet(cli, config_dir: Path, tmp_path: Path) -> None:
+    """Dates as Excel dates or as text, a successor named by its name (in the sheet or in another
+    file), the dates under a heading written above them."""
+    # fmt: off
+    rows = [
+        [*HEADER[:5], "Hiệu lực", None, "Sáp nhập vào", *HEADER[5:]],
+        [None, None, None, None, None, "Từ ngày", "Đến ngày"],
+        [1, "UBND phường Thuận Hòa", "hue-thuan-hoa", "tth-ubnd-tinh", None, None, datetime(2025, 6, 30),
+         "UBND phường Phú Xuân mới", "Người A", None, "a@hue.example.org"],
+        [2, "UBND phường Phú Xuân mới", "hue-phu-xuan-moi", "tth-ubnd-tinh", None, "1/7/2025", None, None,
+         "Người B", None, "b@hue.example.org"],
+        [3, "Sở Y tế cũ", "hue-so-y-te-cu", None, None, date(2008, 1, 1), "2025-06-30", "sở y tế", "Người C",
+         None, "c@hue.example.org"],
+    ]
+    # fmt: on
+    out = config_dir / "agencies" / "sap-nhap.yaml"
+    result = cli("agencies", "import", workbook(tmp_path / "sn.xlsx", rows, ("F1:G1",)), "--out", out)
+    assert result.exit_code == 0, result.output
+    deployment = load_config(config_dir)
+    thuan_hoa, phu_xuan, y_te = (
+        deployment.agencies[a] for a in ("hue-thuan-hoa", "hue-phu-xuan-moi", "hue-so-y-te-cu")
+    )
+    assert (thuan_hoa.valid_until, thuan_hoa.succeeded_by) == (date(2025, 6, 30), "hue-phu-xuan-moi")
+    assert phu_xuan.valid_from == date(2025, 7, 1)
+    assert (y_te.valid_from, y_te.valid_until, y_te.succeeded_by) == (
+        date(2008, 1, 1),
+        date(2025, 6, 30),
+        "tth-so-y-te",  # by its name, in thua-thien-hue.yaml
+    )
+    assert "valid_from: 01/07/2025" in out.read_text("utf-8")
+
+
+def test_each_bad_date_or_successor_is_an_error_at_its_cell(cli, config_dir: Path, tmp_path: Path) -> None:
+    header = [*HEADER, "Hiệu lực từ ngày", "Hiệu lực đến ngày", "Đơn vị kế thừa"]
+    person = ["Người", None, "a@hue.example.org", None]
+    rows = [
+        header,
+        [1, "Sở A", "hue-so-a", None, None, *person, None, "31/06/2025"],
+        [2, "Sở B", "hue-so-b", None, None, *person, "30.06.2025"],
+        [3, "Sở C", "hue-so-c", None, None, *person, None, "30/06/2025", "Sở không có"],
+        [4, "Sở D", "hue-so-d", None, None, *person, None, datetime(2025, 6, 30, 17, 0)],
+        [5, "Sở E", "hue-so-e", None, None, *person, None, "30/06/2025", "Sở Y"],
+        [6, "Sở Y", "hue-so-y", None, None, *person],
+        [7, "Sở Y", "hue-so-y-2", None, None, *person],
+    ]
+    result = cli("agencies", "import", workbook(tmp_path / "loi.xlsx", rows))
+    assert result.exit_code == 1
+    for line in (
+        "Đơn vị!2:K: Hiệu lực đến ngày: '31/06/2025' không phải ngày: tháng 6/2025 chỉ có 30 ngày",
+        "Đơn vị!3:J: Hiệu lực từ ngày: '30.06.2025' không phải ngày: cần dạng ngày/tháng/năm",
+        "Đơn vị!4:L: Đơn vị kế thừa: không có đơn vị nào mã hoặc tên 'Sở không có' trong bảng này và trong "
+        "config/agencies/: ghi Mã của đơn vị kế thừa",
+        "Đơn vị!5:K: Hiệu lực đến ngày: ô có giờ chứ không chỉ có ngày",
+        "Đơn vị!6:L: Đơn vị kế thừa: có 2 đơn vị tên 'Sở Y' (hue-so-y, hue-so-y-2): ghi Mã của đơn vị kế thừa",
+    ):
+        assert line in result.output
+
+    # what the loader checks: a successor without an end, an end before the start, a loop
+    rows = [
+        header,
+        [1, "Sở A", "hue-so-a", None, None, *person, None, None, "hue-so-b"],
+        [2, "Sở B", "hue-so-b", None, None, *person, "01/07/2025", "30/06/2025"],
+        [3, "Sở C", "hue-so-c", None, None, *person, None, "30/06/2025", "hue-so-c"],
+    ]
+    result = cli("agencies", "import", workbook(tmp_path / "loi-2.xlsx", rows))
+    assert result.exit_code == 1
+    for line in (
+        "Đơn vị!2:L: Đơn vị kế thừa: 'Đơn vị kế thừa (sáp nhập vào)' cần 'Hiệu lực đến ngày'",
+        "Đơn vị!3:K: Hiệu lực đến ngày: ngày cuối (30/06/2025) trước ngày bắt đầu (01/07/2025)",
+        "Đơn vị!4:L: Đơn vị kế thừa: đơn vị không thể kế thừa chính nó",
+    ):
+        assert line in result.output
 
 
 def test_export_writes_text_cells_that_excel_does_not_turn_into_formulas_or_numbers(

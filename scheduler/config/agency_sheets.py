@@ -36,7 +36,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from notifiers.text import unaccent
-from scheduler.calendar.dates import format_date
+from scheduler.calendar.dates import format_date, parse_date
 from scheduler.config.contacts import normalise_email, normalise_mobile
 from scheduler.config.deployment import Deployment
 from scheduler.config.loader import load_config
@@ -54,6 +54,9 @@ GENERATED_ID_WARNINGS = 10
 AGENCY_SHEET = "Đơn vị"
 GROUP_SHEET = "Nhóm"
 ROLES = ("focal", "leader")
+AGENCY_FIELDS = ("id", "name", "short_name", "parent", "groups", "valid_from", "valid_until", "succeeded_by")
+DATE_FIELDS = ("valid_from", "valid_until")  # real Excel dates in .xlsx, dd/mm/yyyy in .csv
+DATE_FORMAT = "DD/MM/YYYY"  # how export shows the dates it writes
 CONTACT_FIELDS = (
     "name",
     "title",
@@ -77,6 +80,9 @@ HEADERS = {
     "short_name": "Tên viết tắt",
     "parent": "Đơn vị cấp trên",
     "groups": "Nhóm",
+    "valid_from": "Hiệu lực từ ngày",
+    "valid_until": "Hiệu lực đến ngày",
+    "succeeded_by": "Đơn vị kế thừa (sáp nhập vào)",
     "focal.name": "Họ tên đầu mối",
     "focal.title": "Chức vụ",
     "focal.email": "Email",
@@ -98,7 +104,7 @@ HEADERS = {
     "leader.addresses": "Địa chỉ khác lãnh đạo",
     "leader.id": "Mã lãnh đạo",
 }
-# Export always writes these; the others only when a contact uses them.
+# Export always writes these; the others only when an agency or a contact uses them.
 ALWAYS = (
     *("stt", "id", "name", "short_name", "parent", "groups"),
     *("focal.name", "focal.title", "focal.email", "focal.mobile", "focal.zalo", "focal.channels"),
@@ -120,6 +126,21 @@ _AGENCY_WORDS = {
         *("truc thuoc", "don vi chu quan", "co quan chu quan"),
     ),
     "groups": ("nhom", "nhom don vi", "ma nhom", "thuoc nhom", "cac nhom"),
+    # An agency's life (scheduler/config/lifetimes.py); "Từ ngày" / "Đến ngày" also under a
+    # "Hiệu lực" heading written above them.
+    "valid_from": (
+        *("hieu luc tu ngay", "hieu luc tu", "tu ngay", "ngay hieu luc", "ngay bat dau"),
+        *("ngay bat dau hieu luc", "ngay thanh lap", "hoat dong tu ngay", "ngay bat dau hoat dong"),
+    ),
+    # Not "ngày sáp nhập" or "ngày giải thể": offices write there the first day without the agency.
+    "valid_until": (
+        *("hieu luc den ngay", "hieu luc den", "den ngay", "ngay ket thuc", "ngay het hieu luc"),
+        *("het hieu luc", "hoat dong den ngay", "ngay ket thuc hoat dong", "ngay cuoi"),
+    ),
+    "succeeded_by": (
+        *("don vi ke thua", "ke thua", "ma don vi ke thua", "don vi ke thua sap nhap vao", "sap nhap vao"),
+        *("don vi sap nhap vao", "sap nhap vao don vi", "don vi tiep nhan", "don vi thay the"),
+    ),
 }
 _CONTACT_WORDS = {
     "name": ("ho ten", "ho va ten", "ten can bo", "can bo", "nguoi"),
@@ -220,6 +241,28 @@ def fold(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", unaccent(clean(text)).lower()))
 
 
+DATE_CELL = "ô có kiểu ngày giờ: định dạng ô là Văn bản (Text) rồi nhập lại nội dung"
+
+
+def _cell_date(value: Any) -> str | None:
+    """A cell holding a day (an Excel date, at midnight) as dd/mm/yyyy; None for anything else."""
+    if isinstance(value, datetime):
+        return format_date(value.date()) if value.time() == time(0) else None
+    if isinstance(value, date):
+        return format_date(value)
+    return None
+
+
+def _put(grid: Grid, texts: list[str], number: int, column: int, value: Any, data_type: str | None) -> None:
+    """Store a cell's text, or why it cannot be read; a date is also kept as dd/mm/yyyy, for the
+    columns that take dates (elsewhere it stays the error it always was)."""
+    texts[column], problem = _cell_text(value, data_type)
+    if problem:
+        grid.problems[(number, column)] = problem
+        if problem == DATE_CELL and (day := _cell_date(value)) is not None:
+            grid.dates[(number, column)] = day
+
+
 def _cell_text(value: Any, data_type: str | None) -> tuple[str, str | None]:
     """(text, problem) of a cell's value as openpyxl reads it."""
     if data_type == "e":
@@ -227,7 +270,7 @@ def _cell_text(value: Any, data_type: str | None) -> tuple[str, str | None]:
     if isinstance(value, bool):
         return "", "ô có giá trị Đúng/Sai (TRUE/FALSE): cần chữ hoặc số"
     if isinstance(value, datetime | date | time | timedelta):
-        return "", "ô có kiểu ngày giờ: định dạng ô là Văn bản (Text) rồi nhập lại nội dung"
+        return "", DATE_CELL
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value)), None  # 912345678.0 → "912345678"
     return clean(str(value)), None
@@ -240,6 +283,7 @@ class Grid:
     name: str  # the sheet's name; for a CSV file, the file's name
     rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (row number, cells)
     problems: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) → why unreadable
+    dates: dict[tuple[int, int], str] = field(default_factory=dict)  # date cells (also problems) → dd/mm/yyyy
 
     def where(self, row: int, column: int | None = None) -> str:
         return f"{self.name}!{row}" + ("" if column is None else f":{get_column_letter(column + 1)}")
@@ -392,9 +436,7 @@ def _read_sheet(ws: Any) -> tuple[Grid, dict[tuple[int, int], str]]:
             if cell.data_type == "f":
                 formulas[(number, column)] = str(value)
                 continue
-            texts[column], problem = _cell_text(value, cell.data_type)
-            if problem:
-                grid.problems[(number, column)] = problem
+            _put(grid, texts, number, column, value, cell.data_type)
         if texts is not None:
             grid.rows.append((number, texts))
     return grid, formulas
@@ -443,9 +485,7 @@ def _cached_values(path: Path, sheets: list[tuple[Grid | None, dict[tuple[int, i
                                 "giá trị"
                             )
                             continue
-                        rows[number][column], problem = _cell_text(cell.value, cell.data_type)
-                        if problem:
-                            grid.problems[(number, column)] = problem
+                        _put(grid, rows[number], number, column, cell.value, cell.data_type)
         except Exception as exc:
             raise _damaged(path, exc) from None
         finally:
@@ -762,8 +802,13 @@ class _Reader:
         if column is None:
             return "", None
         cell = (number, column.index)
+        if name in DATE_FIELDS and cell in self.grid.dates:
+            return self.grid.dates[cell], cell  # a real Excel date
         if cell in self.grid.problems:
-            self.error(cell, self.grid.problems[cell])
+            problem = self.grid.problems[cell]
+            if name in DATE_FIELDS and problem == DATE_CELL:  # a time of day, or a date with one
+                problem = "ô có giờ chứ không chỉ có ngày: ghi ngày dạng ngày/tháng/năm, ví dụ 30/06/2025"
+            self.error(cell, problem)
             return "", cell
         return (cells[column.index] if column.index < len(cells) else ""), cell
 
@@ -775,7 +820,7 @@ class _Reader:
         return list(self.agencies.values())
 
     def row(self, number: int, cells: list[str], previous: tuple[int, _Agency] | None) -> _Agency | None:
-        own = {f: self.value(number, cells, f) for f in ("id", "name", "short_name", "parent", "groups")}
+        own = {f: self.value(number, cells, f) for f in AGENCY_FIELDS}
         blocks = {
             role: {f: self.value(number, cells, f"{role}.{f}") for f in CONTACT_FIELDS} for role in ROLES
         }
@@ -823,6 +868,12 @@ class _Reader:
             value: Any = text.lower() if name == "id" else text
             if name == "groups":
                 value = [part.strip() for part in text.split(";") if part.strip()]
+            if name in DATE_FIELDS:
+                try:
+                    value = format_date(parse_date(text))  # as YAML writes it: 30/06/2025
+                except ValueError as exc:
+                    self.error(cell, _date_problem(text, str(exc)))
+                    continue
             if name not in agency.values:
                 agency.values[name] = value
                 agency.cells[name] = cell
@@ -881,6 +932,15 @@ class _Reader:
         if name == "id":
             return text.lower()
         return text
+
+
+def _date_problem(text: str, message: str) -> str:
+    """parse_date's message, with what to do in a sheet when the text is not a date at all."""
+    if text.isdigit():  # a date Excel stored as its serial number in a cell formatted as a number
+        return f"{message}; nếu đây là ngày Excel lưu dạng số, định dạng ô là Ngày (Date)"
+    if not re.search(r"\d+/\d+/\d{4}|\d{4}-\d+-\d+", text):
+        return f"{message}, hoặc nhập ngày Excel (định dạng ô là Ngày)"
+    return message
 
 
 def _shown(value: Any) -> str:
@@ -1031,6 +1091,11 @@ class _Resolver:
             )
 
     def parents(self, agencies: list[_Agency]) -> None:
+        """`Đơn vị cấp trên` and `Đơn vị kế thừa`, each an agency's id or its name."""
+        for name, noun in (("parent", "đơn vị cấp trên"), ("succeeded_by", "đơn vị kế thừa")):
+            self.references(agencies, name, noun)
+
+    def references(self, agencies: list[_Agency], field_name: str, noun: str) -> None:
         ids = {a.values["id"] for a in agencies} | set(self.known.agencies)
         names: dict[str, list[str]] = {}
         for agency in agencies:
@@ -1038,24 +1103,24 @@ class _Resolver:
         for ident, (name, _) in self.known.agencies.items():
             names.setdefault(fold(name), []).append(ident)
         for agency in agencies:
-            text = agency.values.get("parent")
+            text = agency.values.get(field_name)
             if text is None or text.lower() in ids:
                 if text is not None:
-                    agency.values["parent"] = text.lower()
+                    agency.values[field_name] = text.lower()
                 continue
             matches = list(dict.fromkeys(names.get(fold(text), [])))
             if len(matches) == 1:
-                agency.values["parent"] = matches[0]
+                agency.values[field_name] = matches[0]
             elif matches:
                 self.reader.error(
-                    agency.cells["parent"],
-                    f"có {len(matches)} đơn vị tên '{text}' ({', '.join(matches[:5])}): ghi Mã của đơn vị cấp trên",
+                    agency.cells[field_name],
+                    f"có {len(matches)} đơn vị tên '{text}' ({', '.join(matches[:5])}): ghi Mã của {noun}",
                 )
             else:
                 self.reader.error(
-                    agency.cells["parent"],
+                    agency.cells[field_name],
                     f"không có đơn vị nào mã hoặc tên '{text}' trong bảng này và trong config/agencies/: "
-                    "ghi Mã của đơn vị cấp trên (thêm đơn vị đó vào danh sách nếu chưa có)",
+                    f"ghi Mã của {noun} (thêm đơn vị đó vào danh sách nếu chưa có)",
                 )
 
     def group_ids(self, agencies: list[_Agency]) -> None:
@@ -1285,9 +1350,7 @@ def import_sheet(
 
 
 def _agency_yaml(agency: _Agency) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        k: agency.values[k] for k in ("id", "name", "short_name", "parent", "groups") if k in agency.values
-    }
+    entry: dict[str, Any] = {k: agency.values[k] for k in AGENCY_FIELDS if k in agency.values}
     contacts = []
     for contact in agency.contacts:
         values = {**contact.values, **({"role": "leader"} if contact.role == "leader" else {})}
@@ -1341,13 +1404,24 @@ def _check_with_config(
         def issue(error: ConfigError) -> Issue:
             if error.file == str(new):
                 cell = _cell_of(error.field, cells)
+                message = _in_columns(error.message)
                 if cell is not None:
-                    return Issue(grid.where(*cell), reader.header(cell[1]), error.message)
-                return Issue(grid.name, error.field, error.message)
+                    return Issue(grid.where(*cell), reader.header(cell[1]), message)
+                return Issue(grid.name, error.field, message)
             shown = error.file.replace(str(root), str(config_dir), 1)
             return Issue(f"{shown}:{error.line}", error.field, error.message)
 
         return [issue(e) for e in problems], [issue(w) for w in notes]
+
+
+_LIFETIME_KEYS = re.compile(r"\b(valid_from|valid_until|succeeded_by)\b")
+
+
+def _in_columns(message: str) -> str:
+    """A loader message about the new file, with the YAML keys of an agency's life named by the
+    columns that hold them ("succeeded_by cần valid_until" → "'Đơn vị kế thừa …' cần 'Hiệu lực
+    đến ngày'"): the office fixes the sheet, which has no such keys."""
+    return _LIFETIME_KEYS.sub(lambda m: f"'{HEADERS[m[1]]}'", message)
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -1385,6 +1459,7 @@ def export_table(deployment: Deployment, only: tuple[list[str], list[str]] | Non
     agency_ids = [a for a in deployment.agencies if wanted is None or a in wanted]
     specs = [deployment.agencies[a] for a in agency_ids]
     used = {f"{c.role}.{f}" for s in specs for c in s.contacts for f in CONTACT_FIELDS if _contact_cell(c, f)}
+    used |= {f for s in specs for f in ("valid_from", "valid_until", "succeeded_by") if getattr(s, f)}
     fields = [f for f in HEADERS if f in ALWAYS or f in used]
     rows: list[list[str]] = []
     for number, spec in enumerate(specs, start=1):
@@ -1397,6 +1472,9 @@ def export_table(deployment: Deployment, only: tuple[list[str], list[str]] | Non
                     "short_name": spec.short_name or "",
                     "parent": spec.parent or "",
                     "groups": "; ".join(spec.groups),
+                    "valid_from": format_date(spec.valid_from) if spec.valid_from else "",
+                    "valid_until": format_date(spec.valid_until) if spec.valid_until else "",
+                    "succeeded_by": spec.succeeded_by or "",
                 }
             for role, contact in pair.items():
                 if contact is not None:
@@ -1448,12 +1526,16 @@ def write_xlsx(table: Table, target: Path) -> None:
 
 def _sheet(book: Workbook, title: str, headers: list[str], rows: list[list[str]]) -> None:
     """Every cell is text, whatever it holds: `=…` is never a formula, and the phone columns are
-    formatted as text so that a number typed there later keeps its leading 0."""
+    formatted as text so that a number typed there later keeps its leading 0. The dates of an
+    agency's life are real dates, shown dd/mm/yyyy."""
     ws = book.create_sheet(title)
     ws.freeze_panes = "A2"
     phones = {f"{r}.{f}" for r in ROLES for f in ("mobile", "zalo")}
     bold = Font(bold=True)
     text_columns = set()
+    date_columns = {
+        column for column, header in enumerate(headers, start=1) if field_of(header) in DATE_FIELDS
+    }
     for column, header in enumerate(headers, start=1):
         letter = get_column_letter(column)
         width = max([len(header), *(len(row[column - 1]) for row in rows[:200])]) + 2
@@ -1464,7 +1546,9 @@ def _sheet(book: Workbook, title: str, headers: list[str], rows: list[list[str]]
         ws.cell(1, column, header).font = bold
     for number, row in enumerate(rows, start=2):
         for column, value in enumerate(row, start=1):
-            if value:
+            if value and column in date_columns:
+                ws.cell(number, column, parse_date(value)).number_format = DATE_FORMAT
+            elif value:
                 cell = ws.cell(number, column, value)
                 cell.data_type = "s"
                 if column in text_columns:

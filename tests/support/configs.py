@@ -192,8 +192,8 @@ def make_shape(scale: float) -> Shape:
 def write_national_config(root: Path, shape: Shape, lifetimes: bool = False) -> Path:
     """Write agencies/, plans/ and policies.yaml under `root`; return the config directory.
     With `lifetimes`, one agency in three of each kind ends on MERGER_LAST_DAY and is succeeded
-    by the next one (a merger in the middle of the calendar: bench_sync.py); bench_agencies.py
-    uses the plain one, since the spreadsheet columns do not carry the validity."""
+    by the next one (a merger in the middle of the calendar: bench_sync.py, and the columns
+    Hiệu lực đến ngày / Đơn vị kế thừa in bench_agencies.py)."""
     config = root / "config"
     (config / "agencies").mkdir(parents=True)
     (config / "plans").mkdir()
