@@ -13,7 +13,7 @@ from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from notifiers.text import unaccent
-from scheduler.render.samples import SAMPLE_CONTEXT, SAMPLE_DIGEST, sample_context, variants
+from scheduler.render.samples import SAMPLE_CONTEXT, SAMPLE_DIGEST, digest_sample, sample_context, variants
 from scheduler.render.templates import (
     DEFAULTS_DIR,
     KINDS,
@@ -438,27 +438,41 @@ def test_render_errors_at_send_time_say_where(templates: Templates):
 def test_digest_lists_units_by_status_and_delivery_failures(templates: Templates):
     rendered = templates.render("digest", SAMPLE_DIGEST)
     assert rendered.subject == (
-        "Tổng hợp tình hình báo cáo ngày 11/12/2026 – Kế hoạch 72/KH-UBND: 2 đã xác nhận, 2 quá hạn, 1 còn hạn"
+        "Tổng hợp tình hình báo cáo ngày 11/12/2026 – Kế hoạch 72/KH-UBND: 3/9 đã báo cáo, 2 quá hạn, 1 sắp đến hạn"
     )
     text = rendered.text
-    assert text.index("QUÁ HẠN, CHƯA XÁC NHẬN (2)") < text.index("CÒN HẠN, CHƯA XÁC NHẬN (1)")
-    assert text.index("CÒN HẠN, CHƯA XÁC NHẬN (1)") < text.index("ĐÃ XÁC NHẬN (2)")
-    assert "1. UBND huyện A Lưới – Báo cáo kết quả thực hiện 01 năm – hạn 10/12/2026" in text
-    assert "xác nhận bởi Nguyễn Thị Hoa lúc 09:15 08/12/2026" in text
+    assert "- Đã báo cáo: 3/9 (muộn: 1)\n- Quá hạn, chưa báo cáo: 2\n- Sắp đến hạn: 1\n" in text
+    # Grouped by deadline, in the order of their dates, the overdue agencies named first.
+    first, second, third = (text.index(f"{n}. HẠN {d}/12/2026") for n, d in ((1, 10), (2, 15), (3, 19)))
+    assert first < second < third
+    assert "1. HẠN 10/12/2026 – Báo cáo kết quả thực hiện 01 năm\n   3/6 đã báo cáo, 2 quá hạn\n" in text
+    assert "   Quá hạn, chưa báo cáo:\n   - Sở Tài chính\n   - UBND huyện A Lưới\n" in text
+    assert "   - UBND thành phố Huế, xác nhận bởi Lê Văn Nam lúc 08:30 11/12/2026" in text
+    assert "Sở Y tế (Nguyễn Thị Hoa, 09:15 08/12/2026)" in text  # who confirmed, and when
+    assert "   - UBND huyện Nam Đông: gia hạn đến 18/12/2026" in text
+    assert "   Được miễn:\n   - UBND huyện Phong Điền" in text
+    assert "(trùng ngày nghỉ, hạn thực tế Thứ Hai, 21/12/2026)" in text
+    assert "UBND huyện Phú Lộc (từ sau 30/06/2025; nay là UBND thị xã Phú Lộc)" in text
+    assert "   Trong hạn, chưa báo cáo: 2 đơn vị\n" in text  # nothing to do yet: counted only
+    assert "   Sắp đến hạn, chưa báo cáo: 1 đơn vị: Sở Lao động - Thương binh" in text
     assert "- UBND huyện A Lưới – Báo cáo kết quả thực hiện 01 năm: sms +84900000208: thuê bao" in text
     html = rendered.html
-    assert html.count("<tr>\n<td") == len(SAMPLE_DIGEST["rows"])
+    assert "<table" not in html.split("Tổng hợp hằng ngày", 1)[1]  # blocks, no wide table
+    assert html.count("border-left:4px solid") == len(SAMPLE_DIGEST["deadlines"])
     assert "Không gửi được: sms +84900000208" in html and "Nguyễn Thị Hoa, 09:15 08/12/2026" in html
+    assert "<strong>3/6 đã báo cáo</strong>" in html and "2 quá hạn</span>" in html
+    assert "• UBND huyện A Lưới" in html and "• Sở Tài chính" in html
     assert rendered.short == (
-        "Tổng hợp KH 72/KH-UBND ngày 11/12/2026: 2 đã xác nhận, 2 quá hạn, 1 còn hạn. Chi tiết trong thư điện tử."
+        "Tổng hợp KH 72/KH-UBND ngày 11/12/2026: 3/9 đã báo cáo, 2 quá hạn, 1 sắp đến hạn. Chi tiết trong thư điện tử."
     )
 
 
 def test_digest_without_rows(templates: Templates):
-    context = {**SAMPLE_DIGEST, "rows": [], "counts": {"confirmed": 0, "overdue": 0, "open": 0}}
+    context = digest_sample({**SAMPLE_DIGEST, "alerts": []}, [])
     rendered = templates.render("digest", context)
     assert "Không có hạn báo cáo nào trong khoảng thời gian theo dõi." in rendered.text
-    assert "Không có hạn báo cáo nào" in rendered.html and "<th" not in rendered.html
+    assert "Không có hạn báo cáo nào" in rendered.html and "border-left" not in rendered.html
+    assert "0/0 đã báo cáo, 0 quá hạn" in rendered.subject
 
 
 # --- filters and unaccent ----------------------------------------------------------------------

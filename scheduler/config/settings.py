@@ -47,6 +47,7 @@ class Settings:
     quiet_end: time = time(7, 0)
     digest_time: time = time(7, 30)
     digest_days: str = "working"  # working: the digest goes out on working days only; all: every day
+    due_soon_days: int = 3  # "Sắp đến hạn": the effective deadline is at most this many working days away
     max_lateness_hours: int = 72
     lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
     log_format: str = "json"  # json: one JSON object per line; text: readable lines (journald)
@@ -89,6 +90,7 @@ DEFAULTS = {
     "QUIET_HOURS": "21:30-07:00",
     "DIGEST_TIME": "07:30",
     "DIGEST_DAYS": "working",
+    "DUE_SOON_DAYS": "3",
     "MAX_LATENESS_HOURS": "72",
     "LEASE_SECONDS": "300",
     "LOG_FORMAT": "json",
@@ -193,6 +195,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         quiet_end=_clock(quiet[1], "QUIET_HOURS"),
         digest_time=_clock(_raw(env, "DIGEST_TIME"), "DIGEST_TIME"),
         digest_days=_choice(env, "DIGEST_DAYS", ("working", "all")),
+        due_soon_days=_number(env, "DUE_SOON_DAYS", 0, 60),
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
         log_format=_choice(env, "LOG_FORMAT", ("json", "text")),

@@ -1,4 +1,4 @@
-"""The daily digest to each plan's focal agency: who confirmed, who is late, what failed.
+"""The daily digest to each plan's focal agency: per deadline, how many reported and who is late.
 
 `enqueue_digests` writes one outbox row per focal contact and plan and day (its
 idempotency key makes a second run the same day a no-op); the dispatcher renders
@@ -12,7 +12,7 @@ day off): offices read it on working days (NHACVIEC_DIGEST_DAYS).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, select
@@ -21,6 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from notifiers.registry import notifier_class
 from scheduler.config import lifetimes
 from scheduler.config.deployment import Deployment
+from scheduler.outbox.status import (
+    DEFAULT_DUE_SOON_DAYS,
+    DISPLAY_ORDER,
+    AgencyStatus,
+    StatusInput,
+    compute,
+    progress,
+)
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status, start_of_day_utc
 from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 from scheduler.plan.planner import idempotency_key
@@ -59,9 +67,16 @@ def digest_context(
     today: date,
     tz: tzinfo,
     unconfigured: Mapping[str, str] | None = None,
+    due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
 ) -> dict[str, Any]:
-    """`unconfigured`: channels that are not configured, with why their reminders wait; the
-    reminders due by today on them are listed with the undelivered ones."""
+    """The digest's context (its contract is in `scheduler.render.templates`): the deadlines of
+    the period, in the order of their dates, each with its agencies and their status (computed by
+    `scheduler.outbox.status`, as everywhere), its progress and the late agencies; the same rows
+    flat; the counts of the whole plan.
+
+    `unconfigured`: channels that are not configured, with why their reminders wait; the
+    reminders due by today on them are listed with the undelivered ones. `due_soon_days`:
+    NHACVIEC_DUE_SOON_DAYS."""
     plan = next(p for p in deployment.plans if p.id == plan_id)
     occ, rem = Occurrence.__table__, Reminder.__table__
     with engine.connect() as conn:
@@ -99,51 +114,62 @@ def digest_context(
                     failures.setdefault(waiting.occurrence_key, []).append(
                         f"{waiting.channel} {waiting.recipient}: {unconfigured[waiting.channel]}"
                     )
-    rows = []
+    rows: list[dict[str, Any]] = []
+    groups: dict[tuple[date, str, str], list[dict[str, Any]]] = {}
     for o in occurrences:
-        status = row_status(deployment, o, today)
-        rows.append(
+        given = StatusInput(
+            deadline=o.start_date,
+            occurrence_status=o.status,
+            confirmed_at=o.confirmed_at,
+            agency_ended=lifetimes.has_ended(deployment.agencies, o.agency_id, today),
+        )
+        status = compute(given, today, deployment.workdays, tz, due_soon_days)
+        confirmed_at = o.confirmed_at.replace(tzinfo=o.confirmed_at.tzinfo or UTC) if o.confirmed_at else None
+        shown: dict[str, Any] = {
+            # The name of the time (a merged or renamed agency keeps its name on its past rows).
+            "agency": o.agency_name or deployment.name_of(o.agency_id),
+            "item": o.title,
+            "start": o.start_date,
+            "effective_due": status.effective_deadline,
+            "status": status.code.value,
+            "label": status.label,
+            "confirmed_by": o.confirmed_by,
+            "confirmed_at": f"{confirmed_at.astimezone(tz):%H:%M %d/%m/%Y}" if confirmed_at else None,
+            "failures": failures.get(o.key, []),
+            "note": _note(deployment, o.agency_id) if status.code is AgencyStatus.ENDED else None,
+        }
+        rows.append(shown)
+        groups.setdefault((o.start_date, o.item_id, o.period), []).append(shown)
+    order = {code.value: n for n, code in enumerate(DISPLAY_ORDER)}
+    deadlines = []
+    for (start, _item, _period), members in sorted(groups.items(), key=lambda g: g[0]):
+        members.sort(key=lambda r: (order[r["status"]], r["agency"]))
+        done = progress(AgencyStatus(r["status"]) for r in members)
+        deadlines.append(
             {
-                # The name of the time (a merged or renamed agency keeps its name on its past rows).
-                "agency": o.agency_name or deployment.name_of(o.agency_id),
-                "item": o.title,
-                "start": o.start_date,
-                "status": status,
-                "confirmed_by": o.confirmed_by,
-                "confirmed_at": f"{o.confirmed_at.astimezone(tz):%H:%M %d/%m/%Y}" if o.confirmed_at else None,
-                "failures": failures.get(o.key, []),
-                "note": _note(deployment, o.agency_id) if status == "ended" else None,
+                "item": members[0]["item"],
+                "start": start,
+                "effective_due": deployment.workdays.next_working_day(start),
+                "reported": done.reported,
+                "expected": done.expected,
+                "progress": done.text,
+                "counts": {code.value: n for code, n in done.counts.items()},
+                "late": [r["agency"] for r in members if r["status"] == AgencyStatus.OVERDUE],
+                "rows": members,
             }
         )
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    total = progress(AgencyStatus(r["status"]) for r in rows)
+    counts: dict[str, int] = {code.value: n for code, n in total.counts.items()}
+    counts.update(reported=total.reported, expected=total.expected)
     return {
         "plan": {"id": plan.id, "number": plan.number, "title": plan.title, "issuer": plan.issuer},
         "focal_agency": deployment.name_of(focal_agency(deployment, plan.id, today)),
         "today": today,
+        "deadlines": deadlines,
         "rows": rows,
         "counts": counts,
         "alerts": operator_alerts(engine, deployment),
     }
-
-
-STATUSES = ("confirmed", "overdue", "open", "ended", "untracked")
-
-
-def row_status(deployment: Deployment, occurrence: Any, today: date) -> str:
-    """The digest's word for an occurrence: confirmed, then ended (its agency left the
-    configuration or ended: "đơn vị đã giải thể / sáp nhập"), untracked (its deadline had
-    passed when it was first planned: "không theo dõi", never late), overdue or open."""
-    if occurrence.status == "submitted":
-        return "confirmed"
-    if occurrence.status == OccurrenceStatus.ENDED or lifetimes.has_ended(
-        deployment.agencies, occurrence.agency_id, today
-    ):
-        return "ended"
-    if occurrence.status == OccurrenceStatus.UNTRACKED:
-        return "untracked"
-    if deployment.workdays.next_working_day(occurrence.start_date) < today:
-        return "overdue"
-    return "open"
 
 
 def _note(deployment: Deployment, agency_id: str) -> str:

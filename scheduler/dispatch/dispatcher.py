@@ -577,6 +577,7 @@ class Dispatcher:
                 today,
                 self.settings.timezone,
                 self.unconfigured,
+                self.settings.due_soon_days,
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())

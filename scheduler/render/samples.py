@@ -86,62 +86,85 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
     kind: {**SAMPLE_CONTEXT, "kind": kind, **changes} for kind, changes in _KIND_CHANGES.items()
 }
 
-SAMPLE_DIGEST: dict[str, Any] = {
-    "plan": _PLAN,
-    "focal_agency": _SO_LDTBXH,
-    "today": date(2026, 12, 11),
-    "rows": [
-        {
-            "agency": "Sở Y tế",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "confirmed",
-            "confirmed_by": "Nguyễn Thị Hoa",
-            "confirmed_at": "09:15 08/12/2026",
-            "failures": [],
-        },
-        {
-            "agency": "UBND thị xã Hương Thủy",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "confirmed",
-            "confirmed_by": "Trần Văn Minh",
-            "confirmed_at": "16:40 10/12/2026",
-            "failures": [],
-        },
-        {
-            "agency": "UBND huyện A Lưới",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "overdue",
-            "confirmed_by": None,
-            "confirmed_at": None,
-            "failures": ["sms +84900000208: thuê bao không liên lạc được"],
-        },
-        {
-            "agency": "Sở Tài chính",
-            "item": "Báo cáo kết quả thực hiện 01 năm",
-            "start": date(2026, 12, 10),
-            "status": "overdue",
-            "confirmed_by": None,
-            "confirmed_at": None,
-            "failures": [],
-        },
-        {
-            "agency": _SO_LDTBXH,
-            "item": "Tổng hợp, báo cáo UBND tỉnh kết quả thực hiện Kế hoạch",
-            "start": date(2026, 12, 15),
-            "status": "open",
-            "confirmed_by": None,
-            "confirmed_at": None,
-            "failures": ["email giamdoc@ldtbxh.tth.example.org: 550 hộp thư không tồn tại"],
-        },
+_YEARLY = "Báo cáo kết quả thực hiện 01 năm"
+_CONSOLIDATED = "Tổng hợp, báo cáo UBND tỉnh kết quả thực hiện Kế hoạch"
+_QUARTER = "Báo cáo chuyên đề phòng chống bạo lực gia đình"
+_LABELS = {
+    "on_time": "Đã báo cáo đúng hạn", "late": "Đã báo cáo muộn", "waived": "Được miễn",
+    "ended": "Đơn vị đã giải thể / sáp nhập", "untracked": "Không theo dõi", "overdue": "Quá hạn",
+    "due_soon": "Sắp đến hạn", "open": "Trong hạn",
+}  # fmt: skip
+_ORDER = ("overdue", "due_soon", "open", "extended", "late", "on_time", "waived", "ended", "untracked")
+
+
+def _row(agency: str, item: str, start: date, status: str, **more: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "agency": agency, "item": item, "start": start, "effective_due": start, "status": status,
+        "label": _LABELS.get(status, ""), "confirmed_by": None, "confirmed_at": None, "failures": [], "note": None,
+    }  # fmt: skip
+    row.update(more)
+    return row
+
+
+def digest_sample(base: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A digest context made of `rows`: its deadlines (grouped as `digest_context` groups them)
+    and its counts, so that a sample cannot contradict itself."""
+    groups: dict[tuple[date, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["start"], row["item"]), []).append(row)
+
+    def counted(members: list[dict[str, Any]]) -> dict[str, int]:
+        counts = {code: sum(1 for r in members if r["status"] == code) for code in _ORDER}
+        counts["reported"] = counts["on_time"] + counts["late"]
+        counts["expected"] = len(members) - counts["waived"] - counts["ended"] - counts["untracked"]
+        return counts
+
+    deadlines = []
+    for (start, item), members in sorted(groups.items()):
+        members = sorted(members, key=lambda r: (_ORDER.index(r["status"]), r["agency"]))
+        counts = counted(members)
+        deadlines.append(
+            {
+                "item": item, "start": start, "effective_due": members[0]["effective_due"],
+                "reported": counts["reported"], "expected": counts["expected"],
+                "progress": f"{counts['reported']}/{counts['expected']} đã báo cáo", "counts": counts,
+                "late": [r["agency"] for r in members if r["status"] == "overdue"], "rows": members,
+            }
+        )  # fmt: skip
+    return {**base, "deadlines": deadlines, "rows": rows, "counts": counted(rows)}
+
+
+_SATURDAY = date(2026, 12, 19)  # a deadline on a day off: due Monday 21/12/2026
+SAMPLE_DIGEST: dict[str, Any] = digest_sample(
+    {
+        "plan": _PLAN,
+        "focal_agency": _SO_LDTBXH,
+        "today": date(2026, 12, 11),
+        "alerts": [
+            "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
+        ],
+    },
+    [
+        _row("Sở Y tế", _YEARLY, date(2026, 12, 10), "on_time",
+             confirmed_by="Nguyễn Thị Hoa", confirmed_at="09:15 08/12/2026"),
+        _row("UBND thị xã Hương Thủy", _YEARLY, date(2026, 12, 10), "on_time",
+             confirmed_by="Trần Văn Minh", confirmed_at="16:40 10/12/2026"),
+        _row("UBND thành phố Huế", _YEARLY, date(2026, 12, 10), "late",
+             confirmed_by="Lê Văn Nam", confirmed_at="08:30 11/12/2026"),
+        _row("UBND huyện A Lưới", _YEARLY, date(2026, 12, 10), "overdue",
+             failures=["sms +84900000208: thuê bao không liên lạc được"]),
+        _row("Sở Tài chính", _YEARLY, date(2026, 12, 10), "overdue"),
+        _row("UBND huyện Nam Đông", _YEARLY, date(2026, 12, 10), "extended",
+             label="Gia hạn đến 18/12/2026", effective_due=date(2026, 12, 18)),
+        _row("UBND huyện Phong Điền", _YEARLY, date(2026, 12, 10), "waived"),
+        _row(_SO_LDTBXH, _CONSOLIDATED, date(2026, 12, 15), "due_soon",
+             failures=["email giamdoc@ldtbxh.tth.example.org: 550 hộp thư không tồn tại"]),
+        _row("UBND huyện A Lưới", _QUARTER, _SATURDAY, "open", effective_due=date(2026, 12, 21)),
+        _row("UBND thị xã Hương Thủy", _QUARTER, _SATURDAY, "open", effective_due=date(2026, 12, 21)),
+        _row("UBND huyện Phú Lộc", _QUARTER, _SATURDAY, "ended", effective_due=date(2026, 12, 21),
+             note="từ sau 30/06/2025; nay là UBND thị xã Phú Lộc"),
     ],
-    "counts": {"confirmed": 2, "overdue": 2, "open": 1},
-    "alerts": [
-        "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
-    ],
-}
+)  # fmt: skip
 
 
 def sample_context(kind: str = "upcoming") -> dict[str, Any]:
@@ -158,13 +181,9 @@ def variants(kind: str) -> Iterator[dict[str, Any]]:
     base = sample_context(kind)
     yield base
     if kind == DIGEST:
-        yield {
-            **base,
-            "plan": {**base["plan"], "number": None, "issuer": ""},
-            "rows": [],
-            "counts": {"confirmed": 0, "overdue": 0, "open": 0},
-            "alerts": [],
-        }
+        yield digest_sample(
+            {**base, "plan": {**base["plan"], "number": None, "issuer": ""}, "alerts": []}, []
+        )
         return
     yield {
         **base,

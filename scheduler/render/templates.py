@@ -57,14 +57,25 @@ Context of a reminder (the contract `scheduler.render.messages` fills)
 
 Context of the digest (`scheduler.dispatch.digest.digest_context`)
 ---------------------------------------------------------
+Statuses are the codes of `scheduler.outbox.status.AgencyStatus`: "on_time" (đã báo cáo đúng
+hạn), "late" (đã báo cáo muộn), "open" (trong hạn), "due_soon" (sắp đến hạn), "overdue" (quá
+hạn), "waived" (được miễn), "extended" (gia hạn đến …), "untracked" (không theo dõi: the deadline
+had passed when it was first planned, never late), "ended" (đơn vị đã giải thể / sáp nhập).
+
 - `plan`: {`id`, `number`, `title`, `issuer`}; `focal_agency`: str; `today`: date
 - `rows`: list of {`agency`: str (the name of the time: as when the deadline was planned),
-  `item`: str, `start`: date, `status`: "confirmed" | "overdue" | "open" | "ended" (the
-  agency was abolished or merged: "đơn vị đã giải thể / sáp nhập") | "untracked" (the
-  deadline had passed when it was first planned: "không theo dõi", never late),
-  `confirmed_by`: str or None, `confirmed_at`: str or None, `failures`: list of str,
-  `note`: str or None (for "ended": since when and the successor, "từ sau 30/06/2025; nay là …")}
-- `counts`: {`confirmed`, `overdue`, `open`, `ended`, `untracked`: int}
+  `item`: str, `start`: date (the deadline), `effective_due`: date (the day it is judged
+  against: the next working day when it falls on a day off, or the extension's),
+  `status`: a status code, `label`: str (its words: "Quá hạn", "Gia hạn đến 18/12/2026" …),
+  `confirmed_by`: str or None, `confirmed_at`: str or None ("09:15 08/12/2026"), `failures`:
+  list of str, `note`: str or None (for "ended": since when and the successor, "từ sau
+  30/06/2025; nay là …")}
+- `deadlines`: the same rows grouped by deadline, in the order of their dates: list of
+  {`item`: str, `start`: date, `effective_due`: date, `reported`: int, `expected`: int,
+  `progress`: str ("3/5 đã báo cáo"), `counts`: {status code: int, `reported`, `expected`},
+  `late`: list of str (the overdue agencies' names), `rows`: its rows, the overdue first}
+- `counts`: {every status code: int, `reported`: int (on time + late), `expected`: int (every
+  status but waived, ended and untracked)}
 - `alerts`: list of str: problems of the channels only the operator can fix (a Zalo
   token to authorize again …), each "channel: what to do"; usually empty
 
@@ -133,7 +144,7 @@ REMINDER_KEYS = frozenset(
         "to_agency", "via_agency", "focal_agency", "confirm_url", "today", "data_period",
     }
 )  # fmt: skip
-DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "rows", "counts", "alerts"})
+DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "deadlines", "rows", "counts", "alerts"})
 
 
 # --- text helpers -------------------------------------------------------------------
