@@ -27,6 +27,7 @@ from scheduler.config.loader import load_config
 from scheduler.config.schema import ObligationSpec, PlanSpec
 from scheduler.config.yamlfile import ConfigInvalid, read_yaml
 from scheduler.plan.events import calendar_events
+from tests.support.configs import before_the_2025_merger
 from tests.support.settings import SAMPLE_CONFIG
 
 D = date
@@ -199,6 +200,7 @@ def confirm(plan_file: Path) -> None:
 
 
 def test_a_regime_without_a_year_imports_without_the_year_option_and_runs(nhacviec, config, tmp_path):
+    before_the_2025_merger(config)  # the plan's focal agency stays Sở LĐTBXH in 2027
     document = tmp_path / "quy-dinh-bao-cao.txt"
     # The regime with its days (the line that gives none would need a `due` first).
     undated = "Các sở, ngành có liên quan thực hiện báo cáo định kỳ 6 tháng, hằng năm theo Nghị định 09.\n"

@@ -33,6 +33,7 @@ from scheduler.plan.events import calendar_events
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.samples import sample_context
 from scheduler.render.templates import Templates
+from tests.support.configs import before_the_2025_merger
 from tests.support.dispatch_kit import links
 from tests.support.settings import SAMPLE_CONFIG, make_settings
 
@@ -183,6 +184,7 @@ def config(tmp_path: Path) -> Path:
     shutil.copytree(SAMPLE_CONFIG, target)
     shutil.rmtree(target / "plans")
     (target / "plans").mkdir()
+    before_the_2025_merger(target)  # this module is about report periods, not mergers
     write(target)
     return target
 

@@ -276,3 +276,12 @@ def one_agency_plan(config_dir):
     plan.write_text(text, encoding="utf-8")
     for other in ("lam-thao-2024-bdg.yaml", "thai-binh-hlhpn-2024-bdg.yaml"):
         (config_dir / "plans" / other).unlink()
+
+
+def before_the_2025_merger(config_dir: Path) -> None:
+    """The sample agencies of Thừa Thiên Huế as they were before Sở LĐTBXH merged into Sở Nội vụ
+    (1/3/2025), for tests about something else that use them in later years."""
+    file = config_dir / "agencies" / "thua-thien-hue.yaml"
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    ended = ("    valid_until: 28/02/2025\n", "    succeeded_by: hue-so-noi-vu\n")
+    file.write_text("".join(line for line in lines if line not in ended), encoding="utf-8")
