@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from dataclasses import dataclass, field
 from datetime import time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
