@@ -7,11 +7,13 @@ are never stored, printed or logged; a login is compared in lower case.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -24,8 +26,12 @@ HASHER = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # hashing a longer one is work an attacker could ask for
 LOGIN = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
-# Verified against when the login is unknown, so that the answer takes as long as for a real one.
-_DUMMY_HASH = HASHER.hash("nhacviec: no such user")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so that the answer takes as long as for a real one."""
+    return HASHER.hash("nhacviec: no such user")
 
 
 class Role(StrEnum):
@@ -197,10 +203,8 @@ def authenticate(engine: Engine, login: str, password: str) -> tuple[SignIn, Use
     with engine.connect() as conn:
         row = conn.execute(select(TABLE).where(TABLE.c.login == normal_login(login))).first()
     if row is None or len(password) > MAX_PASSWORD:
-        try:
-            HASHER.verify(_DUMMY_HASH, password[:MAX_PASSWORD])
-        except VerificationError:
-            pass
+        with contextlib.suppress(VerificationError):
+            HASHER.verify(_dummy_hash(), password[:MAX_PASSWORD])
         return SignIn.WRONG, None
     try:
         HASHER.verify(row.password_hash, password)
