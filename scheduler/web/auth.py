@@ -117,8 +117,10 @@ def local_next(target: str | None) -> str:
 
 
 def sign_in_redirect(request: Request) -> Response:
+    """To the sign-in page, and back here afterwards; it says so when the session has expired."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"{SIGN_IN}?tiep={quote(target, safe='')}", status_code=303)
+    expired = "&het-han=1" if Auth.session(request).expired else ""
+    return RedirectResponse(f"{SIGN_IN}?tiep={quote(target, safe='')}{expired}", status_code=303)
 
 
 def who(user: User, deployment: Deployment) -> str:
@@ -287,11 +289,8 @@ class Auth:
         self, request: Request, status: int = 200, error: str = "", login: str = "", target: str = "/"
     ) -> Response:
         session = self.session(request)
-        notice = (
-            "Phiên làm việc đã hết hạn do lâu không thao tác. Vui lòng đăng nhập lại."
-            if session.expired
-            else ""
-        )
+        expired = session.expired or request.query_params.get("het-han")
+        notice = "Phiên làm việc đã hết hạn do lâu không thao tác. Vui lòng đăng nhập lại." if expired else ""
         if request.query_params.get("da-dang-xuat"):
             notice = "Bạn đã đăng xuất."
         return page(
