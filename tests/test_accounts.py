@@ -347,6 +347,7 @@ def test_the_user_commands(tmp_path, config_dir, engine, monkeypatch):
         "NHACVIEC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "NHACVIEC_CONFIG_DIR": str(config_dir),
         "NHACVIEC_SECRET_KEY": SECRET,
+        "COLUMNS": "160",
     }
     monkeypatch.chdir(tmp_path)
 

@@ -101,7 +101,8 @@ def list_() -> None:
         out.print("Chưa có người dùng nào. Thêm bằng `nhacviec user add`.")
         return
     view = Table(box=box.SIMPLE_HEAD, show_edge=False)
-    for heading in ("Tên đăng nhập", "Họ tên", "Vai trò", "Đơn vị", "Trạng thái", "Đăng nhập gần nhất"):
+    view.add_column("Tên đăng nhập", no_wrap=True)
+    for heading in ("Họ tên", "Vai trò", "Đơn vị", "Trạng thái", "Đăng nhập gần nhất"):
         view.add_column(heading, overflow="fold")
     for user in users:
         view.add_row(*(Text(cell) for cell in _row(user, settings.timezone)))
