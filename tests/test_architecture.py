@@ -26,6 +26,7 @@ LAYERS = (
     "scheduler.outbox",
     "scheduler.render",
     "scheduler.dispatch",
+    "scheduler.accounts",
     "scheduler.web",
     "scheduler.service",
     "scheduler.cli",

@@ -40,6 +40,7 @@ from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.plan import plan_app
 from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
+from scheduler.cli.users import users_app
 from scheduler.cli.zalo import zalo_app
 from scheduler.config import validity
 from scheduler.config.deployment import Deployment
@@ -558,6 +559,11 @@ app.add_typer(agencies_app, name="agencies", help="Danh sách đơn vị, đầu
 app.add_typer(plan_app, name="plan", help="Kế hoạch qua các năm: lập kế hoạch năm mới (rollover).")
 app.add_typer(
     zalo_app, name="zalo", help="Zalo OA: cấp quyền lần đầu (authorize) và tình trạng mã truy cập (status)."
+)
+app.add_typer(
+    users_app,
+    name="user",
+    help="Người dùng trang web: thêm (add), liệt kê (list), khóa (disable), đổi mật khẩu (passwd).",
 )
 
 

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,10 @@ class Settings:
     max_lateness_hours: int = 72
     lease_seconds: int = 300  # how long a claimed reminder stays with its dispatcher
     log_format: str = "json"  # json: one JSON object per line; text: readable lines (journald)
+    session_idle_minutes: int = 60  # a web session without a request for this long is signed out
+    trusted_user_header: str = ""  # SSO: the header a trusted reverse proxy names the user in; "" = off
+    # The reverse proxies whose SSO header and X-Forwarded-For are believed (addresses or networks).
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     smtp: SmtpSettings | None = None
     # NHACVIEC_<CHANNEL>_* variables of the installed channels (keys without the prefix),
     # e.g. ZALO_APP_SECRET; all treated as secrets.
@@ -94,6 +99,9 @@ DEFAULTS = {
     "MAX_LATENESS_HOURS": "72",
     "LEASE_SECONDS": "300",
     "LOG_FORMAT": "json",
+    "SESSION_IDLE_MINUTES": "60",
+    "TRUSTED_USER_HEADER": "",
+    "TRUSTED_PROXIES": "",
     "SMTP_HOST": "",
     "SMTP_PORT": "25",
     "SMTP_SECURITY": "none",
@@ -178,6 +186,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
     if len(quiet) != 2:
         raise SettingsError(f"{PREFIX}QUIET_HOURS cần dạng HH:MM-HH:MM, ví dụ 21:30-07:00")
     delivery = _choice(env, "DELIVERY", ("console", "live"))
+    if _raw(env, "TRUSTED_USER_HEADER").strip() and not _raw(env, "TRUSTED_PROXIES").strip():
+        raise SettingsError(
+            f"{PREFIX}TRUSTED_USER_HEADER cần {PREFIX}TRUSTED_PROXIES: địa chỉ của máy chủ proxy "
+            "được tin cậy (chỉ tiêu đề do các địa chỉ đó gửi mới được dùng để đăng nhập)"
+        )
     return Settings(
         database_url=database_url,
         config_dir=Path(_raw(env, "CONFIG_DIR")),
@@ -199,6 +212,9 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         max_lateness_hours=_number(env, "MAX_LATENESS_HOURS", 1, 24 * 366),
         lease_seconds=_number(env, "LEASE_SECONDS", 5, 86400),
         log_format=_choice(env, "LOG_FORMAT", ("json", "text")),
+        session_idle_minutes=_number(env, "SESSION_IDLE_MINUTES", 1, 7 * 24 * 60),
+        trusted_user_header=_header_name(env, "TRUSTED_USER_HEADER"),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         smtp=_smtp(env),
         channel_env=_channel_env(env, channel_prefixes),
     )
@@ -257,6 +273,30 @@ def _address(env: dict[str, str], key: str) -> tuple[str, int] | None:
             f"{PREFIX}{key} '{text}' không hợp lệ: cần dạng HOST:CỔNG, ví dụ 127.0.0.1:9100 hoặc [::1]:9100"
         )
     return (match[1] or match[3], port)
+
+
+def _header_name(env: dict[str, str], key: str) -> str:
+    """An HTTP header's name (lower case, as ASGI gives them), or "" when empty."""
+    text = _raw(env, key).strip()
+    if text and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", text):
+        raise SettingsError(f"{PREFIX}{key} '{text}' không phải tên tiêu đề HTTP, ví dụ X-Remote-User")
+    return text.lower()
+
+
+def _networks(env: dict[str, str], key: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Addresses or networks separated by commas (`127.0.0.1, 10.0.0.0/24, ::1`)."""
+    found = []
+    for part in _raw(env, key).split(","):
+        if not part.strip():
+            continue
+        try:
+            found.append(ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}{key}: '{part.strip()}' không phải địa chỉ IP hay dải địa chỉ, "
+                "ví dụ 127.0.0.1, 10.0.0.0/24"
+            ) from None
+    return tuple(found)
 
 
 def _number(env: dict[str, str], key: str, low: int, high: int) -> int:

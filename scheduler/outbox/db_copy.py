@@ -26,6 +26,7 @@ from notifiers.zalo.tokens import ZaloToken
 from scheduler.config.settings import redact_url
 from scheduler.outbox.recorder import SendRecorder, journal_path
 from scheduler.outbox.store import (
+    AppUser,
     DeliveryAttempt,
     Occurrence,
     Reminder,
@@ -37,10 +38,10 @@ from scheduler.outbox.store import (
 # Every table of the ledger, in the order they are copied. A table that a migration adds
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
-    model.__table__ for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest)
+    model.__table__ for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest, AppUser)
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
-SERIAL_TABLES = ("reminder", "delivery_attempt")
+SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user")
 ALEMBIC_TABLE = "alembic_version"
 
 

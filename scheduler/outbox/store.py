@@ -170,6 +170,25 @@ class DeliveryAttempt(SQLModel, table=True):
     possible_duplicate: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
+class AppUser(SQLModel, table=True):
+    """An account of the web pages (migration 0011); `scheduler/accounts/` reads and writes it."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(unique=True, index=True)  # lower case
+    display_name: str
+    role: str  # a scheduler.accounts.users.Role: admin | focal | viewer
+    agency_id: str | None = None  # the agency of a focal user (the plans whose focal_agency it is)
+    password_hash: str  # argon2id, in the PHC string format
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+
+
 class ClaimedReminder(Protocol):
     """A reminder row as the dispatcher claims it (`scheduler.dispatch.dispatcher.CLAIMED`): what
     rendering, sending and recording read. The claim's SQLAlchemy rows are used as they are

@@ -73,6 +73,7 @@ from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 from scheduler.service.channels import build_notifiers, channels_in_use
 from scheduler.web.app import create_app, create_metrics_app, server_options
+from scheduler.web.auth import AuthSettings
 
 log = logging.getLogger("nhacviec.daemon")
 
@@ -232,6 +233,7 @@ class Daemon:
             s.timezone,
             serve_metrics=s.metrics_bind is None,
             writes_failing=lambda: self._dispatch_failed or self.dispatcher.recorder.writes_failing,
+            auth_settings=AuthSettings.of(s, secret_key(s)),
         )
         servers = [(http_server(app), sockets[0])]
         if s.metrics_bind:

@@ -12,14 +12,12 @@ request head.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import h11
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
 from sqlmodel import col
@@ -36,13 +34,10 @@ from scheduler.outbox.acks import UnknownOccurrence, acknowledge
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, utcnow
 from scheduler.render.links import LinkInvalid, Links
+from scheduler.web.auth import Auth, AuthSettings
+from scheduler.web.common import page, read_form
 
-PAGES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
-)
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
-MAX_FORM_BYTES = 4096  # the confirmation form holds one name of at most 120 characters
-BODY_SECONDS = 10.0  # to send that body
 HEAD_SECONDS = 10.0  # to send a request's line and headers
 MAX_CONNECTIONS = 200  # open connections; beyond them uvicorn answers 503
 SECURITY_HEADERS = [
@@ -57,13 +52,6 @@ SECURITY_HEADERS = [
 ]
 
 
-def page(
-    heading: str, status: int = 200, tone: str = "", template: str = "message.html", **values: Any
-) -> HTMLResponse:
-    html = PAGES.get_template(template).render(heading=heading, tone=tone, **values)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
-
-
 def create_app(
     engine: Engine,
     deployment: Callable[[], Deployment],
@@ -73,9 +61,12 @@ def create_app(
     tz: tzinfo,
     serve_metrics: bool = True,
     writes_failing: Callable[[], bool] = lambda: False,
+    auth_settings: AuthSettings | None = None,
 ) -> Starlette:
     """`ready`: the scheduler runs; `writes_failing`: outcomes cannot be written to the database
-    (a full disk), although it still answers reads."""
+    (a full disk), although it still answers reads. `auth_settings`: sessions and SSO (default: a
+    key of this process, no SSO; the daemon passes the deployment's)."""
+    auth = Auth(engine, deployment, auth_settings or AuthSettings(secret=secrets.token_urlsafe(32)), tz)
 
     def refused(error: LinkInvalid) -> HTMLResponse:
         if error.expired:
@@ -193,6 +184,8 @@ def create_app(
         return PlainTextResponse("ready")
 
     routes = [
+        Route("/", auth.home, methods=["GET"]),
+        *auth.routes(),
         Route("/xac-nhan/{token}", show, methods=["GET"]),
         Route("/xac-nhan/{token}", confirm, methods=["POST"]),
         Route("/x/{code}", show, methods=["GET"]),
@@ -202,7 +195,9 @@ def create_app(
     ]
     if serve_metrics:
         routes.append(metrics_route(metrics))
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(auth.middleware)])
+    app.state.auth = auth  # the pages of the board read sessions and check CSRF through it
+    return app
 
 
 def metrics_route(metrics: Metrics) -> Route:
@@ -215,28 +210,6 @@ def metrics_route(metrics: Metrics) -> Route:
 def create_metrics_app(metrics: Metrics) -> Starlette:
     """/metrics alone, for its own address (NHACVIEC_METRICS_BIND)."""
     return Starlette(routes=[metrics_route(metrics)], middleware=[Middleware(SecurityHeaders)])
-
-
-async def read_form(request: Request) -> dict[str, str] | None:
-    """The fields of an urlencoded form, reading at most MAX_FORM_BYTES of body within
-    BODY_SECONDS (TimeoutError); None when the body is larger. Any other kind of body
-    gives no fields: the confirmation page sends nothing else."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return None
-    body = b""
-    async with asyncio.timeout(BODY_SECONDS):
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM_BYTES:
-                return None
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return {}
-    try:
-        return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))
-    except ValueError:  # too many fields
-        return None
 
 
 class SecurityHeaders:
@@ -296,6 +269,9 @@ def server_options() -> dict[str, Any]:
         "limit_concurrency": MAX_CONNECTIONS,
         "timeout_keep_alive": 5,
         "h11_max_incomplete_event_size": 16 * 1024,
+        # The client's address is the peer's: X-Forwarded-For is read only from the proxies of
+        # NHACVIEC_TRUSTED_PROXIES (scheduler/web/auth.py), not from uvicorn's default 127.0.0.1.
+        "proxy_headers": False,
     }
 
 
