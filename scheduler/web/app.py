@@ -164,7 +164,9 @@ def create_app(
     def not_found() -> HTMLResponse:
         return page("Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch.")
 
-    def form_page(values: dict[str, Any], status: int = 200, **form: str) -> HTMLResponse:
+    def form_page(
+        values: dict[str, Any], status: int = 200, error: str = "", field: str = "", **form: str
+    ) -> HTMLResponse:
         """The confirmation form, or, once confirmed, what was confirmed and whom to call."""
         if values["confirmed_at"]:
             return page(
@@ -182,6 +184,8 @@ def create_app(
             template="confirm.html",
             today=today().isoformat(),
             form=form,
+            error=error,
+            field=field,
             **values,
         )
 
