@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from scheduler.config.loader import load_config
@@ -46,24 +48,31 @@ def occurrence(engine):
         return conn.execute(select(Occurrence.__table__).where(Occurrence.key == OCCURRENCE)).one()
 
 
+def submit(browser) -> None:
+    """Press the form's button and wait for the next page (a click does not wait for it)."""
+    button = browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
+    button.click()
+    WebDriverWait(browser, 10).until(staleness_of(button))
+
+
 def body(browser) -> str:
     return browser.find_element(By.TAG_NAME, "body").text
 
 
 def test_open_the_link_give_the_number_and_date_confirm_and_read_it_back(site, browser):
-    server, engine, signer = site
-    browser.set_window_size(390, 844)
+    _, engine, signer = site
     browser.get(signer.url(OCCURRENCE))
     assert "Xác nhận đã gửi báo cáo" in browser.title and "UBND xã A Lưới 1" in body(browser)
     screenshots(browser, "xac-nhan")
     # Yesterday in Vietnam: the date input allows nothing after today, whatever day the test runs.
     signed = datetime.now(UTC).astimezone(signer_tz()).date() - timedelta(days=1)
     browser.find_element(By.ID, "so").send_keys("125/BC-UBND")
-    browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, "ngay"), signed.isoformat())
+    browser.execute_script(
+        "arguments[0].value = arguments[1]", browser.find_element(By.ID, "ngay"), signed.isoformat()
+    )
     browser.find_element(By.ID, "by").send_keys("Nguyễn Thị Hoa")
-    browser.set_window_size(390, 844)  # the form filled on a phone
     screenshots(browser, "xac-nhan-da-dien")
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    submit(browser)
     text = body(browser)
     assert "Đã ghi nhận" in text and "UBND xã A Lưới 1" in text and "Thứ Năm, 10/12/2026" in text
     assert "125/BC-UBND" in text and f"{signed:%d/%m/%Y}" in text and "Nguyễn Thị Hoa" in text
@@ -71,7 +80,9 @@ def test_open_the_link_give_the_number_and_date_confirm_and_read_it_back(site, b
     row = occurrence(engine)
     assert (row.status, row.report_number, row.report_date) == ("submitted", "125/BC-UBND", signed)
     with engine.connect() as conn:
-        left = set(conn.execute(select(Reminder.status).where(Reminder.occurrence_key == OCCURRENCE)).scalars())
+        left = set(
+            conn.execute(select(Reminder.status).where(Reminder.occurrence_key == OCCURRENCE)).scalars()
+        )
     assert left == {Status.CANCELLED}
 
     browser.get(signer.url(OCCURRENCE))  # the same link again: already used
@@ -87,8 +98,10 @@ def test_a_future_date_is_refused_in_the_page_and_nothing_is_confirmed(site, bro
     browser.get(signer.url(OCCURRENCE))
     tomorrow = datetime.now(UTC).astimezone(signer_tz()).date() + timedelta(days=1)
     field = browser.find_element(By.ID, "ngay")
-    browser.execute_script("arguments[0].removeAttribute('max'); arguments[0].value = arguments[1]", field, tomorrow.isoformat())
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    browser.execute_script(
+        "arguments[0].removeAttribute('max'); arguments[0].value = arguments[1]", field, tomorrow.isoformat()
+    )
+    submit(browser)
     assert "trong tương lai" in body(browser) and "Chưa ghi nhận gì" in body(browser)
     screenshots(browser, "ngay-sai")
     assert occurrence(engine).status == "open"
@@ -102,7 +115,9 @@ def test_expired_and_forged_links_name_the_focal_agency(site, browser):
     text = body(browser)
     assert "Liên kết đã hết hạn" in text and "UBND xã A Lưới 1" in text
     assert all(words in text for words in FOCAL)
-    assert browser.find_element(By.CSS_SELECTOR, "a[href^='tel:']").get_attribute("href") == "tel:+84900000301"
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "a[href^='tel:']").get_attribute("href") == "tel:+84900000301"
+    )
     screenshots(browser, "het-han")
     forged = type(signer)("khoa-gia-mao-khac-han", server.url, 60).url(OCCURRENCE)
     browser.get(forged)

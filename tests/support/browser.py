@@ -51,14 +51,21 @@ def ensure_chromium() -> None:
     if CHROMIUM.exists() and CHROMEDRIVER.exists():
         return
     if os.geteuid() != 0:
-        raise RuntimeError("Chromium is missing and installing it needs root: apt-get install chromium chromium-driver")
+        raise RuntimeError(
+            "Chromium is missing and installing it needs root: apt-get install chromium chromium-driver"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"]):
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"],
+    ):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        raise RuntimeError("apt-get installed chromium, but /usr/bin/chromium or /usr/bin/chromedriver is missing")
+        raise RuntimeError(
+            "apt-get installed chromium, but /usr/bin/chromium or /usr/bin/chromedriver is missing"
+        )
 
 
 @contextmanager
@@ -86,11 +93,14 @@ def screenshots(driver: object, name: str) -> list[Path]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     saved = []
     for size, (width, height) in SIZES.items():
-        driver.set_window_size(width, height)  # type: ignore[attr-defined]
+        # The viewport exactly (a window's size would include its frame), as a phone shows it.
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "phone"}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
         driver.execute_script("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
         path = SCREENSHOTS / f"{name}-{size}.png"
         driver.save_screenshot(str(path))  # type: ignore[attr-defined]
         saved.append(path)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # type: ignore[attr-defined]
     return saved
 
 
