@@ -20,6 +20,7 @@ from scheduler.config.settings import Settings
 from scheduler.dispatch.dispatcher import Dispatcher
 from scheduler.outbox.store import open_store
 from tests.doubles.serve import reset, serve
+from tests.support.browser import chromium, ensure_chromium
 from tests.support.channels import channel_dispatcher
 from tests.support.postgres import new_postgres_database
 from tests.support.settings import SAMPLE_CONFIG
@@ -118,3 +119,15 @@ def setup(
     yield build
     for engine in built:
         engine.dispose()
+
+
+# --- a real browser (tests/support/browser.py) ---
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium driven by Selenium, once per test run; Debian's chromium and
+    chromium-driver are installed first when missing (CI machines start without them)."""
+    ensure_chromium()
+    with chromium() as driver:
+        yield driver

@@ -46,7 +46,7 @@ from scheduler.config import validity
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
 from scheduler.config.yamlfile import ConfigInvalid
-from scheduler.outbox.acks import UnknownOccurrence, acknowledge
+from scheduler.outbox.acks import ReferenceInvalid, UnknownOccurrence, acknowledge, report_reference
 from scheduler.outbox.queries import SORTS, list_reminders, retry_dead
 from scheduler.outbox.store import Occurrence, Reminder, Status, open_store, start_of_day_utc, utcnow
 from scheduler.outbox.sync import sync as run_sync
@@ -265,12 +265,23 @@ def ack(
         str, typer.Argument(help="Mã lần xuất hiện, ví dụ tth-2020-bdg/bao-cao-nam/2026/tth-so-y-te.")
     ],
     by: Annotated[str, typer.Option(help="Người xác nhận.")] = "quản trị viên (dòng lệnh)",
+    so: Annotated[
+        str | None, typer.Option("--so", help="Số, ký hiệu văn bản báo cáo, ví dụ 125/BC-UBND.")
+    ] = None,
+    ngay: Annotated[
+        str | None, typer.Option("--ngay", help="Ngày văn bản báo cáo, dd/mm/yyyy hoặc yyyy-mm-dd.")
+    ] = None,
 ) -> None:
     """Xác nhận một đơn vị đã gửi báo cáo (như bấm nút trên trang xác nhận)."""
     settings = settings_or_exit()
+    try:
+        reference = report_reference(so, ngay, utcnow().astimezone(settings.timezone).date())
+    except ReferenceInvalid as exc:
+        err.print(styled(str(exc), "red"))
+        raise typer.Exit(2) from None
     engine = open_store(settings.database_url)
     try:
-        done = acknowledge(engine, occurrence, by, utcnow())
+        done = acknowledge(engine, occurrence, by, utcnow(), reference)
     except UnknownOccurrence:
         err.print(
             styled(
@@ -281,10 +292,11 @@ def ack(
         )
         raise typer.Exit(1) from None
     when = done.confirmed_at.astimezone(settings.timezone).strftime("%H:%M %d/%m/%Y")
+    shown = f", văn bản {done.reference}" if str(done.reference) else ""
     if done.already:
-        out.print(f"Đã được xác nhận trước đó lúc {when} bởi {done.confirmed_by}; không thay đổi gì.")
+        out.print(f"Đã được xác nhận trước đó lúc {when} bởi {done.confirmed_by}{shown}; không thay đổi gì.")
     else:
-        out.print(f"Đã xác nhận lúc {when} ({by}); hủy {done.cancelled} nhắc việc đang chờ.")
+        out.print(f"Đã xác nhận lúc {when} ({by}{shown}); hủy {done.cancelled} nhắc việc đang chờ.")
 
 
 @app.command()

@@ -106,6 +106,10 @@ class Occurrence(SQLModel, table=True):
     # once its deadline has passed. None on rows written before: the configuration's name is shown.
     agency_name: str | None = None
     plan_name: str | None = None
+    # The report's "Số, ký hiệu văn bản" and "Ngày văn bản" as the confirmation gave them
+    # (migration 0012); None when not given.
+    report_number: str | None = None
+    report_date: date | None = None
 
 
 class Reminder(SQLModel, table=True):

@@ -38,11 +38,16 @@ SHORT_CODE = re.compile(r"([0-9a-z]{1,12})\.([0-9a-z]{1,8})\.([A-Za-z0-9_-]{12})
 
 
 class LinkInvalid(Exception):
-    """The token is forged, damaged or expired; `expired` tells which."""
+    """The token is forged, damaged or expired; `expired` tells which.
 
-    def __init__(self, expired: bool) -> None:
+    `hint` is the occurrence the link names, when it can be read: checked when `expired` (the
+    signature is good, only its time has passed), unchecked otherwise (a damaged or forged link
+    says what it likes). The refusal page uses it only to say whom to call."""
+
+    def __init__(self, expired: bool, hint: str | None = None) -> None:
         super().__init__("liên kết đã hết hạn" if expired else "liên kết không hợp lệ")
         self.expired = expired
+        self.hint = hint
 
 
 def secret_key(settings: Settings) -> str:
@@ -131,9 +136,9 @@ class Links:
         if key is None or not hmac.compare_digest(
             signature.encode(), self._short_signature(body, key).encode()
         ):
-            raise LinkInvalid(expired=False)
+            raise LinkInvalid(expired=False, hint=key)
         if int(expires, 36) * DAY <= (now if now is not None else time.time()):
-            raise LinkInvalid(expired=True)
+            raise LinkInvalid(expired=True, hint=key)
         return key
 
     def _short_signature(self, body: str, occurrence_key: str) -> str:
@@ -153,12 +158,20 @@ class Links:
         try:
             key = self._serializer.loads(token, max_age=self.max_age)
         except SignatureExpired:
-            raise LinkInvalid(expired=True) from None
+            raise LinkInvalid(expired=True, hint=self._payload(token)) from None
         except BadSignature:
-            raise LinkInvalid(expired=False) from None
+            raise LinkInvalid(expired=False, hint=self._payload(token)) from None
         if not isinstance(key, str):
             raise LinkInvalid(expired=False)
         return key
+
+    def _payload(self, token: str) -> str | None:
+        """The occurrence key a token carries, its signature unchecked; None when unreadable."""
+        try:
+            _, payload = self._serializer.loads_unsafe(token)
+        except Exception:  # any damage: there is nothing to read
+            return None
+        return payload if isinstance(payload, str) and len(payload) <= 300 else None
 
 
 def _base36(number: int) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import h11
+import phonenumbers
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, select, text
 from sqlmodel import col
@@ -29,8 +30,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from scheduler.config import lifetimes, validity
 from scheduler.config.deployment import Deployment
-from scheduler.outbox.acks import UnknownOccurrence, acknowledge
+from scheduler.outbox.acks import ReferenceInvalid, UnknownOccurrence, acknowledge, report_reference
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, utcnow
 from scheduler.render.links import LinkInvalid, Links
@@ -38,6 +40,7 @@ from scheduler.web.auth import Auth, AuthSettings
 from scheduler.web.common import page, read_form
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+MAX_FOCAL_POINTS = 5  # on a page refusing a link that names no plan: the focal agencies of the plans in force
 HEAD_SECONDS = 10.0  # to send a request's line and headers
 MAX_CONNECTIONS = 200  # open connections; beyond them uvicorn answers 503
 SECURITY_HEADERS = [
@@ -68,19 +71,49 @@ def create_app(
     key of this process, no SSO; the daemon passes the deployment's)."""
     auth = Auth(engine, deployment, auth_settings or AuthSettings(secret=secrets.token_urlsafe(32)), tz)
 
+    def today() -> date:
+        return datetime.now(tz).date()
+
+    def focal_points(plan_id: str | None) -> list[dict[str, str]]:
+        """Whom to call: the focal agency of the plan `plan_id` with its focal contact; for a
+        plan that is not (or no longer) configured, those of the plans in force."""
+        current, day = deployment(), today()
+        plans = [p for p in current.plans if p.id == plan_id]
+        if not plans:
+            plans = [
+                p
+                for p in current.plans
+                if current.life(p).start <= day
+                and not validity.ended(p, current.life(p), day, current.workdays)
+            ] or current.plans
+        points: dict[str, dict[str, str]] = {}
+        for plan in plans:
+            agency_id = lifetimes.on_duty(current.agencies, plan.focal_agency, day) or plan.focal_agency
+            if agency_id not in points and (point := focal_point(current, agency_id)):
+                points[agency_id] = point
+        return list(points.values())[:MAX_FOCAL_POINTS]
+
     def refused(error: LinkInvalid) -> HTMLResponse:
+        values = details(error.hint) if error.expired and error.hint else None
+        plan_id = error.hint.split("/", 1)[0] if error.hint else None
         if error.expired:
             return page(
                 "Liên kết đã hết hạn",
                 410,
                 "bad",
+                template="refused.html",
                 text="Liên kết xác nhận này đã hết hạn. Vui lòng dùng liên kết trong lời nhắc mới nhất.",
+                report=values,
+                focal=focal_points(values["plan_id"] if values else plan_id),
             )
         return page(
             "Liên kết không hợp lệ",
             400,
             "bad",
+            template="refused.html",
             text="Liên kết xác nhận không đúng hoặc đã bị sửa. Vui lòng mở lại liên kết trong tin nhắn gốc.",
+            report=None,
+            focal=focal_points(plan_id),
         )
 
     def details(key: str) -> dict[str, Any] | None:
@@ -93,6 +126,7 @@ def create_app(
         plan = next((p for p in current.plans if p.id == row.plan_id), None)
         item = next((o for o in plan.obligations if o.id == row.item_id), None) if plan else None
         return {
+            "plan_id": row.plan_id,
             "plan_title": plan.title if plan else (row.plan_name or row.plan_id),
             "plan_number": plan.number if plan else None,
             "title": row.title,
@@ -102,6 +136,8 @@ def create_app(
             "via_agency": current.name_of(item.via) if item and item.via else None,
             "confirmed_at": local(row.confirmed_at, tz),
             "confirmed_by": row.confirmed_by,
+            "report_number": row.report_number,
+            "report_date": f"{row.report_date:%d/%m/%Y}" if row.report_date else None,
         }
 
     def occurrence_of(reminder_id: int) -> str | None:
@@ -119,6 +155,31 @@ def create_app(
     def not_found() -> HTMLResponse:
         return page("Không tìm thấy việc cần xác nhận", 404, "bad", text="Việc này không còn trong kế hoạch.")
 
+    def form_page(
+        values: dict[str, Any], status: int = 200, error: str = "", field: str = "", **form: str
+    ) -> HTMLResponse:
+        """The confirmation form, or, once confirmed, what was confirmed and whom to call."""
+        if values["confirmed_at"]:
+            return page(
+                "Báo cáo đã được xác nhận",
+                status,
+                "ok",
+                template="confirmed.html",
+                already=True,
+                focal=focal_points(values["plan_id"]),
+                **values,
+            )
+        return page(
+            "Xác nhận đã gửi báo cáo",
+            status,
+            template="confirm.html",
+            today=today().isoformat(),
+            form=form,
+            error=error,
+            field=field,
+            **values,
+        )
+
     async def show(request: Request) -> Response:
         try:
             key = occurrence_key(request)
@@ -127,7 +188,7 @@ def create_app(
         values = details(key)
         if values is None:
             return not_found()
-        return page("Xác nhận đã gửi báo cáo", template="confirm.html", **values)
+        return form_page(values)
 
     async def confirm(request: Request) -> Response:
         try:
@@ -148,24 +209,40 @@ def create_app(
                 "Nội dung gửi lên quá lớn",
                 413,
                 "bad",
-                text="Biểu mẫu xác nhận chỉ cần họ tên người xác nhận. Vui lòng mở lại liên kết và bấm nút xác nhận.",
+                text="Biểu mẫu xác nhận chỉ cần họ tên, số và ngày văn bản. Vui lòng mở lại liên kết và bấm nút xác nhận.",
             )
         by = form.get("by", "").strip()[:120] or "đầu mối (qua liên kết)"
         try:
-            done = acknowledge(engine, key, by, utcnow())
+            reference = report_reference(form.get("so"), form.get("ngay"), today())
+        except ReferenceInvalid as error:
+            values = details(key)
+            if values is None:
+                return not_found()
+            typed = {name: form.get(name, "")[:120] for name in ("by", "so", "ngay")}
+            return form_page(values, 422, error=str(error), field=error.field, **typed)
+        try:
+            done = acknowledge(engine, key, by, utcnow(), reference)
         except UnknownOccurrence:
             return not_found()
-        when = local(done.confirmed_at, tz)
+        values = details(key)
+        if values is None:
+            return not_found()
         if done.already:
             return page(
                 "Đã xác nhận trước đó",
                 tone="ok",
-                text=f"Báo cáo đã được xác nhận lúc {when} bởi {done.confirmed_by}.",
+                template="confirmed.html",
+                already=True,
+                focal=focal_points(values["plan_id"]),
+                **values,
             )
         return page(
             "Đã ghi nhận",
             tone="ok",
-            text=f"Cảm ơn. Đã ghi nhận đơn vị đã gửi báo cáo ({when}, {by}). Hệ thống ngừng nhắc việc này.",
+            template="confirmed.html",
+            already=False,
+            cancelled=done.cancelled,
+            **values,
         )
 
     async def healthz(_: Request) -> Response:
@@ -277,3 +354,30 @@ def server_options() -> dict[str, Any]:
 
 def local(moment: datetime | None, tz: tzinfo) -> str | None:
     return f"{moment.astimezone(tz):%H:%M ngày %d/%m/%Y}" if moment else None
+
+
+def focal_point(current: Deployment, agency_id: str) -> dict[str, str] | None:
+    """An agency's name with its focal contact's name, phone and e-mail (the first focal contact
+    that has a phone or an e-mail); None for an agency not configured."""
+    agency = current.agencies.get(agency_id)
+    if agency is None:
+        return None
+    contacts = [c.spec for c in current.contacts.get(agency_id, [])]
+    reachable = [c for c in contacts if c.mobile or c.email]
+    contact = next((c for c in reachable if c.role == "focal"), reachable[0] if reachable else None)
+    point = {"agency": agency.name, "name": "", "phone": "", "tel": "", "email": ""}
+    if contact is not None:
+        point.update(name=contact.name, email=contact.email or "")
+        if contact.mobile:
+            point.update(phone=national(contact.mobile), tel=contact.mobile)
+    return point
+
+
+def national(e164: str) -> str:
+    """+84900000301 → 0900 000 301."""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, "VN"), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164

@@ -151,7 +151,7 @@ def forbidden(session: Session, deployment: Deployment, what: str = "trang này"
         "Không có quyền truy cập",
         403,
         "bad",
-        template="refused.html",
+        template="forbidden.html",
         user=session.user,
         csrf=session.csrf,
         text=f"Tài khoản của bạn không được xem hoặc thao tác {what}.",

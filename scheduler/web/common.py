@@ -14,7 +14,9 @@ from starlette.responses import HTMLResponse
 PAGES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "pages"), autoescape=select_autoescape(["html"])
 )
-MAX_FORM_BYTES = 4096  # the forms hold a few short fields (a name of at most 120 characters)
+MAX_FORM_BYTES = (
+    4096  # the forms hold a few short fields (a name of 120 characters, a report number of 50, a date)
+)
 BODY_SECONDS = 10.0  # to send that body
 
 

@@ -1,0 +1,151 @@
+"""A real browser for the page tests: Debian's Chromium driven by Selenium, headless, offline.
+
+CI machines start without a browser: `ensure_chromium` installs Debian's `chromium` and
+`chromium-driver` with apt-get when /usr/bin/chromium or /usr/bin/chromedriver is missing (the
+tests run as root, as CI does). Selenium is given both paths, so its Selenium Manager never
+looks for a driver on the network, and Chromium starts with its background traffic turned off
+(the machine's network is closed) and a fresh profile each time.
+
+`WebServer` serves the HTTP app (scheduler/web/app.py) as a subprocess on a free port, over a
+database and configuration the test prepared, signing links with `dispatch_kit.SECRET`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.settings import ROOT
+from tests.support.smtp_sink import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = ROOT / "tests" / "screenshots"  # ignored by git; README pictures are copied to docs/
+SIZES = {"phone": (390, 844), "desktop": (1366, 768)}
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--lang=vi-VN",
+    "--hide-scrollbars",
+)
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium and chromium-driver when either is missing."""
+    if CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            "Chromium is missing and installing it needs root: apt-get install chromium chromium-driver"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"],
+    ):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        raise RuntimeError(
+            "apt-get installed chromium, but /usr/bin/chromium or /usr/bin/chromedriver is missing"
+        )
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Chromium (selenium WebDriver) with a fresh profile, quit afterwards."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="nhacviec-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshots(driver: object, name: str) -> list[Path]:
+    """Save the page at each of SIZES as tests/screenshots/<name>-<size>.png (the page scrolled
+    to its top, its full height as far as the window allows)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for size, (width, height) in SIZES.items():
+        # The viewport exactly (a window's size would include its frame), as a phone shows it.
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "phone"}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
+        driver.execute_script("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
+        path = SCREENSHOTS / f"{name}-{size}.png"
+        driver.save_screenshot(str(path))  # type: ignore[attr-defined]
+        saved.append(path)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # type: ignore[attr-defined]
+    return saved
+
+
+class WebServer:
+    """`python -m tests.support.web_server` on a free loopback port; always stopped by `stop`."""
+
+    def __init__(self, database_url: str, config_dir: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("NHACVIEC_")},
+            "NHACVIEC_DATABASE_URL": database_url,
+            "NHACVIEC_CONFIG_DIR": str(config_dir),
+            "NHACVIEC_PUBLIC_URL": self.url,
+            "NHACVIEC_HTTP_PORT": str(self.port),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.support.web_server"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the web server exited\n{self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"the web server did not answer in {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
