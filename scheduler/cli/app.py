@@ -19,6 +19,7 @@ from sqlalchemy import select
 from notifiers.base import Delivery, Message, NotConfigured, Notifier, NotifierError
 from notifiers.registry import channel_names, notifier_class
 from scheduler.calendar.dates import format_date
+from scheduler.cli.actions import actions_app
 from scheduler.cli.agencies import agencies_app
 from scheduler.cli.common import (
     ConfigOption,
@@ -576,6 +577,12 @@ app.add_typer(
     users_app,
     name="user",
     help="Người dùng trang web: thêm (add), liệt kê (list), khóa (disable), đổi mật khẩu (passwd).",
+)
+app.add_typer(
+    actions_app,
+    name="action",
+    help="Thao tác của đơn vị đầu mối: ghi nhận (received), miễn (waive), gia hạn (extend), "
+    "mở lại (reopen), gửi nhắc ngay (send-now), lịch sử (history).",
 )
 
 

@@ -122,6 +122,8 @@ def digest_context(
             occurrence_status=o.status,
             confirmed_at=o.confirmed_at,
             agency_ended=lifetimes.has_ended(deployment.agencies, o.agency_id, today),
+            waived=bool(o.waived),
+            extended_to=o.extended_to,
         )
         status = compute(given, today, deployment.workdays, tz, due_soon_days)
         confirmed_at = o.confirmed_at.replace(tzinfo=o.confirmed_at.tzinfo or UTC) if o.confirmed_at else None

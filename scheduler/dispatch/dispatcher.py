@@ -74,7 +74,7 @@ CLAIMED = (
 )  # fmt: skip
 OCCURRENCE = (
     "key", "plan_id", "item_id", "kind", "period", "agency_id", "title", "start_date", "end_date",
-    "to_agency_id", "via_agency_id",
+    "to_agency_id", "via_agency_id", "extended_to",
 )  # fmt: skip
 Thread = tuple[str, str, str]  # (occurrence, contact, channel): the reminders sent about it, in order
 

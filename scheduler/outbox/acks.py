@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from scheduler.calendar.dates import format_date, parse_date
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
@@ -97,44 +97,56 @@ def acknowledge(
 ) -> Confirmation:
     """Mark the occurrence submitted, with the report's reference, and cancel its pending
     reminders, once: a second confirmation changes nothing (not the reference either)."""
-    table, reminders = Occurrence.__table__, Reminder.__table__
     with engine.begin() as conn:
-        row = conn.execute(
-            select(
-                table.c.status,
-                table.c.confirmed_at,
-                table.c.confirmed_by,
-                table.c.report_number,
-                table.c.report_date,
-            ).where(table.c.key == occurrence_key)
-        ).first()
-        if row is None:
-            raise UnknownOccurrence(occurrence_key)
-        if row.status == OccurrenceStatus.SUBMITTED:
-            stored = ReportReference(row.report_number, row.report_date)
-            return Confirmation(
-                occurrence_key,
-                row.confirmed_at,
-                row.confirmed_by,
-                already=True,
-                cancelled=0,
-                reference=stored,
-            )
-        conn.execute(
-            update(table)
-            .where(table.c.key == occurrence_key)
-            .values(
-                status=OccurrenceStatus.SUBMITTED,
-                confirmed_at=at,
-                confirmed_by=by,
-                report_number=reference.number,
-                report_date=reference.day,
-                updated_at=at,
-            )
+        return confirm(conn, occurrence_key, by, at, reference)
+
+
+def confirm(
+    conn: Connection,
+    occurrence_key: str,
+    by: str,
+    at: datetime,
+    reference: ReportReference = ReportReference(),
+) -> Confirmation:
+    """`acknowledge` within the caller's transaction (the focal agency's "mark received" writes
+    its history in the same one)."""
+    table, reminders = Occurrence.__table__, Reminder.__table__
+    row = conn.execute(
+        select(
+            table.c.status,
+            table.c.confirmed_at,
+            table.c.confirmed_by,
+            table.c.report_number,
+            table.c.report_date,
+        ).where(table.c.key == occurrence_key)
+    ).first()
+    if row is None:
+        raise UnknownOccurrence(occurrence_key)
+    if row.status == OccurrenceStatus.SUBMITTED:
+        stored = ReportReference(row.report_number, row.report_date)
+        return Confirmation(
+            occurrence_key,
+            row.confirmed_at,
+            row.confirmed_by,
+            already=True,
+            cancelled=0,
+            reference=stored,
         )
-        cancelled = conn.execute(
-            update(reminders)
-            .where(reminders.c.occurrence_key == occurrence_key, reminders.c.status == Status.PENDING)
-            .values(status=Status.CANCELLED, last_error=f"đã xác nhận gửi báo cáo ({by})", updated_at=at)
-        ).rowcount
+    conn.execute(
+        update(table)
+        .where(table.c.key == occurrence_key)
+        .values(
+            status=OccurrenceStatus.SUBMITTED,
+            confirmed_at=at,
+            confirmed_by=by,
+            report_number=reference.number,
+            report_date=reference.day,
+            updated_at=at,
+        )
+    )
+    cancelled = conn.execute(
+        update(reminders)
+        .where(reminders.c.occurrence_key == occurrence_key, reminders.c.status == Status.PENDING)
+        .values(status=Status.CANCELLED, last_error=f"đã xác nhận gửi báo cáo ({by})", updated_at=at)
+    ).rowcount
     return Confirmation(occurrence_key, at, by, already=False, cancelled=cancelled, reference=reference)

@@ -29,6 +29,7 @@ from scheduler.outbox.store import (
     AppUser,
     DeliveryAttempt,
     Occurrence,
+    OccurrenceAction,
     Reminder,
     make_engine,
     migrate,
@@ -38,10 +39,11 @@ from scheduler.outbox.store import (
 # Every table of the ledger, in the order they are copied. A table that a migration adds
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
-    model.__table__ for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest, AppUser)
+    model.__table__
+    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest, AppUser, OccurrenceAction)
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
-SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user")
+SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action")
 ALEMBIC_TABLE = "alembic_version"
 
 

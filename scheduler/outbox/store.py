@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from sqlalchemy import (
+    JSON,
+    Column,
     Connection,
     Dialect,
     Engine,
@@ -110,6 +112,10 @@ class Occurrence(SQLModel, table=True):
     # (migration 0012); None when not given.
     report_number: str | None = None
     report_date: date | None = None
+    # The focal agency's decisions (migration 0013, scheduler/outbox/actions.py): the agency is
+    # exempt from this report, or its deadline moved to `extended_to` (sync plans from that date).
+    waived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    extended_to: date | None = None
 
 
 class Reminder(SQLModel, table=True):
@@ -191,6 +197,27 @@ class AppUser(SQLModel, table=True):
     disabled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow)
     last_sign_in_at: datetime | None = None
+
+
+class OccurrenceAction(SQLModel, table=True):
+    """One action of the focal agency on an occurrence × agency (migration 0013): who did what,
+    when and why; `scheduler/outbox/actions.py` writes and reads it."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "occurrence_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_key: str = Field(index=True)
+    agency_id: str = Field(index=True)
+    action: str  # a scheduler.outbox.actions.Action: received | waive | extend | send_now | reopen
+    by: str
+    at: datetime
+    reason: str | None = None
+    # What the action changed: the report's number and date, the old and new deadline, the
+    # reminders cancelled, rescheduled or created.
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class ClaimedReminder(Protocol):

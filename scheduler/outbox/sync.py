@@ -15,6 +15,8 @@ one transaction:
   reaches only the occurrences still ahead;
 - a deadline that had already passed when it was first planned is "không theo dõi"
   (untracked): it gets no reminder and is never counted late;
+- the focal agency's decisions (scheduler/outbox/actions.py) are kept: a waived occurrence gets
+  no reminder, an extended one has its rungs planned from the new date (`extended_to`);
 - an occurrence keeps its event's route (`to`, `via`) for rendering; rows written before
   migration 0010 get it at the next sync, without their reminders being recomputed;
 - sent, dead and skipped rows are history and never rewritten, except the rows the plan
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
@@ -49,7 +51,7 @@ from scheduler.outbox.store import (
     start_of_day_utc,
     utcnow,
 )
-from scheduler.plan.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner
+from scheduler.plan.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner, extended
 
 # Occurrences whose end lies up to this far in the past are still planned, so that
 # overdue and escalation rungs of recent deadlines follow configuration changes.
@@ -239,11 +241,19 @@ def _apply(
                 ],
             )
 
-    # A confirmed or untracked occurrence needs no more reminders: nothing is added or revived.
+    # A confirmed, untracked or waived occurrence needs no more reminders: nothing is added or
+    # revived. An extended one is planned from its new date (the focal agency's decisions,
+    # scheduler/outbox/actions.py, outlive configuration changes).
     status = {row["key"]: row["status"] for row in rows}
-    planned = [rem for occ in batch if status[occ.key] not in KEPT for rem in planner.reminders(occ)]
-    existing: dict[str, StoredReminder] = {}
     changed_keys = [row["key"] for row in updates]
+    waived, extended_to = _decisions(conn, changed_keys)
+    planned = [
+        rem
+        for occ in batch
+        if status[occ.key] not in KEPT and occ.key not in waived
+        for rem in planner.reminders(extended(occ, extended_to.get(occ.key)))
+    ]
+    existing: dict[str, StoredReminder] = {}
     for keys in _chunks(changed_keys):
         for found in conn.execute(
             select(
@@ -261,6 +271,56 @@ def _apply(
         ):
             existing[found.key] = found
     _reconcile(conn, planner, planned, existing, cutoff, now, report)
+
+
+def _decisions(conn: Connection, keys: Sequence[str]) -> tuple[set[str], dict[str, date]]:
+    """Of these occurrences, those the focal agency waived, and the extended ones' new dates."""
+    table = Occurrence.__table__
+    waived: set[str] = set()
+    extended_to: dict[str, date] = {}
+    for chunk in _chunks(keys):
+        for key, is_waived, new_date in conn.execute(
+            select(table.c.key, table.c.waived, table.c.extended_to).where(
+                table.c.key.in_(chunk), or_(table.c.waived.is_(True), table.c.extended_to.is_not(None))
+            )
+        ):
+            if is_waived:
+                waived.add(key)
+            if new_date is not None:
+                extended_to[key] = new_date
+    return waived, extended_to
+
+
+def replan(
+    conn: Connection, deployment: Deployment, settings: Settings, occurrence_key: str, today: date
+) -> SyncReport | None:
+    """Re-plan one stored occurrence's reminders as sync does for a changed one, within the
+    caller's transaction: after the focal agency extended, reopened or un-waived it. Rungs still
+    ahead are added or revived, pending ones moved or cancelled; history is left alone. None
+    when the configuration no longer has the occurrence (nothing is changed then)."""
+    table = Occurrence.__table__
+    row = conn.execute(
+        select(
+            table.c.fingerprint, table.c.status, table.c.plan_id, table.c.start_date, table.c.end_date
+        ).where(table.c.key == occurrence_key)
+    ).first()
+    if row is None:
+        return None
+    planner = Planner(deployment, settings)
+    found = next(
+        (
+            occ
+            for occ in planner.occurrences(row.start_date, row.end_date, plan_id=row.plan_id)
+            if occ.key == occurrence_key
+        ),
+        None,
+    )
+    if found is None:
+        return None
+    report = SyncReport()
+    stored: Stored = {occurrence_key: (row.fingerprint, row.status)}
+    _apply(conn, planner, [found], stored, start_of_day_utc(today, settings.timezone), today, report)
+    return report
 
 
 def _bound(column: str, names: object) -> str:

@@ -156,6 +156,16 @@ def one_per_day(planned: list[PlannedReminder], order: dict[str, RungOrder]) -> 
     return result
 
 
+def extended(occurrence: PlannedOccurrence, extended_to: date | None) -> PlannedOccurrence:
+    """The occurrence with its deadline moved to `extended_to` (the focal agency extended it), so
+    that its reminders are planned from the new date; unchanged when there is no later date, or
+    it is not a deadline. Its key and fingerprint stay: its rungs keep their rows."""
+    event = occurrence.event
+    if extended_to is None or extended_to <= event.start or event.kind != OccurrenceKind.DEADLINE:
+        return occurrence
+    return replace(occurrence, event=replace(event, start=extended_to, end=extended_to))
+
+
 class Planner:
     """Computes occurrences and reminders for a deployment under one set of settings."""
 
@@ -174,8 +184,8 @@ class Planner:
             )
         )  # fmt: skip
 
-    def occurrences(self, first: date, last: date) -> Iterator[PlannedOccurrence]:
-        for event in calendar_events(self.deployment, first, last):
+    def occurrences(self, first: date, last: date, plan_id: str | None = None) -> Iterator[PlannedOccurrence]:
+        for event in calendar_events(self.deployment, first, last, plan_id=plan_id):
             event_text = self._event_text(event)
             for agency_id in event.who:
                 key = f"{event.plan_id}/{event.item_id}/{event.period}/{agency_id}"

@@ -116,12 +116,17 @@ class MessageBuilder:
         workdays = self.deployment.workdays
         start = occurrence.start_date
         is_deadline = occurrence.kind == OccurrenceKind.DEADLINE
+        # A deadline the focal agency extended for this agency (scheduler/outbox/actions.py) is
+        # told as its new date. Rows read before migration 0013, and previews, may lack it.
+        extended_to: date | None = getattr(occurrence, "extended_to", None)
+        if is_deadline and extended_to is not None and extended_to > start:
+            start = extended_to
         return {
             "kind": reminder.kind,
             "plan": plan,
             "item": {"id": occurrence.item_id, "title": occurrence.title, "kind": occurrence.kind},
             "start": start,
-            "end": occurrence.end_date,
+            "end": start if is_deadline else occurrence.end_date,
             "effective_due": workdays.next_working_day(start) if is_deadline else start,
             "days_left": (start - today).days,
             "agency": {"id": occurrence.agency_id, "name": self.deployment.name_of(occurrence.agency_id)},
