@@ -58,7 +58,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = request.getfixturevalue("postgres_database")
     engine = open_store(url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action RESTART IDENTITY"))
+        conn.execute(
+            text(
+                "TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action RESTART IDENTITY"
+            )
+        )
     engine.dispose()
     yield url
 
