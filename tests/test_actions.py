@@ -29,6 +29,9 @@ from scheduler.outbox.store import (
     open_store,
 )
 from scheduler.outbox.sync import sync
+from scheduler.render.links import Links
+from scheduler.render.messages import MessageBuilder
+from scheduler.render.templates import Templates
 from tests.support.settings import make_settings
 
 TODAY = date(2026, 11, 2)
@@ -382,3 +385,22 @@ def test_the_cli_acts_and_refuses_in_vietnamese(tmp_path, config_dir, database_u
         assert occurrence(engine, OTHER).report_number == "125/BC-UBND"
     finally:
         engine.dispose()
+
+
+def test_the_reminders_of_an_extended_agency_tell_the_new_date(env):
+    engine = env["engine"]
+    actions.extend(
+        engine, env["deployment"], env["settings"], KEY, OFFICER, date(2026, 12, 18), "mất điện", now=NOW
+    )
+    links = Links("khoa-kiem-thu-du-dai-32-byte-tro-len", "https://nhacviec.example.org", 30)
+    builder = MessageBuilder(env["deployment"], Templates(None), links, env["settings"].timezone)
+    row = reminders(engine)[("-3d", "email")]
+    stored = occurrence(engine)
+    fields = builder.reminder_context(row, stored, builder._event(stored), date(2026, 12, 15))
+    assert (fields["start"], fields["effective_due"], fields["days_left"]) == (
+        date(2026, 12, 18),
+        date(2026, 12, 18),
+        3,
+    )
+    text = builder.reminder(row, stored, (), row.send_at).text
+    assert "18/12/2026" in text and "10/12/2026" not in text
