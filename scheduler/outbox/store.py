@@ -220,17 +220,13 @@ class OccurrenceAction(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class ClaimedReminder(Protocol):
-    """A reminder row as the dispatcher claims it (`scheduler.dispatch.dispatcher.CLAIMED`): what
-    rendering, sending and recording read. The claim's SQLAlchemy rows are used as they are
-    (no copy per message); tests and previews may pass a `Reminder` or a namespace."""
+class ReminderRow(Protocol):
+    """What rendering reads of a reminder: a claimed row (`ClaimedReminder`), a `Reminder`, or
+    a preview's planned reminder. `id` and `attempts`, when present, give the short link and
+    the attempt number."""
 
     @property
-    def id(self) -> int: ...
-    @property
     def key(self) -> str: ...
-    @property
-    def occurrence_key(self) -> str: ...
     @property
     def contact_key(self) -> str: ...
     @property
@@ -239,6 +235,17 @@ class ClaimedReminder(Protocol):
     def kind(self) -> str: ...  # a ReminderKind
     @property
     def recipient(self) -> str: ...
+
+
+class ClaimedReminder(ReminderRow, Protocol):
+    """A reminder row as the dispatcher claims it (`scheduler.dispatch.dispatcher.CLAIMED`): what
+    rendering, sending and recording read. The claim's SQLAlchemy rows are used as they are
+    (no copy per message); tests and previews may pass a `Reminder` or a namespace."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def occurrence_key(self) -> str: ...
     @property
     def attempts(self) -> int: ...
     @property

@@ -10,35 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime, tzinfo
-from typing import Any, Protocol
+from typing import Any
 
 from notifiers.base import Attachment, Message
 from scheduler.config.deployment import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
-from scheduler.outbox.store import OccurrenceRow
+from scheduler.outbox.store import OccurrenceRow, ReminderRow
 from scheduler.plan.events import Event, calendar_events
 from scheduler.plan.ics import to_ics
 from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 from scheduler.render.links import Links
 from scheduler.render.templates import OUTPUTS, Rendered, Templates, ngay
-
-
-class ReminderRow(Protocol):
-    """What rendering reads of a reminder: a claimed row (`ClaimedReminder`), a `Reminder`, or
-    a preview's planned reminder. `id` and `attempts`, when present, give the short link and
-    the attempt number."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def contact_key(self) -> str: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def kind(self) -> str: ...  # a ReminderKind
-    @property
-    def recipient(self) -> str: ...
-
 
 ItemSpec = ObligationSpec | WindowSpec | ObservanceSpec
 
