@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scheduler.cli.common import deployment_or_exit, err, local_today, out, settings_or_exit, stop
+from scheduler.cli.common import (
+    deployment_or_exit,
+    err,
+    local_today,
+    out,
+    settings_or_exit,
+    stop,
+    write_or_print,
+)
 from scheduler.cli.terminal import styled
 
 if TYPE_CHECKING:
@@ -57,17 +65,7 @@ def import_command(
         err.print(f"{len(exc.errors)} lỗi; chưa ghi tệp nào.", style="red")
         raise typer.Exit(1) from None
     _print_warnings(result.warnings)
-    if out_file is None:
-        print(result.text, end="")
-    else:
-        try:
-            out_file.parent.mkdir(parents=True, exist_ok=True)
-            out_file.write_text(result.text, encoding="utf-8")
-        except OSError as exc:
-            err.print(
-                styled("lỗi", "red", f" không ghi được {out_file}: {exc.strerror or exc}"), soft_wrap=True
-            )
-            raise typer.Exit(1) from None
+    write_or_print(result.text, out_file)
     summary = (
         f"trang '{result.sheet}' của {sheet_file.name}: {result.agencies} đơn vị, {result.contacts} đầu mối, "
         f"{result.groups} nhóm"

@@ -92,5 +92,19 @@ def is_reminder_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
+def write_or_print(text: str, out_file: Path | None) -> None:
+    """`text` to `out_file` (its folder made), or to standard output; a write error stops with
+    one line and exit 1."""
+    if out_file is None:
+        print(text, end="")
+        return
+    try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.print(styled("lỗi", "red", f" không ghi được {out_file}: {exc.strerror or exc}"), soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 def local_today(settings: Settings) -> date:
     return datetime.now(settings.timezone).date()

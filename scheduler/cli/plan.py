@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from scheduler.cli.common import err, local_today, out, settings_or_exit
+from scheduler.cli.common import err, local_today, out, settings_or_exit, write_or_print
 from scheduler.cli.terminal import styled
 
 plan_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
@@ -57,14 +57,7 @@ def rollover_command(
         raise typer.Exit(1) from None
     if result.plan_id == result.source_id:
         _fail(f"--id: kế hoạch mới cần mã khác mã '{result.source_id}' của kế hoạch cũ", 2)
-    if out_file is None:
-        print(result.text, end="")
-    else:
-        try:
-            out_file.parent.mkdir(parents=True, exist_ok=True)
-            out_file.write_text(result.text, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"không ghi được {out_file}: {exc.strerror or exc}", 1)
+    write_or_print(result.text, out_file)
     console = out if out_file is not None else err
     where = f"Đã ghi {out_file}" if out_file is not None else "Đã in"
     console.print(
