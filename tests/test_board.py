@@ -102,6 +102,10 @@ def test_the_plan_page_lists_the_next_deadlines_first_with_their_progress(board)
     # Another period: only the deadlines in it.
     narrow = text_of(client.get(f"/ke-hoach/{HUE}?tu=2026-12-12&den=20/12/2026").text)
     assert "Hạn 15/12/2026" in narrow and "Hạn 10/12/2026" not in narrow
+    assert 'value="12/12/2026"' in client.get(f"/ke-hoach/{HUE}?tu=2026-12-12").text
+    wrong = client.get(f"/ke-hoach/{HUE}?tu=31/02/2026")
+    assert wrong.status_code == 200 and "Ngày không hợp lệ: 31/02/2026" in wrong.text
+    assert 'value="14/11/2026"' in wrong.text  # the default: 30 days back
 
 
 def test_the_deadline_page_shows_each_agency_with_its_confirmation_report_and_reminders(board):

@@ -250,8 +250,10 @@ class Board:
             return access
         plan, viewer, deployment = access
         today = self.today()
-        start = parse_day(request.query_params.get("tu")) or today - timedelta(days=BACK_DAYS)
-        end = parse_day(request.query_params.get("den")) or today + timedelta(days=AHEAD_DAYS)
+        given = {name: request.query_params.get(name, "").strip()[:20] for name in ("tu", "den")}
+        bad_dates = ", ".join(text for text in given.values() if text and parse_day(text) is None)
+        start = parse_day(given["tu"]) or today - timedelta(days=BACK_DAYS)
+        end = parse_day(given["den"]) or today + timedelta(days=AHEAD_DAYS)
         notice = ""
         if end < start:
             start, end = end, start
@@ -304,6 +306,7 @@ class Board:
             start=start,
             end=end,
             notice=notice,
+            bad_dates=bad_dates,
             today=today,
             tones=TONES,
             **self.common(viewer, deployment),
