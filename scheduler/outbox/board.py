@@ -132,9 +132,7 @@ def last_and_next(reminders: Sequence[Row[Any]]) -> dict[str, tuple[Delivery | N
     return found
 
 
-def agency_history(
-    engine: Engine, agency_id: str, plan_ids: Collection[str], limit: int
-) -> list[Any]:
+def agency_history(engine: Engine, agency_id: str, plan_ids: Collection[str], limit: int) -> list[Any]:
     """The agency's reminders that went out, failed or were skipped in the plans `plan_ids`,
     newest first, with the occurrence's title and deadline."""
     rem, occ = Reminder.__table__, Occurrence.__table__
