@@ -132,6 +132,10 @@ def test_the_digest_goes_once_a_day_to_the_focal_agency(tmp_path, config_dir, sm
     body = digest.text()
     assert "UBND xã A Lưới 1" in body and "Lê Thị Mai" in body
     assert "quá hạn" in body.lower()
+    # The read-only link to the plan's board, which opens that plan (scheduler/web/board.py).
+    link = next(line for line in body.splitlines() if "/ke-hoach/hue-2026-bdg?xem=" in line).strip()
+    with time_machine.travel(at(settings, day, 8), tick=False):
+        assert dispatcher.builder.links.board_plan(link.split("xem=")[1]) == "hue-2026-bdg"
 
 
 def test_logs_never_show_secrets():

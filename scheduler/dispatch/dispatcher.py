@@ -578,6 +578,7 @@ class Dispatcher:
                 self.settings.timezone,
                 self.unconfigured,
                 self.settings.due_soon_days,
+                self.builder.links.board_url(plan_id),
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -31,6 +32,8 @@ from scheduler.config.settings import MIN_SECRET_BYTES, Settings, SettingsError
 from scheduler.outbox.store import sqlite_file
 
 SALT = "nhacviec.confirm"
+BOARD_SALT = "nhacviec.board"  # the digest's read-only link to a plan's board: its own salt
+BOARD_DAYS = 14  # how long that link opens the board
 SHORT_SIGNATURE_BYTES = 9  # 72 bits, 12 characters
 DAY = 86400
 KEY_FILE = "secret.key"  # beside the SQLite database
@@ -114,6 +117,7 @@ class Links:
         self._short_hmac = hmac.new(short_key, digestmod=hashlib.sha256)  # copied per link: keyed once
         self.public_url = public_url.rstrip("/")
         self.max_age = max_age_days * 86400
+        self._board = URLSafeTimedSerializer(secret, salt=BOARD_SALT)
 
     def short_url(self, reminder_id: int, occurrence_key: str, now: float | None = None) -> str:
         """The short link for a reminder row of `occurrence_key`; valid as long as the long form."""
@@ -164,6 +168,26 @@ class Links:
         if not isinstance(key, str):
             raise LinkInvalid(expired=False)
         return key
+
+    def board_token(self, plan_id: str) -> str:
+        """A token that opens the plan's board read-only, without an account, for BOARD_DAYS."""
+        return self._board.dumps(plan_id)
+
+    def board_url(self, plan_id: str) -> str:
+        """The digest's read-only link: `/ke-hoach/<plan>?xem=<token>`."""
+        return f"{self.public_url}/ke-hoach/{quote(plan_id, safe='')}?xem={self.board_token(plan_id)}"
+
+    def board_plan(self, token: str) -> str:
+        """The plan a board token was made for; raises LinkInvalid (expired, forged, damaged)."""
+        try:
+            plan_id = self._board.loads(token, max_age=BOARD_DAYS * DAY)
+        except SignatureExpired:
+            raise LinkInvalid(expired=True) from None
+        except BadSignature:
+            raise LinkInvalid(expired=False) from None
+        if not isinstance(plan_id, str):
+            raise LinkInvalid(expired=False)
+        return plan_id
 
     def _payload(self, token: str) -> str | None:
         """The occurrence key a token carries, its signature unchecked; None when unreadable."""

@@ -140,6 +140,7 @@ SAMPLE_DIGEST: dict[str, Any] = digest_sample(
         "plan": _PLAN,
         "focal_agency": _SO_LDTBXH,
         "today": date(2026, 12, 11),
+        "board_url": "https://nhacviec.hue.example.org/ke-hoach/hue-2026-bdg?xem=InNhbXBsZSI.Z1k9QA.mau",
         "alerts": [
             "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
         ],
@@ -182,7 +183,8 @@ def variants(kind: str) -> Iterator[dict[str, Any]]:
     yield base
     if kind == DIGEST:
         yield digest_sample(
-            {**base, "plan": {**base["plan"], "number": None, "issuer": ""}, "alerts": []}, []
+            {**base, "plan": {**base["plan"], "number": None, "issuer": ""}, "alerts": [], "board_url": None},
+            [],
         )
         return
     yield {

@@ -78,6 +78,8 @@ had passed when it was first planned, never late), "ended" (đơn vị đã gi�
   status but waived, ended and untracked)}
 - `alerts`: list of str: problems of the channels only the operator can fix (a Zalo
   token to authorize again …), each "channel: what to do"; usually empty
+- `board_url`: str or None: the signed, expiring (14 days) read-only link to the plan's board
+  (`/ke-hoach/<plan>?xem=…`), which opens that plan's pages without an account; None in previews
 
 Validation at load time
 -----------------------
@@ -144,7 +146,9 @@ REMINDER_KEYS = frozenset(
         "to_agency", "via_agency", "focal_agency", "confirm_url", "today", "data_period",
     }
 )  # fmt: skip
-DIGEST_KEYS = frozenset({"plan", "focal_agency", "today", "deadlines", "rows", "counts", "alerts"})
+DIGEST_KEYS = frozenset(
+    {"plan", "focal_agency", "today", "deadlines", "rows", "counts", "alerts", "board_url"}
+)
 
 
 # --- text helpers -------------------------------------------------------------------

@@ -234,6 +234,7 @@ class Daemon:
             serve_metrics=s.metrics_bind is None,
             writes_failing=lambda: self._dispatch_failed or self.dispatcher.recorder.writes_failing,
             auth_settings=AuthSettings.of(s, secret_key(s)),
+            due_soon_days=s.due_soon_days,
         )
         servers = [(http_server(app), sockets[0])]
         if s.metrics_bind:

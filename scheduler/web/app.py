@@ -34,9 +34,11 @@ from scheduler.config import lifetimes, validity
 from scheduler.config.deployment import Deployment
 from scheduler.outbox.acks import ReferenceInvalid, UnknownOccurrence, acknowledge, report_reference
 from scheduler.outbox.metrics import Metrics
+from scheduler.outbox.status import DEFAULT_DUE_SOON_DAYS
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, utcnow
 from scheduler.render.links import LinkInvalid, Links
 from scheduler.web.auth import Auth, AuthSettings
+from scheduler.web.board import Board
 from scheduler.web.common import page, read_form
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -65,10 +67,12 @@ def create_app(
     serve_metrics: bool = True,
     writes_failing: Callable[[], bool] = lambda: False,
     auth_settings: AuthSettings | None = None,
+    due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
 ) -> Starlette:
     """`ready`: the scheduler runs; `writes_failing`: outcomes cannot be written to the database
     (a full disk), although it still answers reads. `auth_settings`: sessions and SSO (default: a
-    key of this process, no SSO; the daemon passes the deployment's)."""
+    key of this process, no SSO; the daemon passes the deployment's). `due_soon_days`: the
+    board's "sắp đến hạn" (NHACVIEC_DUE_SOON_DAYS)."""
     auth = Auth(engine, deployment, auth_settings or AuthSettings(secret=secrets.token_urlsafe(32)), tz)
 
     def today() -> date:
@@ -263,6 +267,7 @@ def create_app(
     routes = [
         Route("/", auth.home, methods=["GET"]),
         *auth.routes(),
+        *Board(engine, deployment, links, auth, tz, due_soon_days).routes(),
         Route("/xac-nhan/{token}", show, methods=["GET"]),
         Route("/xac-nhan/{token}", confirm, methods=["POST"]),
         Route("/x/{code}", show, methods=["GET"]),

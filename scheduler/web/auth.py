@@ -39,7 +39,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduler.accounts.scoping import visible_plans
+from scheduler.accounts.scoping import may_operate, visible_plans
 from scheduler.accounts.throttle import Throttle
 from scheduler.accounts.users import Role, SignIn, User, authenticate, find_user, user_by_id
 from scheduler.config.deployment import Deployment
@@ -399,6 +399,7 @@ class Auth:
             identity=who(session.user, deployment),
             scope=scope_text(session.user, deployment),
             via_sso=session.via_sso,
+            operator=may_operate(session.user),
         )
 
 

@@ -1,0 +1,605 @@
+"""The focal agency's board: read-only pages of plans, deadlines and agencies, and the operators'
+deliveries page (the one page here that writes: it puts dead letters back in the queue).
+
+- `/ke-hoach/<plan>`: the plan's deadlines in a period (`tu`, `den`; default 30 days back to 90
+  ahead), the next ones first, each with its progress and counts per status;
+- `/ke-hoach/<plan>/han/<item>/<period>`: every agency on one deadline, with its status, its
+  confirmation, the report's number and date, the last reminder and the next; filtered by status
+  (`trang-thai`) and by name without accents (`q`), 200 a page (`trang`);
+- `/don-vi/<agency>`: the agency's deadlines in the plans the user may see, and its history;
+- `/gui-tin`: dead letters and stuck reminders, retried one by one or all at once (admins).
+
+Every page needs a signed-in user who may see it (`scheduler.accounts.scoping`), except the plan's
+pages opened with the digest's read-only link (`?xem=<token>`, `Links.board_plan`): those show that
+plan's board and its deadline pages, without an account, with no link to anything else.
+Statuses come from `scheduler.outbox.status`, computed once per distinct input (a deadline of
+4,341 agencies has a handful of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import Engine, Row
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from notifiers.text import unaccent
+from scheduler.accounts.scoping import may_act, may_operate, may_see, visible_plans
+from scheduler.accounts.users import Role, User
+from scheduler.calendar.dates import format_date
+from scheduler.config import lifetimes
+from scheduler.config.deployment import Deployment
+from scheduler.config.schema import PlanSpec
+from scheduler.outbox import board as rows
+from scheduler.outbox.queries import retry_dead
+from scheduler.outbox.status import (
+    DEFAULT_DUE_SOON_DAYS,
+    DISPLAY_ORDER,
+    LABELS,
+    AgencyStatus,
+    Status,
+    StatusInput,
+    compute,
+    progress,
+)
+from scheduler.outbox.store import utcnow
+from scheduler.render.links import LinkInvalid, Links
+from scheduler.web.auth import Auth, forbidden, sign_in_redirect
+from scheduler.web.common import page, read_form
+
+BACK_DAYS, AHEAD_DAYS = 30, 90  # the plan page's default period around today
+MAX_SPAN_DAYS = 3 * 366  # a longer period asked for is cut to this
+PAGE_SIZE = 200  # agencies a deadline page lists at once
+HISTORY_LIMIT = 100  # reminders in an agency's history
+DELIVERIES_LIMIT = 200  # dead and stuck reminders listed (the counts are of all)
+CHANNELS = {"email": "E-mail", "zalo": "Zalo", "sms": "SMS", "console": "Màn hình", "webhook": "Webhook"}
+OUTCOMES = {
+    "sent": "đã gửi",
+    "dead": "không gửi được",
+    "retry": "gửi lỗi, sẽ thử lại",
+    "pending": "chờ gửi",
+    "skipped": "bỏ qua",
+    "cancelled": "đã hủy",
+    "claimed": "đang gửi",
+}
+TONES = {
+    AgencyStatus.OVERDUE: "bad",
+    AgencyStatus.DUE_SOON: "warn",
+    AgencyStatus.LATE: "warn",
+    AgencyStatus.ON_TIME: "ok",
+    AgencyStatus.EXTENDED: "info",
+}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a page: a signed-in user, or (user None) the holder of a read-only link."""
+
+    user: User | None
+    csrf: str = ""
+    token: str | None = None
+
+    @property
+    def read_only_link(self) -> bool:
+        return self.user is None
+
+
+class Statuses:
+    """`status.compute` for a page's rows, once per distinct input; whether an agency has ended
+    is read from the configuration once per agency."""
+
+    def __init__(self, deployment: Deployment, today: date, tz: tzinfo, due_soon_days: int) -> None:
+        self.deployment, self.today, self.tz, self.due_soon_days = deployment, today, tz, due_soon_days
+        self._ended: dict[str, bool] = {}
+        self._seen: dict[tuple[Any, ...], Status] = {}
+
+    def of(self, row: Row[Any]) -> Status:
+        ended = self._ended.get(row.agency_id)
+        if ended is None:
+            ended = self._ended[row.agency_id] = lifetimes.has_ended(
+                self.deployment.agencies, row.agency_id, self.today
+            )
+        confirmed = rows.aware(row.confirmed_at)
+        # The confirmation's local day is all the model reads of its time.
+        day = confirmed.astimezone(self.tz).date() if confirmed else None
+        key = (row.start_date, row.status, day, ended)
+        found = self._seen.get(key)
+        if found is None:
+            moment = datetime(day.year, day.month, day.day, 12, tzinfo=self.tz) if day else None
+            given = StatusInput(
+                deadline=row.start_date, occurrence_status=row.status, confirmed_at=moment, agency_ended=ended
+            )
+            found = self._seen[key] = compute(
+                given, self.today, self.deployment.workdays, self.tz, self.due_soon_days
+            )
+        return found
+
+
+def parse_day(text: str | None) -> date | None:
+    """yyyy-mm-dd (a date field) or dd/mm/yyyy; None when empty or not a date."""
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def deadline_path(plan_id: str, item_id: str, period: str) -> str:
+    return f"/ke-hoach/{quote(plan_id, safe='')}/han/{quote(item_id, safe='')}/{quote(period, safe='')}"
+
+
+class Board:
+    """The board's routes, on the app's engine, configuration, links and sessions."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        deployment: Callable[[], Deployment],
+        links: Links,
+        auth: Auth,
+        tz: tzinfo,
+        due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
+    ) -> None:
+        self.engine, self.deployment, self.links, self.auth = engine, deployment, links, auth
+        self.tz, self.due_soon_days = tz, due_soon_days
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/ke-hoach/{plan}", self.plan_page, methods=["GET"]),
+            Route("/ke-hoach/{plan}/han/{item}/{period}", self.deadline_page, methods=["GET"]),
+            Route("/don-vi/{agency}", self.agency_page, methods=["GET"]),
+            Route("/gui-tin", self.deliveries_page, methods=["GET"]),
+            Route("/gui-tin/thu-lai", self.retry, methods=["POST"]),
+        ]
+
+    # --- who may see what ---
+
+    def today(self) -> date:
+        return datetime.now(self.tz).date()
+
+    @staticmethod
+    def not_found(what: str, user: User | None = None, csrf: str = "") -> Response:
+        return page(
+            f"Không tìm thấy {what}",
+            404,
+            "bad",
+            text=f"Không có {what} này trong hệ thống. Vui lòng kiểm tra lại đường dẫn.",
+            user=user,
+            csrf=csrf,
+            home=user is not None,
+        )
+
+    def plan_access(self, request: Request) -> tuple[PlanSpec, Viewer, Deployment] | Response:
+        """The plan the URL names and who looks at it, or the page that refuses."""
+        deployment = self.deployment()
+        plan_id = request.path_params["plan"]
+        plan = next((p for p in deployment.plans if p.id == plan_id), None)
+        session = Auth.session(request)
+        if session.user is not None:
+            if plan is None:
+                return self.not_found("kế hoạch", session.user, session.csrf)
+            if may_see(session.user, plan):
+                return plan, Viewer(session.user, session.csrf), deployment
+            if not request.query_params.get("xem"):
+                return forbidden(session, deployment, "kế hoạch này")
+        token = request.query_params.get("xem")
+        if not token:
+            return sign_in_redirect(request)
+        try:
+            linked = self.links.board_plan(token)
+        except LinkInvalid as error:
+            return self.link_refused(error.expired)
+        if linked != plan_id:
+            return self.link_refused(False)
+        if plan is None:
+            return self.not_found("kế hoạch")
+        return plan, Viewer(None, token=token), deployment
+
+    @staticmethod
+    def link_refused(expired: bool) -> Response:
+        if expired:
+            return page(
+                "Liên kết xem đã hết hạn",
+                410,
+                "bad",
+                text="Liên kết xem bảng theo dõi trong bản tổng hợp chỉ có hiệu lực 14 ngày. Vui lòng dùng "
+                "liên kết trong bản tổng hợp mới nhất, hoặc đăng nhập.",
+                signin=True,
+            )
+        return page(
+            "Liên kết xem không hợp lệ",
+            403,
+            "bad",
+            text="Liên kết xem bảng theo dõi không đúng, đã bị sửa, hoặc không dành cho trang này. "
+            "Vui lòng mở lại liên kết trong bản tổng hợp, hoặc đăng nhập.",
+            signin=True,
+        )
+
+    def signed_in(self, request: Request) -> tuple[User, str, Deployment] | Response:
+        session = Auth.session(request)
+        if session.user is None:
+            return sign_in_redirect(request)
+        return session.user, session.csrf, self.deployment()
+
+    def common(self, viewer: Viewer, deployment: Deployment) -> dict[str, Any]:
+        return {
+            "user": viewer.user,
+            "csrf": viewer.csrf,
+            "read_only_link": viewer.read_only_link,
+            "token": viewer.token,
+            "operator": may_operate(viewer.user),
+            "wide": True,
+        }
+
+    # --- the plan ---
+
+    async def plan_page(self, request: Request) -> Response:
+        access = self.plan_access(request)
+        if isinstance(access, Response):
+            return access
+        plan, viewer, deployment = access
+        today = self.today()
+        given = {name: request.query_params.get(name, "").strip()[:20] for name in ("tu", "den")}
+        bad_dates = ", ".join(text for text in given.values() if text and parse_day(text) is None)
+        start = parse_day(given["tu"]) or today - timedelta(days=BACK_DAYS)
+        end = parse_day(given["den"]) or today + timedelta(days=AHEAD_DAYS)
+        notice = ""
+        if end < start:
+            start, end = end, start
+        if (end - start).days > MAX_SPAN_DAYS:
+            end = start + timedelta(days=MAX_SPAN_DAYS)
+            notice = f"Khoảng thời gian dài nhất là {MAX_SPAN_DAYS} ngày: chỉ hiện đến {format_date(end)}."
+        statuses = Statuses(deployment, today, self.tz, self.due_soon_days)
+        groups: dict[tuple[date, str, str], list[AgencyStatus]] = {}
+        titles: dict[tuple[date, str, str], str] = {}
+        effective: dict[tuple[date, str, str], date] = {}
+        for row in rows.plan_occurrences(self.engine, plan.id, start, end):
+            key = (row.start_date, row.item_id, row.period)
+            status = statuses.of(row)
+            groups.setdefault(key, []).append(status.code)
+            titles.setdefault(key, row.title)
+            effective.setdefault(key, deployment.workdays.next_working_day(row.start_date))
+        deadlines = []
+        for key, codes in groups.items():
+            done = progress(codes)
+            deadlines.append(
+                {
+                    "title": titles[key],
+                    "start": key[0],
+                    "effective": effective[key],
+                    "upcoming": effective[key] >= today,
+                    "agencies": len(codes),
+                    "progress": done,
+                    "percent": round(100 * done.reported / done.expected) if done.expected else 100,
+                    "tone": "bad"
+                    if done.counts[AgencyStatus.OVERDUE]
+                    else ("ok" if done.reported == done.expected else ""),
+                    "counts": [
+                        (code, LABELS[code], done.counts[code]) for code in DISPLAY_ORDER if done.counts[code]
+                    ],
+                    "href": self.with_token(deadline_path(plan.id, key[1], key[2]), viewer),
+                }
+            )
+        upcoming = sorted((d for d in deadlines if d["upcoming"]), key=lambda d: (d["effective"], d["title"]))
+        past = sorted(
+            (d for d in deadlines if not d["upcoming"]),
+            key=lambda d: (d["effective"], d["title"]),
+            reverse=True,
+        )
+        return page(
+            plan.title,
+            template="board_plan.html",
+            plan=self.plan_facts(plan, deployment),
+            upcoming=upcoming,
+            past=past,
+            start=start,
+            end=end,
+            notice=notice,
+            bad_dates=bad_dates,
+            today=today,
+            tones=TONES,
+            **self.common(viewer, deployment),
+        )
+
+    def plan_facts(self, plan: PlanSpec, deployment: Deployment) -> dict[str, Any]:
+        return {
+            "id": plan.id,
+            "title": plan.title,
+            "number": plan.number,
+            "issuer": plan.issuer,
+            "year": plan.year,
+            "focal": deployment.name_of(plan.focal_agency),
+        }
+
+    @staticmethod
+    def with_token(path: str, viewer: Viewer, **query: str) -> str:
+        values = {k: v for k, v in query.items() if v}
+        if viewer.token:
+            values["xem"] = viewer.token
+        return f"{path}?{urlencode(values)}" if values else path
+
+    # --- a deadline ---
+
+    async def deadline_page(self, request: Request) -> Response:
+        access = self.plan_access(request)
+        if isinstance(access, Response):
+            return access
+        plan, viewer, deployment = access
+        item_id, period = request.path_params["item"], request.path_params["period"]
+        found = rows.deadline_occurrences(self.engine, plan.id, item_id, period)
+        if not found:
+            return self.not_found("hạn báo cáo", viewer.user, viewer.csrf)
+        today = self.today()
+        statuses = Statuses(deployment, today, self.tz, self.due_soon_days)
+        judged = [(row, statuses.of(row)) for row in found]
+        done = progress(status.code for _, status in judged)
+        wanted = request.query_params.get("trang-thai", "")
+        code = AgencyStatus(wanted) if wanted in AgencyStatus.__members__.values() else None
+        query = request.query_params.get("q", "").strip()[:100]
+        needle = unaccent(query).casefold()
+        order = {status: n for n, status in enumerate(DISPLAY_ORDER)}
+        shown = [
+            (row, status, name)
+            for row, status in judged
+            if (code is None or status.code is code)
+            and needle in unaccent(name := row.agency_name or deployment.name_of(row.agency_id)).casefold()
+        ]
+        shown.sort(key=lambda entry: (order[entry[1].code], unaccent(entry[2]).casefold()))
+        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        try:
+            number = min(max(1, int(request.query_params.get("trang", "1"))), pages)
+        except ValueError:
+            number = 1
+        window = shown[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        reminders = rows.last_and_next(rows.reminders_of(self.engine, [row.key for row, _, _ in window]))
+        agencies = []
+        for row, status, name in window:
+            last, upcoming = reminders.get(row.key, (None, None))
+            confirmed = rows.aware(row.confirmed_at)
+            agencies.append(
+                {
+                    "id": row.agency_id,
+                    "name": name,
+                    "code": status.code.value,
+                    "label": status.label,
+                    "tone": TONES.get(status.code, ""),
+                    "confirmed_at": self.local(confirmed),
+                    "confirmed_by": row.confirmed_by,
+                    "report_number": row.report_number,
+                    "report_date": format_date(row.report_date) if row.report_date else None,
+                    "last": self.delivery(last),
+                    "next": self.delivery(upcoming),
+                }
+            )
+        first = found[0]
+        path = deadline_path(plan.id, item_id, period)
+        filters = [
+            {
+                "label": LABELS[s],
+                "count": done.counts[s],
+                "href": self.with_token(path, viewer, **{"trang-thai": s.value, "q": query}),
+                "active": s is code,
+            }
+            for s in DISPLAY_ORDER
+            if done.counts[s]
+        ]
+        return page(
+            first.title,
+            template="board_deadline.html",
+            plan=self.plan_facts(plan, deployment),
+            plan_href=self.with_token(f"/ke-hoach/{plan.id}", viewer),
+            start=first.start_date,
+            effective=deployment.workdays.next_working_day(first.start_date),
+            progress=done,
+            percent=round(100 * done.reported / done.expected) if done.expected else 100,
+            filters=filters,
+            all_href=self.with_token(path, viewer, q=query),
+            statuses=[(s.value, LABELS[s]) for s in DISPLAY_ORDER],
+            code=code.value if code else "",
+            query=query,
+            agencies=agencies,
+            matched=len(shown),
+            total=len(found),
+            page_number=number,
+            pages=pages,
+            page_href=lambda n: self.with_token(
+                path, viewer, **{"trang-thai": code.value if code else "", "q": query, "trang": str(n)}
+            ),
+            may_act=may_act(viewer.user, plan),
+            **self.common(viewer, deployment),
+        )
+
+    def local(self, moment: datetime | None) -> str | None:
+        return f"{moment.astimezone(self.tz):%H:%M %d/%m/%Y}" if moment else None
+
+    def delivery(self, found: rows.Delivery | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        return {
+            "at": self.local(found.at),
+            "channel": CHANNELS.get(found.channel, found.channel),
+            "recipient": found.recipient,
+            "outcome": OUTCOMES.get(found.outcome, found.outcome),
+            "tone": {"sent": "ok", "dead": "bad", "retry": "warn"}.get(found.outcome, ""),
+            "reason": found.reason if found.outcome != "sent" else None,
+        }
+
+    # --- an agency ---
+
+    async def agency_page(self, request: Request) -> Response:
+        signed = self.signed_in(request)
+        if isinstance(signed, Response):
+            return signed
+        user, csrf, deployment = signed
+        agency_id = request.path_params["agency"]
+        found = rows.agency_occurrences(self.engine, agency_id)
+        if not found and agency_id not in deployment.agencies:
+            return self.not_found("đơn vị", user, csrf)
+        plans = {p.id: p for p in visible_plans(user, deployment.plans)}
+        visible = [row for row in found if row.plan_id in plans]
+        if not visible and user.role is Role.FOCAL:
+            return forbidden(Auth.session(request), deployment, "đơn vị này")
+        today = self.today()
+        statuses = Statuses(deployment, today, self.tz, self.due_soon_days)
+        deadlines = []
+        for row in visible:
+            status = statuses.of(row)
+            confirmed = rows.aware(row.confirmed_at)
+            deadlines.append(
+                {
+                    "plan": plans[row.plan_id].title,
+                    "title": row.title,
+                    "start": row.start_date,
+                    "label": status.label,
+                    "tone": TONES.get(status.code, ""),
+                    "confirmed_at": self.local(confirmed),
+                    "confirmed_by": row.confirmed_by,
+                    "report_number": row.report_number,
+                    "report_date": format_date(row.report_date) if row.report_date else None,
+                    "href": deadline_path(row.plan_id, row.item_id, row.period),
+                }
+            )
+        history = self.history(agency_id, visible, plans, deployment)
+        name = next((r.agency_name for r in visible if r.agency_name), None) or deployment.name_of(agency_id)
+        agency = deployment.agencies.get(agency_id)
+        return page(
+            name,
+            template="board_agency.html",
+            agency_id=agency_id,
+            ended=lifetimes.ended_note(deployment.agencies, agency_id)
+            if lifetimes.has_ended(deployment.agencies, agency_id, today)
+            else None,
+            configured=agency is not None,
+            deadlines=deadlines,
+            history=history,
+            history_limit=HISTORY_LIMIT,
+            **self.common(Viewer(user, csrf), deployment),
+        )
+
+    def history(
+        self, agency_id: str, visible: Sequence[Row[Any]], plans: dict[str, PlanSpec], deployment: Deployment
+    ) -> list[dict[str, Any]]:
+        """Reminders sent, failed or skipped, and confirmations, newest first."""
+        events: list[tuple[datetime, dict[str, Any]]] = []
+        for r in rows.agency_history(self.engine, agency_id, list(plans), HISTORY_LIMIT):
+            at = rows.aware(r.at) or datetime.min.replace(tzinfo=UTC)
+            outcome = "retry" if r.status == "pending" else r.status
+            events.append(
+                (
+                    at,
+                    {
+                        "at": self.local(at),
+                        "what": f"Nhắc việc qua {CHANNELS.get(r.channel, r.channel)} đến {r.recipient}: "
+                        f"{OUTCOMES.get(outcome, outcome)}",
+                        "reason": r.last_error if r.status != "sent" else None,
+                        "tone": {"sent": "ok", "dead": "bad", "retry": "warn"}.get(outcome, ""),
+                        "about": f"{r.title} (hạn {format_date(r.start_date)})",
+                    },
+                )
+            )
+        for row in visible:
+            confirmed = rows.aware(row.confirmed_at)
+            if confirmed is None:
+                continue
+            reference = ", ".join(
+                part
+                for part in (
+                    f"số {row.report_number}" if row.report_number else "",
+                    f"ngày {format_date(row.report_date)}" if row.report_date else "",
+                )
+                if part
+            )
+            events.append(
+                (
+                    confirmed,
+                    {
+                        "at": self.local(confirmed),
+                        "what": f"Xác nhận đã gửi báo cáo{f' ({reference})' if reference else ''}"
+                        f"{f', bởi {row.confirmed_by}' if row.confirmed_by else ''}",
+                        "reason": None,
+                        "tone": "ok",
+                        "about": f"{row.title} (hạn {format_date(row.start_date)})",
+                    },
+                )
+            )
+        events.sort(key=lambda e: e[0], reverse=True)
+        return [event for _, event in events]
+
+    # --- deliveries ---
+
+    async def deliveries_page(self, request: Request) -> Response:
+        signed = self.signed_in(request)
+        if isinstance(signed, Response):
+            return signed
+        user, csrf, deployment = signed
+        if not may_operate(user):
+            return forbidden(Auth.session(request), deployment, "trang gửi tin")
+        now = utcnow()
+        dead_count, dead, stuck_count, stuck = rows.deliveries(self.engine, now, DELIVERIES_LIMIT)
+        retried = request.query_params.get("da-thu-lai")
+        return page(
+            "Gửi tin: lỗi và tồn đọng",
+            template="deliveries.html",
+            dead=[self.delivery_row(r, deployment, now) for r in dead],
+            dead_count=dead_count,
+            stuck=[self.delivery_row(r, deployment, now) for r in stuck],
+            stuck_count=stuck_count,
+            limit=DELIVERIES_LIMIT,
+            retried=int(retried) if retried and retried.isdigit() else None,
+            **self.common(Viewer(user, csrf), deployment),
+        )
+
+    def delivery_row(self, r: Row[Any], deployment: Deployment, now: datetime) -> dict[str, Any]:
+        due = rows.aware(r.next_attempt_at or r.send_at)
+        if r.status == "dead":
+            reason = r.last_error or "không rõ lý do"
+        elif r.status == "claimed":
+            reason = "đang gửi nhưng hết thời hạn giữ (tiến trình gửi có thể đã dừng); sẽ được lấy lại để gửi"
+        else:
+            reason = (f"lần gửi trước lỗi: {r.last_error}; " if r.last_error else "") + (
+                f"chưa gửi dù đã đến giờ ({self.local(due)}): dịch vụ không chạy, "
+                "đang trong giờ yên lặng, hoặc kênh chưa được cấu hình"
+            )
+        return {
+            "id": r.id,
+            "channel": CHANNELS.get(r.channel, r.channel),
+            "recipient": r.recipient,
+            "agency": r.agency_name or (deployment.name_of(r.agency_id) if r.agency_id else "—"),
+            "about": f"{r.title} (hạn {format_date(r.start_date)})" if r.title else r.occurrence_key,
+            "when": self.local(rows.aware(r.updated_at) if r.status == "dead" else due),
+            "attempts": r.attempts,
+            "reason": reason,
+        }
+
+    async def retry(self, request: Request) -> Response:
+        signed = self.signed_in(request)
+        if isinstance(signed, Response):
+            return signed
+        user, _, deployment = signed
+        try:
+            form = await read_form(request)
+        except TimeoutError:
+            form = None
+        if form is None or not self.auth.csrf_ok(request, form):
+            return Auth.csrf_refused()
+        if not may_operate(user):
+            return forbidden(Auth.session(request), deployment, "trang gửi tin")
+        which = form.get("id", "")
+        if which == "tat-ca":
+            count = retry_dead(self.engine)
+        elif which.isdigit():
+            count = retry_dead(self.engine, int(which))
+        else:
+            return page("Yêu cầu không hợp lệ", 400, "bad", text="Không rõ nhắc việc nào cần gửi lại.")
+        return RedirectResponse(f"/gui-tin?da-thu-lai={count}", status_code=303)

@@ -1,0 +1,149 @@
+"""The board in a real browser (Chromium, tests/support/browser.py): sign in, open a plan, a
+deadline, an agency, the deliveries page and retry a dead letter; the digest's read-only link.
+Every page is saved at 390×844 and 1366×768 under tests/screenshots/ (board-*)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select, update
+
+from scheduler.accounts.users import Role, add_user
+from scheduler.config.loader import load_config
+from scheduler.outbox.acks import ReportReference, acknowledge
+from scheduler.outbox.store import Reminder, Status, open_store
+from scheduler.outbox.sync import sync
+from tests.support.accounts import PASSWORD
+from tests.support.browser import WebServer, screenshots
+from tests.support.dispatch_kit import links
+from tests.support.settings import make_settings
+
+pytestmark = pytest.mark.browser
+
+HUE = "hue-2026-bdg"
+A_LUOI = f"{HUE}/bao-cao-nam/2026/hue-xa-a-luoi-1"
+
+
+@pytest.fixture
+def site(tmp_path, config_dir) -> Iterator[tuple[WebServer, object, object]]:
+    """The sample synced as of 20/11/2026 into SQLite, two reports confirmed and one reminder dead,
+    an admin and a focal user; served by a subprocess."""
+    settings = make_settings(tmp_path, config_dir)
+    tz = settings.timezone
+    engine = open_store(settings.database_url)
+    sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
+    acknowledge(
+        engine,
+        f"{HUE}/bao-cao-nam/2026/hue-phuong-phu-xuan",
+        "Nguyễn Thị Hoa",
+        datetime(2026, 12, 3, 9, 0, tzinfo=tz),
+        ReportReference("125/BC-UBND", date(2026, 12, 2)),
+    )
+    acknowledge(
+        engine,
+        f"{HUE}/bao-cao-nam/2026/hue-phuong-thuan-hoa",
+        "Trần Văn Minh",
+        datetime(2026, 12, 4, 15, 30, tzinfo=tz),
+    )
+    rem = Reminder.__table__
+    with engine.begin() as conn:
+        first = (
+            conn.execute(select(rem.c.id).where(rem.c.occurrence_key == A_LUOI).order_by(rem.c.send_at))
+            .scalars()
+            .first()
+        )
+        conn.execute(
+            update(rem)
+            .where(rem.c.id == first)
+            .values(status=Status.DEAD, attempts=1, last_error="550 5.1.1 hộp thư không tồn tại",
+                    updated_at=datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
+        )  # fmt: skip
+    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
+    server = WebServer(settings.database_url, config_dir, tmp_path / "web.log")
+    server.start()
+    try:
+        yield server, engine, links(make_settings(tmp_path, config_dir, NHACVIEC_PUBLIC_URL=server.url))
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def submit(browser, selector: str = "button[type=submit]") -> None:
+    button = browser.find_element(By.CSS_SELECTOR, selector)
+    button.click()
+    WebDriverWait(browser, 10).until(staleness_of(button))
+
+
+def body(browser) -> str:
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def sign_in(browser, server: WebServer, login: str) -> None:
+    browser.get(f"{server.url}/")
+    browser.find_element(By.ID, "login").send_keys(login)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    submit(browser)
+
+
+def test_sign_in_and_open_a_plan_a_deadline_and_an_agency(site, browser):
+    server, _, _ = site
+    sign_in(browser, server, "snv")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "bình đẳng giới").click()
+    text = body(browser)
+    assert "Cơ quan đầu mối: Sở Nội vụ" in text and "đã báo cáo" in text
+    assert "Hạn 10/12/2026" in text
+    screenshots(browser, "board-ke-hoach")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "01 năm").click()
+    text = body(browser)
+    assert "2/16 đã báo cáo" in text and "125/BC-UBND" in text and "Trần Văn Minh" in text
+    assert "550 5.1.1 hộp thư không tồn tại" in text
+    screenshots(browser, "board-han")
+    field = browser.find_element(By.ID, "q")
+    field.send_keys("a luoi")
+    submit(browser, "form.filters button")
+    text = body(browser)
+    assert "UBND xã A Lưới 1" in text and "Phú Xuân" not in text
+    screenshots(browser, "board-han-loc")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "A Lưới 1").click()
+    text = body(browser)
+    assert "Các hạn báo cáo" in text and "không gửi được" in text
+    screenshots(browser, "board-don-vi")
+    browser.get(f"{server.url}/gui-tin")
+    assert "Không có quyền truy cập" in body(browser)
+
+
+def test_an_operator_retries_a_dead_letter(site, browser):
+    server, engine, _ = site
+    sign_in(browser, server, "quantri")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Gửi tin").click()
+    text = body(browser)
+    assert "Không gửi được (1)" in text and "550 5.1.1 hộp thư không tồn tại" in text
+    screenshots(browser, "board-gui-tin")
+    submit(browser, "table.rows button")
+    assert "Đã đưa 1 nhắc việc trở lại hàng đợi" in body(browser)
+    with engine.connect() as conn:
+        dead = conn.execute(
+            select(Reminder.__table__.c.id).where(Reminder.__table__.c.status == Status.DEAD)
+        ).all()
+    assert dead == []
+
+
+def test_the_digest_link_opens_the_read_only_board_and_nothing_else(site, browser):
+    server, _, signer = site
+    browser.get(signer.board_url(HUE))
+    text = body(browser)
+    assert "chỉ xem, không cần tài khoản" in text and "Đăng xuất" not in text
+    screenshots(browser, "board-chi-xem")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "01 năm").click()
+    text = body(browser)
+    assert "2/16 đã báo cáo" in text and browser.find_elements(By.CSS_SELECTOR, "a[href^='/don-vi/']") == []
+    browser.get(f"{server.url}/don-vi/hue-xa-a-luoi-1")
+    assert "Đăng nhập" in browser.title
+    browser.get(f"{server.url}/ke-hoach/lam-thao-2024-bdg?xem={signer.board_url(HUE).split('xem=')[1]}")
+    assert "Liên kết xem không hợp lệ" in body(browser)
