@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from scheduler.accounts.users import Role, add_user
 from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import digest_context
+from scheduler.outbox import actions
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Occurrence, Reminder, Status
 from scheduler.outbox.sync import sync
@@ -266,3 +267,17 @@ def test_occurrences_are_untouched_by_reading(board):
         assert client.get(path).status_code == 200
     with engine.connect() as conn:
         assert conn.execute(select(Occurrence.__table__)).all() == before
+
+
+def test_the_deadline_page_shows_waivers_and_extensions(board, config_dir, tmp_path):
+    """The focal agency's actions (scheduler/outbox/actions.py) reach the page's statuses."""
+    client, engine, _ = board
+    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
+    deployment = load_config(config_dir, settings, today=date(2026, 12, 14))
+    actions.waive(engine, A_LUOI, "Nguyễn Thị Hoa", "xã mới thành lập, chưa có số liệu")
+    vy_da = f"{HUE}/bao-cao-nam/2026/hue-phuong-vy-da"
+    actions.extend(engine, deployment, settings, vy_da, "Nguyễn Thị Hoa", date(2026, 12, 18), "xin lùi hạn")
+    sign_in(client, "snv")
+    rows = client.get(YEARLY).text.split("<tr>")
+    assert "Được miễn" in next(r for r in rows if "A Lưới 1" in r)
+    assert "Gia hạn đến 18/12/2026" in next(r for r in rows if "Vỹ Dạ" in r)

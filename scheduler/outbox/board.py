@@ -32,6 +32,8 @@ OCCURRENCE_COLUMNS = (
     "agency_name",
     "report_number",
     "report_date",
+    "waived",
+    "extended_to",
 )
 REMINDER_COLUMNS = (
     "id",

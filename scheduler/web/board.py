@@ -108,12 +108,18 @@ class Statuses:
         confirmed = rows.aware(row.confirmed_at)
         # The confirmation's local day is all the model reads of its time.
         day = confirmed.astimezone(self.tz).date() if confirmed else None
-        key = (row.start_date, row.status, day, ended)
+        waived, extended_to = bool(row.waived), row.extended_to  # the focal agency's actions
+        key = (row.start_date, row.status, day, ended, waived, extended_to)
         found = self._seen.get(key)
         if found is None:
             moment = datetime(day.year, day.month, day.day, 12, tzinfo=self.tz) if day else None
             given = StatusInput(
-                deadline=row.start_date, occurrence_status=row.status, confirmed_at=moment, agency_ended=ended
+                deadline=row.start_date,
+                occurrence_status=row.status,
+                confirmed_at=moment,
+                agency_ended=ended,
+                waived=waived,
+                extended_to=extended_to,
             )
             found = self._seen[key] = compute(
                 given, self.today, self.deployment.workdays, self.tz, self.due_soon_days
