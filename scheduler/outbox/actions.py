@@ -316,25 +316,41 @@ def history(
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
-        return [
-            ActionRecord(
-                r.id,
-                r.occurrence_key,
-                r.agency_id,
-                Action(r.action),
-                r.by,
-                _aware(r.at) or r.at,
-                r.reason,
-                dict(r.details or {}),
-            )
-            for r in conn.execute(query)
-        ]
+        return [_as_record(r) for r in conn.execute(query)]
+
+
+def find(engine: Engine, record_id: int) -> ActionRecord | None:
+    """One recorded action by its id, or None."""
+    table = OccurrenceAction.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == record_id)).first()
+    return _as_record(row) if row is not None else None
+
+
+def _as_record(r: Row[Any]) -> ActionRecord:
+    return ActionRecord(
+        r.id,
+        r.occurrence_key,
+        r.agency_id,
+        Action(r.action),
+        r.by,
+        _aware(r.at) or r.at,
+        r.reason,
+        dict(r.details or {}),
+    )
 
 
 def describe(record: ActionRecord, tz: Any) -> str:
     """One line of history in Vietnamese: '09:15 10/12/2026 — Gia hạn đến 18/12/2026 (Nguyễn
     Văn A): lý do …'."""
     when = record.at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    text = f"{when} — {summary(record)} ({record.by})"
+    return f"{text}: {record.reason}" if record.reason else text
+
+
+def summary(record: ActionRecord) -> str:
+    """What was done, without who, when or why: 'Gia hạn đến 18/12/2026', 'Ghi nhận đã báo cáo,
+    văn bản số 125/BC-UBND ngày 08/12/2026', 'Mở lại (hủy xác nhận)'."""
     d = record.details
     what = record.action.label
     if record.action is Action.EXTEND and d.get("to"):
@@ -345,8 +361,7 @@ def describe(record: ActionRecord, tz: Any) -> str:
         what += f", văn bản {shown}" if shown else ""
     elif record.action is Action.REOPEN:
         what += " (bỏ miễn)" if d.get("undone") == "waive" else " (hủy xác nhận)"
-    text = f"{when} — {what} ({record.by})"
-    return f"{text}: {record.reason}" if record.reason else text
+    return what
 
 
 # --- shared ------------------------------------------------------------------------------------

@@ -75,6 +75,21 @@ def deadline_occurrences(engine: Engine, plan_id: str, item_id: str, period: str
         return conn.execute(query).all()
 
 
+def agency_deadline(
+    engine: Engine, plan_id: str, item_id: str, period: str, agency_id: str
+) -> Row[Any] | None:
+    """One agency's occurrence of one deadline (what an action on the board is about), or None."""
+    occ = Occurrence.__table__
+    query = _occurrences().where(
+        occ.c.plan_id == plan_id,
+        occ.c.item_id == item_id,
+        occ.c.period == period,
+        occ.c.agency_id == agency_id,
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).first()
+
+
 def agency_occurrences(engine: Engine, agency_id: str) -> Sequence[Row[Any]]:
     """Every deadline occurrence of an agency, across plans (the page keeps those it may show)."""
     occ = Occurrence.__table__

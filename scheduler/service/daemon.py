@@ -235,6 +235,8 @@ class Daemon:
             writes_failing=lambda: self._dispatch_failed or self.dispatcher.recorder.writes_failing,
             auth_settings=AuthSettings.of(s, secret_key(s)),
             due_soon_days=s.due_soon_days,
+            settings=s,
+            wake=self.wake,
         )
         servers = [(http_server(app), sockets[0])]
         if s.metrics_bind:

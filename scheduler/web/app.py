@@ -32,6 +32,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from scheduler.config import lifetimes, validity
 from scheduler.config.deployment import Deployment
+from scheduler.config.settings import Settings
 from scheduler.outbox.acks import ReferenceInvalid, UnknownOccurrence, acknowledge, report_reference
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.status import DEFAULT_DUE_SOON_DAYS
@@ -68,11 +69,15 @@ def create_app(
     writes_failing: Callable[[], bool] = lambda: False,
     auth_settings: AuthSettings | None = None,
     due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
+    settings: Settings | None = None,
+    wake: Callable[[], None] = lambda: None,
 ) -> Starlette:
     """`ready`: the scheduler runs; `writes_failing`: outcomes cannot be written to the database
     (a full disk), although it still answers reads. `auth_settings`: sessions and SSO (default: a
     key of this process, no SSO; the daemon passes the deployment's). `due_soon_days`: the
-    board's "sắp đến hạn" (NHACVIEC_DUE_SOON_DAYS)."""
+    board's "sắp đến hạn" (NHACVIEC_DUE_SOON_DAYS). `settings`: the deployment's, which the focal
+    agency's actions on the board need (without them the board shows no action buttons); `wake`:
+    called after an action queued a reminder (the daemon re-arms its dispatcher)."""
     auth = Auth(engine, deployment, auth_settings or AuthSettings(secret=secrets.token_urlsafe(32)), tz)
 
     def today() -> date:
@@ -267,7 +272,7 @@ def create_app(
     routes = [
         Route("/", auth.home, methods=["GET"]),
         *auth.routes(),
-        *Board(engine, deployment, links, auth, tz, due_soon_days).routes(),
+        *Board(engine, deployment, links, auth, tz, due_soon_days, settings, wake).routes(),
         Route("/xac-nhan/{token}", show, methods=["GET"]),
         Route("/xac-nhan/{token}", confirm, methods=["POST"]),
         Route("/x/{code}", show, methods=["GET"]),

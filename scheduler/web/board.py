@@ -1,12 +1,16 @@
-"""The focal agency's board: read-only pages of plans, deadlines and agencies, and the operators'
-deliveries page (the one page here that writes: it puts dead letters back in the queue).
+"""The focal agency's board: pages of plans, deadlines and agencies, the focal agency's actions on
+one agency's deadline, and the operators' deliveries page (which puts dead letters back in the queue).
 
 - `/ke-hoach/<plan>`: the plan's deadlines in a period (`tu`, `den`; default 30 days back to 90
   ahead), the next ones first, each with its progress and counts per status;
 - `/ke-hoach/<plan>/han/<item>/<period>`: every agency on one deadline, with its status, its
   confirmation, the report's number and date, the last reminder and the next; filtered by status
   (`trang-thai`) and by name without accents (`q`), 200 a page (`trang`);
-- `/don-vi/<agency>`: the agency's deadlines in the plans the user may see, and its history;
+- `.../han/<item>/<period>/thao-tac` (POST): an action of `scheduler.outbox.actions` on one agency
+  of the deadline (mark received, waive, extend, send a reminder now, reopen), for the users who
+  `may_act` on the plan; the deadline page shows the forms ("Xử lý") only to them;
+- `/don-vi/<agency>`: the agency's deadlines in the plans the user may see, and its history
+  (reminders, confirmations and the focal agency's actions);
 - `/gui-tin`: dead letters and stuck reminders, retried one by one or all at once (admins).
 
 Every page needs a signed-in user who may see it (`scheduler.accounts.scoping`), except the plan's
@@ -36,7 +40,11 @@ from scheduler.calendar.dates import format_date
 from scheduler.config import lifetimes
 from scheduler.config.deployment import Deployment
 from scheduler.config.schema import PlanSpec
+from scheduler.config.settings import Settings
+from scheduler.outbox import actions
 from scheduler.outbox import board as rows
+from scheduler.outbox.acks import ReferenceInvalid, report_reference
+from scheduler.outbox.actions import Action, ActionRecord, ActionRefused
 from scheduler.outbox.queries import retry_dead
 from scheduler.outbox.status import (
     DEFAULT_DUE_SOON_DAYS,
@@ -48,7 +56,7 @@ from scheduler.outbox.status import (
     compute,
     progress,
 )
-from scheduler.outbox.store import utcnow
+from scheduler.outbox.store import OccurrenceStatus, utcnow
 from scheduler.render.links import LinkInvalid, Links
 from scheduler.web.auth import Auth, forbidden, sign_in_redirect
 from scheduler.web.common import page, read_form
@@ -58,6 +66,8 @@ MAX_SPAN_DAYS = 3 * 366  # a longer period asked for is cut to this
 PAGE_SIZE = 200  # agencies a deadline page lists at once
 HISTORY_LIMIT = 100  # reminders in an agency's history
 DELIVERIES_LIMIT = 200  # dead and stuck reminders listed (the counts are of all)
+ACTION_FORM_BYTES = 8192  # an action's form: a reason of 500 characters, percent-encoded, fits
+RETURN_PARAMS = ("trang-thai", "q", "trang")  # the deadline page's view, kept across an action
 CHANNELS = {"email": "E-mail", "zalo": "Zalo", "sms": "SMS", "console": "Màn hình", "webhook": "Webhook"}
 OUTCOMES = {
     "sent": "đã gửi",
@@ -156,14 +166,20 @@ class Board:
         auth: Auth,
         tz: tzinfo,
         due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
+        settings: Settings | None = None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
+        """`settings`: what the actions that re-plan a ladder need (without them, no action is
+        offered); `wake`: called after a reminder was queued to go now."""
         self.engine, self.deployment, self.links, self.auth = engine, deployment, links, auth
         self.tz, self.due_soon_days = tz, due_soon_days
+        self.settings, self.wake = settings, wake
 
     def routes(self) -> list[Route]:
         return [
             Route("/ke-hoach/{plan}", self.plan_page, methods=["GET"]),
             Route("/ke-hoach/{plan}/han/{item}/{period}", self.deadline_page, methods=["GET"]),
+            Route("/ke-hoach/{plan}/han/{item}/{period}/thao-tac", self.act, methods=["POST"]),
             Route("/don-vi/{agency}", self.agency_page, methods=["GET"]),
             Route("/gui-tin", self.deliveries_page, methods=["GET"]),
             Route("/gui-tin/thu-lai", self.retry, methods=["POST"]),
@@ -342,10 +358,40 @@ class Board:
         if isinstance(access, Response):
             return access
         plan, viewer, deployment = access
+        recorded = request.query_params.get("da-xu-ly", "")
+        return self.render_deadline(
+            request, plan, viewer, deployment, recorded=int(recorded) if recorded.isdigit() else None
+        )
+
+    def may_act(self, viewer: Viewer, plan: PlanSpec) -> bool:
+        """Whether the page offers the actions: a signed-in user who may act, and the settings
+        the actions need."""
+        return self.settings is not None and not viewer.read_only_link and may_act(viewer.user, plan)
+
+    def render_deadline(
+        self,
+        request: Request,
+        plan: PlanSpec,
+        viewer: Viewer,
+        deployment: Deployment,
+        *,
+        recorded: int | None = None,
+        notice: str = "",
+        error: str = "",
+        retry: dict[str, Any] | None = None,
+        http_status: int = 200,
+    ) -> Response:
+        """The deadline page; `recorded`: the id of an action just recorded (the page says what it
+        did); `error` and `retry`: an action refused, its form shown again open with what was typed."""
         item_id, period = request.path_params["item"], request.path_params["period"]
         found = rows.deadline_occurrences(self.engine, plan.id, item_id, period)
         if not found:
             return self.not_found("hạn báo cáo", viewer.user, viewer.csrf)
+        acting = self.may_act(viewer, plan)
+        if recorded is not None and acting and (record := actions.find(self.engine, recorded)):
+            row = next((r for r in found if r.key == record.occurrence_key), None)
+            if row is not None:
+                notice = self.action_notice(record, row.agency_name or deployment.name_of(row.agency_id))
         today = self.today()
         statuses = Statuses(deployment, today, self.tz, self.due_soon_days)
         judged = [(row, statuses.of(row)) for row in found]
@@ -386,6 +432,7 @@ class Board:
                     "report_date": format_date(row.report_date) if row.report_date else None,
                     "last": self.delivery(last),
                     "next": self.delivery(upcoming),
+                    "actions": self.actions_for(row, status) if acting else (),
                 }
             )
         first = found[0]
@@ -422,9 +469,130 @@ class Board:
             page_href=lambda n: self.with_token(
                 path, viewer, **{"trang-thai": code.value if code else "", "q": query, "trang": str(n)}
             ),
-            may_act=may_act(viewer.user, plan),
+            may_act=acting,
+            action_href=self.with_token(
+                f"{path}/thao-tac",
+                viewer,
+                **{param: request.query_params.get(param, "") for param in RETURN_PARAMS},
+            ),
+            today_iso=today.isoformat(),
+            notice=notice,
+            error=error,
+            retry=retry,
             **self.common(viewer, deployment),
+            status=http_status,
         )
+
+    @staticmethod
+    def actions_for(row: Row[Any], status: Status) -> tuple[str, ...]:
+        """The actions that apply to an agency's deadline in its state (the others would be refused)."""
+        if status.code is AgencyStatus.ENDED or row.status == OccurrenceStatus.ENDED:
+            return ()
+        if row.status == OccurrenceStatus.SUBMITTED:
+            return (Action.REOPEN.value,)
+        if row.waived:
+            return (Action.RECEIVED.value, Action.REOPEN.value)
+        return (Action.RECEIVED.value, Action.WAIVE.value, Action.EXTEND.value, Action.SEND_NOW.value)
+
+    def action_notice(self, record: ActionRecord, agency: str) -> str:
+        text = f"Đã thực hiện cho {agency}: {actions.summary(record)} ({record.by})"
+        if record.reason:
+            text += f", lý do: {record.reason}"
+        if record.action is Action.SEND_NOW:
+            text += ". Nhắc việc sẽ được gửi trong vài phút (ngoài giờ yên lặng)"
+        return text + "."
+
+    async def act(self, request: Request) -> Response:
+        """One of the focal agency's actions on one agency of the deadline, from its form; the
+        role is checked here again, whatever the page showed."""
+        try:
+            form = await read_form(request, ACTION_FORM_BYTES)
+        except TimeoutError:
+            form = None
+        if form is None or not self.auth.csrf_ok(request, form):
+            return Auth.csrf_refused()
+        session = Auth.session(request)
+        deployment = self.deployment()
+        plan = next((p for p in deployment.plans if p.id == request.path_params["plan"]), None)
+        if session.user is None:
+            return forbidden(session, deployment)
+        if plan is None:
+            return self.not_found("kế hoạch", session.user, session.csrf)
+        viewer = Viewer(session.user, session.csrf)
+        if not may_see(session.user, plan) or not may_act(session.user, plan):
+            return forbidden(session, deployment, "kế hoạch này")
+        if self.settings is None:
+            return page(
+                "Chưa bật thao tác",
+                503,
+                "bad",
+                text="Máy chủ chưa được cấu hình để thực hiện thao tác này.",
+                user=session.user,
+                csrf=session.csrf,
+                home=True,
+            )
+        item_id, period = request.path_params["item"], request.path_params["period"]
+        agency_id = form.get("don-vi", "")
+        row = rows.agency_deadline(self.engine, plan.id, item_id, period, agency_id)
+        if row is None:
+            return self.not_found("hạn báo cáo của đơn vị", session.user, session.csrf)
+        name = row.agency_name or deployment.name_of(agency_id)
+        wanted = form.get("thao-tac", "")
+        if wanted not in Action.__members__.values():
+            return page("Yêu cầu không hợp lệ", 400, "bad", text="Không rõ thao tác nào cần thực hiện.")
+        action = Action(wanted)
+        by = session.user.display_name
+        try:
+            record = self.perform(action, row.key, by, form, deployment, self.settings)
+        except (ActionRefused, ReferenceInvalid) as refused:
+            return self.render_deadline(
+                request,
+                plan,
+                viewer,
+                deployment,
+                error=f"Chưa thực hiện «{action.label}» cho {name}: {refused}",
+                retry={"agency": agency_id, "action": action.value, "values": form},
+                http_status=409 if isinstance(refused, ActionRefused) else 400,
+            )
+        if record is None:  # a reminder was already sent now within this minute
+            return self.render_deadline(
+                request,
+                plan,
+                viewer,
+                deployment,
+                notice=f"Đã có nhắc việc gửi ngay cho {name} trong phút này; không gửi thêm.",
+            )
+        if action is Action.SEND_NOW:
+            self.wake()
+        back = {param: request.query_params.get(param, "") for param in RETURN_PARAMS}
+        target = self.with_token(
+            deadline_path(plan.id, item_id, period), viewer, **back, **{"da-xu-ly": str(record.id)}
+        )
+        return RedirectResponse(f"{target}#dv-{quote(agency_id, safe='')}", status_code=303)
+
+    def perform(
+        self,
+        action: Action,
+        key: str,
+        by: str,
+        form: dict[str, str],
+        deployment: Deployment,
+        settings: Settings,
+    ) -> ActionRecord | None:
+        reason = form.get("ly-do", "")
+        if action is Action.RECEIVED:
+            reference = report_reference(form.get("so"), form.get("ngay"), self.today())
+            return actions.mark_received(self.engine, key, by, reference, reason)
+        if action is Action.WAIVE:
+            return actions.waive(self.engine, key, by, reason)
+        if action is Action.EXTEND:
+            new_date = parse_day(form.get("den-ngay"))
+            if new_date is None:
+                raise ActionRefused("Cần chọn ngày gia hạn (ngày/tháng/năm), ví dụ 18/12/2026.")
+            return actions.extend(self.engine, deployment, settings, key, by, new_date, reason)
+        if action is Action.SEND_NOW:
+            return actions.send_now(self.engine, deployment, settings, key, by)
+        return actions.reopen(self.engine, deployment, settings, key, by, reason)
 
     def local(self, moment: datetime | None) -> str | None:
         return f"{moment.astimezone(self.tz):%H:%M %d/%m/%Y}" if moment else None
@@ -496,7 +664,7 @@ class Board:
     def history(
         self, agency_id: str, visible: Sequence[Row[Any]], plans: dict[str, PlanSpec], deployment: Deployment
     ) -> list[dict[str, Any]]:
-        """Reminders sent, failed or skipped, and confirmations, newest first."""
+        """Reminders sent, failed or skipped, confirmations, and the focal agency's actions, newest first."""
         events: list[tuple[datetime, dict[str, Any]]] = []
         for r in rows.agency_history(self.engine, agency_id, list(plans), HISTORY_LIMIT):
             at = rows.aware(r.at) or datetime.min.replace(tzinfo=UTC)
@@ -536,6 +704,22 @@ class Board:
                         "reason": None,
                         "tone": "ok",
                         "about": f"{row.title} (hạn {format_date(row.start_date)})",
+                    },
+                )
+            )
+        titles = {row.key: f"{row.title} (hạn {format_date(row.start_date)})" for row in visible}
+        for record in actions.history(self.engine, agency_id=agency_id, limit=HISTORY_LIMIT):
+            if record.occurrence_key not in titles:  # a plan the user may not see
+                continue
+            events.append(
+                (
+                    record.at,
+                    {
+                        "at": self.local(record.at),
+                        "what": f"{actions.summary(record)}, bởi {record.by}",
+                        "reason": f"lý do: {record.reason}" if record.reason else None,
+                        "tone": "info",
+                        "about": titles[record.occurrence_key],
                     },
                 )
             )

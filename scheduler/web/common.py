@@ -32,18 +32,18 @@ def page(
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
-async def read_form(request: Request) -> dict[str, str] | None:
-    """The fields of an urlencoded form, reading at most MAX_FORM_BYTES of body within
+async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str] | None:
+    """The fields of an urlencoded form, reading at most `limit` bytes of body within
     BODY_SECONDS (TimeoutError); None when the body is larger. Any other kind of body
     gives no fields: the pages send nothing else."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return None
     body = b""
     async with asyncio.timeout(BODY_SECONDS):
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_FORM_BYTES:
+            if len(body) > limit:
                 return None
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":

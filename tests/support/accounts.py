@@ -39,6 +39,7 @@ def web_app(tmp_path: Path, config_dir: Path, engine: Engine, **env: str) -> Sta
         lambda: True,
         settings.timezone,
         auth_settings=AuthSettings.of(settings, SECRET),
+        settings=settings,
     )
 
 

@@ -19,7 +19,13 @@ def main() -> None:
     deployment = load_config(settings.config_dir)
     engine = open_store(settings.database_url)
     app = create_app(
-        engine, lambda: deployment, links(settings), Metrics(lambda: 0), lambda: True, settings.timezone
+        engine,
+        lambda: deployment,
+        links(settings),
+        Metrics(lambda: 0),
+        lambda: True,
+        settings.timezone,
+        settings=settings,
     )
     uvicorn.run(app, host="127.0.0.1", port=settings.http_port, log_level="warning", **server_options())
 
