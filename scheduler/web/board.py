@@ -519,7 +519,7 @@ class Board:
         if plan is None:
             return self.not_found("kế hoạch", session.user, session.csrf)
         viewer = Viewer(session.user, session.csrf)
-        if not may_see(session.user, plan) or not may_act(session.user, plan):
+        if not may_act(session.user, plan):  # a viewer, another plan's focal user, a disabled user
             return forbidden(session, deployment, "kế hoạch này")
         if self.settings is None:
             return page(
