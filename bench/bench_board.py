@@ -52,7 +52,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import time_machine
 from common import goal_table, percentile, session
@@ -66,7 +65,7 @@ from scheduler.config.settings import load_settings
 from scheduler.outbox import board as rows
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status, open_store
 from scheduler.outbox.sync import sync
-from scheduler.web.board import PAGE_SIZE, HISTORY_LIMIT
+from scheduler.web.board import HISTORY_LIMIT, PAGE_SIZE
 from tests.support.accounts import PASSWORD, sign_in, web_app
 from tests.support.configs import PLAN_YEAR, PROVINCES, make_shape, q, write_national_config
 
@@ -268,7 +267,7 @@ def pages(engine: Engine) -> list[Page]:
         rows.agency_history(engine, AGENCY, sorted({r.plan_id for r in found}), HISTORY_LIMIT)
 
     return [
-        Page("deadline page (4,341 agencies)", deadline_path, deadline_sql),
+        Page(f"deadline page ({len(found):,} agencies)", deadline_path, deadline_sql),
         Page(
             "plan overview (default period)",
             f"/ke-hoach/{NATIONAL}",
