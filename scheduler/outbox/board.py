@@ -128,24 +128,45 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_TRIED = {Status.SENT: "sent", Status.DEAD: "dead"}  # and "retry": pending after an attempt
+_WAITING = (Status.PENDING, Status.CLAIMED)
+
+
 def last_and_next(reminders: Sequence[Row[Any]]) -> dict[str, tuple[Delivery | None, Delivery | None]]:
     """Per occurrence: the last reminder sent or tried (when, channel, delivered or failed and
-    why), and the next one waiting."""
-    found: dict[str, tuple[Delivery | None, Delivery | None]] = {}
+    why), and the next one waiting. A deadline page reads ~2,000 reminders: a `Delivery` is made
+    only for the rows that win, not for every row."""
+    last: dict[str, tuple[datetime, Row[Any]]] = {}
+    upcoming: dict[str, tuple[datetime, Row[Any]]] = {}
     for r in reminders:
-        last, upcoming = found.get(r.occurrence_key, (None, None))
-        if r.status in (Status.SENT, Status.DEAD) or (r.status == Status.PENDING and r.attempts):
-            at = aware(r.sent_at if r.status == Status.SENT else r.updated_at)
-            outcome = {Status.SENT: "sent", Status.DEAD: "dead"}.get(r.status, "retry")
-            tried = Delivery(at or aware(r.send_at), r.channel, r.recipient, outcome, r.last_error)  # type: ignore[arg-type]
-            if last is None or tried.at > last.at:
-                last = tried
-        if r.status in (Status.PENDING, Status.CLAIMED):
+        status = r.status
+        if status in _TRIED or (status == Status.PENDING and r.attempts):
+            at = aware(r.sent_at if status == Status.SENT else r.updated_at) or aware(r.send_at)
+            best = last.get(r.occurrence_key)
+            if best is None or at > best[0]:  # type: ignore[operator]
+                last[r.occurrence_key] = (at, r)  # type: ignore[assignment]
+        if status in _WAITING:
             at = aware(r.next_attempt_at or r.send_at)
-            waiting = Delivery(at, r.channel, r.recipient, "pending", r.last_error)  # type: ignore[arg-type]
-            if upcoming is None or waiting.at < upcoming.at:
-                upcoming = waiting
-        found[r.occurrence_key] = (last, upcoming)
+            best = upcoming.get(r.occurrence_key)
+            if best is None or at < best[0]:  # type: ignore[operator]
+                upcoming[r.occurrence_key] = (at, r)  # type: ignore[assignment]
+    found: dict[str, tuple[Delivery | None, Delivery | None]] = {}
+    for key in last.keys() | upcoming.keys():
+        tried, waiting = last.get(key), upcoming.get(key)
+        found[key] = (
+            Delivery(
+                tried[0],
+                tried[1].channel,
+                tried[1].recipient,
+                _TRIED.get(tried[1].status, "retry"),
+                tried[1].last_error,
+            )
+            if tried
+            else None,
+            Delivery(waiting[0], waiting[1].channel, waiting[1].recipient, "pending", waiting[1].last_error)
+            if waiting
+            else None,
+        )
     return found
 
 

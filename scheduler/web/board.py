@@ -289,9 +289,12 @@ class Board:
         for row in rows.plan_occurrences(self.engine, plan.id, start, end):
             key = (row.start_date, row.item_id, row.period)
             status = statuses.of(row)
-            groups.setdefault(key, []).append(status.code)
-            titles.setdefault(key, row.title)
-            effective.setdefault(key, deployment.workdays.next_working_day(row.start_date))
+            codes = groups.get(key)
+            if codes is None:  # the first row of a deadline: what all its rows share
+                codes = groups[key] = []
+                titles[key] = row.title
+                effective[key] = deployment.workdays.next_working_day(row.start_date)
+            codes.append(status.code)
         deadlines = []
         for key, codes in groups.items():
             done = progress(codes)
