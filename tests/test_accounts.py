@@ -27,6 +27,7 @@ from scheduler.accounts.users import (
     set_disabled,
     set_password,
 )
+from scheduler.cli import common as cli_common
 from scheduler.cli.app import app as cli
 from scheduler.config.loader import load_config
 from scheduler.outbox.store import AppUser
@@ -350,6 +351,9 @@ def test_the_user_commands(tmp_path, config_dir, engine, monkeypatch):
         "COLUMNS": "160",
     }
     monkeypatch.chdir(tmp_path)
+    # The consoles are made once, at import: COLUMNS set later does not reach them.
+    monkeypatch.setattr(cli_common.out, "width", 160)
+    monkeypatch.setattr(cli_common.err, "width", 160)
 
     def run(*args, stdin=None):
         return runner.invoke(cli, list(args), env=env, input=stdin)
