@@ -44,10 +44,10 @@ def key(agency: str) -> str:
 
 
 @pytest.fixture
-def site(tmp_path: Path, config_dir: Path) -> Iterator[tuple[WebServer, Engine]]:
-    """The sample synced as of 20/11/2026 into SQLite, Phú Xuân's report confirmed; the plan's
+def site(tmp_path: Path, config_dir: Path, database_url: str) -> Iterator[tuple[WebServer, Engine]]:
+    """The sample synced as of 20/11/2026 into SQLite or PostgreSQL, Phú Xuân's report confirmed; the plan's
     focal user and a viewer; served by a subprocess (on the machine's clock)."""
-    settings = make_settings(tmp_path, config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
     acknowledge(

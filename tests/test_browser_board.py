@@ -30,10 +30,10 @@ A_LUOI = f"{HUE}/bao-cao-nam/2026/hue-xa-a-luoi-1"
 
 
 @pytest.fixture
-def site(tmp_path, config_dir) -> Iterator[tuple[WebServer, object, object]]:
-    """The sample synced as of 20/11/2026 into SQLite, two reports confirmed and one reminder dead,
+def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object, object]]:
+    """The sample synced as of 20/11/2026 into SQLite or PostgreSQL, two reports confirmed and one reminder dead,
     an admin and a focal user; served by a subprocess."""
-    settings = make_settings(tmp_path, config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
     tz = settings.timezone
     engine = open_store(settings.database_url)
     sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
@@ -68,7 +68,11 @@ def site(tmp_path, config_dir) -> Iterator[tuple[WebServer, object, object]]:
     server = WebServer(settings.database_url, config_dir, tmp_path / "web.log")
     server.start()
     try:
-        yield server, engine, links(make_settings(tmp_path, config_dir, NHACVIEC_PUBLIC_URL=server.url))
+        yield (
+            server,
+            engine,
+            links(make_settings(tmp_path, config_dir, database_url, NHACVIEC_PUBLIC_URL=server.url)),
+        )
     finally:
         server.stop()
         engine.dispose()

@@ -29,15 +29,19 @@ FOCAL = ("Sở Nội vụ thành phố Huế", "Phòng Bình đẳng giới và 
 
 
 @pytest.fixture
-def site(tmp_path, config_dir) -> Iterator[tuple[WebServer, object, object]]:
-    """The sample deployment synced as of 20/11/2026 into SQLite, served by a subprocess."""
-    settings = make_settings(tmp_path, config_dir)
+def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object, object]]:
+    """The sample deployment synced as of 20/11/2026 into SQLite or PostgreSQL, served by a subprocess."""
+    settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
     server = WebServer(settings.database_url, config_dir, tmp_path / "web.log")
     server.start()
     try:
-        yield server, engine, links(make_settings(tmp_path, config_dir, NHACVIEC_PUBLIC_URL=server.url))
+        yield (
+            server,
+            engine,
+            links(make_settings(tmp_path, config_dir, database_url, NHACVIEC_PUBLIC_URL=server.url)),
+        )
     finally:
         server.stop()
         engine.dispose()

@@ -359,7 +359,7 @@ def _reconcile(
                     "contact_key": rem.contact_key,
                     "channel": rem.channel,
                     "rung": rem.rung,
-                    "kind": rem.kind,
+                    "kind": rem.kind.value,  # a plain str: sqlite3 binds a str subclass on a slower path
                     "recipient": rem.recipient,
                     "due_date": rem.due_date,
                     "send_at": rem.send_at,
