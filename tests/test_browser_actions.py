@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine, select
 
 from scheduler.accounts.users import Role, add_user
@@ -30,7 +28,7 @@ from scheduler.outbox.store import (
 )
 from scheduler.outbox.sync import sync
 from tests.support.accounts import PASSWORD
-from tests.support.browser import WebServer, screenshots
+from tests.support.browser import WebServer, click_and_wait, screenshots, wait_gone
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -69,8 +67,7 @@ def site(tmp_path: Path, config_dir: Path, database_url: str) -> Iterator[tuple[
 
 
 def submit(browser: Any, button: Any) -> None:
-    button.click()
-    WebDriverWait(browser, 10).until(staleness_of(button))
+    click_and_wait(browser, button)
 
 
 def body(browser: Any) -> str:
@@ -215,14 +212,14 @@ def test_a_viewer_has_no_buttons_and_forged_posts_are_refused(site, browser):
         f"{YEARLY}/thao-tac",
         {"csrf": token, "don-vi": "hue-xa-a-luoi-1", "thao-tac": "waive", "ly-do": "x"},
     )
-    WebDriverWait(browser, 10).until(staleness_of(page))
+    wait_gone(browser, page)
     assert "Không có quyền truy cập" in body(browser) and "Trần Văn Xem" in body(browser)
     # The focal user, without the CSRF token: refused too.
     sign_in(browser, server, "snv")
     browser.get(f"{server.url}{YEARLY}")
     page = browser.find_element(By.TAG_NAME, "html")
     forge(browser, f"{YEARLY}/thao-tac", {"don-vi": "hue-xa-a-luoi-1", "thao-tac": "waive", "ly-do": "x"})
-    WebDriverWait(browser, 10).until(staleness_of(page))
+    wait_gone(browser, page)
     assert "Biểu mẫu không hợp lệ" in body(browser)
     with engine.connect() as conn:
         assert conn.execute(select(OccurrenceAction.__table__)).all() == []

@@ -9,8 +9,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select, update
 
 from scheduler.accounts.users import Role, add_user
@@ -19,7 +17,7 @@ from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Reminder, Status, open_store
 from scheduler.outbox.sync import sync
 from tests.support.accounts import PASSWORD
-from tests.support.browser import WebServer, screenshots
+from tests.support.browser import WebServer, click_and_wait, screenshots
 from tests.support.dispatch_kit import links
 from tests.support.settings import make_settings
 
@@ -79,9 +77,7 @@ def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object
 
 
 def submit(browser, selector: str = "button[type=submit]") -> None:
-    button = browser.find_element(By.CSS_SELECTOR, selector)
-    button.click()
-    WebDriverWait(browser, 10).until(staleness_of(button))
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, selector))
 
 
 def body(browser) -> str:

@@ -11,14 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from scheduler.config.loader import load_config
 from scheduler.outbox.store import Occurrence, Reminder, Status, open_store
 from scheduler.outbox.sync import sync
-from tests.support.browser import WebServer, screenshots
+from tests.support.browser import WebServer, click_and_wait, screenshots
 from tests.support.dispatch_kit import links
 from tests.support.settings import make_settings
 
@@ -54,9 +52,7 @@ def occurrence(engine):
 
 def submit(browser) -> None:
     """Press the form's button and wait for the next page (a click does not wait for it)."""
-    button = browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
-    button.click()
-    WebDriverWait(browser, 10).until(staleness_of(button))
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
 def body(browser) -> str:

@@ -451,9 +451,9 @@ def test_a_large_configuration_is_read_while_the_http_server_keeps_answering(tmp
     daemon.start()
     try:
         daemon.wait_healthy()
-        # Forty plan files of a thousand entries each: seconds of parsing, then refused.
+        # Eighty plan files of a thousand entries each: seconds of parsing, then refused.
         entries = "\n".join(f"  - {{a: muc {n}, b: [1, 2, 3], c: 'x{n}'}}" for n in range(1000))
-        for n in range(40):
+        for n in range(80):
             (config / "plans" / f"lon-{n:02d}.yaml").write_text(
                 f"id: lon-{n}\nghi_chu:\n{entries}\n", "utf-8"
             )

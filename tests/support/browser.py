@@ -149,3 +149,26 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def wait_gone(driver: object, element: object, seconds: float = 10) -> None:
+    """Wait until the page `element` was on is gone (a click or a script's submit does not wait
+    for the next page). While Chromium swaps the document, asking about the old element may fail
+    with "stale element" or with "Node … does not belong to the document": both mean gone."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_: object) -> bool:
+        try:
+            element.is_enabled()  # type: ignore[attr-defined]
+        except WebDriverException:  # StaleElementReferenceException is one
+            return True
+        return False
+
+    WebDriverWait(driver, seconds).until(gone)
+
+
+def click_and_wait(driver: object, button: object, seconds: float = 10) -> None:
+    """Click a form's button and wait for the next page."""
+    button.click()  # type: ignore[attr-defined]
+    wait_gone(driver, button, seconds)
