@@ -31,6 +31,7 @@ from scheduler.cli import common as cli_common
 from scheduler.cli.app import app as cli
 from scheduler.config.loader import load_config
 from scheduler.outbox.store import AppUser
+from scheduler.web.auth import local_next
 from tests.support.accounts import PASSWORD, SECRET, csrf_of, sign_in, web_app
 
 HUE = "hue-2026-bdg"  # focal agency hue-so-noi-vu
@@ -386,3 +387,20 @@ def test_the_user_commands(tmp_path, config_dir, engine, monkeypatch):
     assert changed.exit_code == 0 and "Đã đổi mật khẩu của quantri" in changed.output
     assert authenticate(engine, "quantri", "mat-khau-moi-du-dai")[0] is SignIn.OK
     assert [u.login for u in list_users(engine)] == ["quantri", "snv"]
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/ke-hoach/hue-2026-bdg?tu=01/12/2026", "/ke-hoach/hue-2026-bdg?tu=01/12/2026"),
+        ("//evil.example/x", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\n/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("", "/"),
+        (None, "/"),
+    ],
+)
+def test_after_signing_in_only_a_path_of_this_site_is_followed(target, expected):
+    assert local_next(target) == expected

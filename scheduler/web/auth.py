@@ -111,7 +111,15 @@ def client_address(request: Request, proxies: Sequence[IPv4Network | IPv6Network
 
 def local_next(target: str | None) -> str:
     """A path on this site to go to after signing in; anything else is "/"."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Browsers drop tabs and line breaks from a URL ("/\t/evil.example" is "//evil.example"): any
+    # control character or space makes it "/" too.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
         return target
     return "/"
 
