@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench lock
+.PHONY: run test lint bench lock browser
 
 $(BIN)/nhacviec: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ run: $(BIN)/nhacviec
 	$(BIN)/nhacviec calendar
 	$(BIN)/nhacviec run
 
-test: $(BIN)/nhacviec
+# The browser tests drive Debian's chromium and chromium-driver; a fresh machine has neither, so
+# the test command installs them first (apt-get, as root) when either is missing.
+browser: $(BIN)/nhacviec
+	$(BIN)/python -c "from tests.support.browser import ensure_chromium; ensure_chromium()"
+
+test: $(BIN)/nhacviec browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -17,8 +17,7 @@ from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Reminder, Status, open_store
 from scheduler.outbox.sync import sync
 from tests.support.accounts import PASSWORD
-from tests.support.browser import WebServer, click_and_wait, screenshots
-from tests.support.dispatch_kit import links
+from tests.support.browser import WebServer, click_and_wait, screenshots, served
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -63,17 +62,8 @@ def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object
         )  # fmt: skip
     add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
     add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
-    server = WebServer(settings.database_url, config_dir, tmp_path / "web.log")
-    server.start()
-    try:
-        yield (
-            server,
-            engine,
-            links(make_settings(tmp_path, config_dir, database_url, NHACVIEC_PUBLIC_URL=server.url)),
-        )
-    finally:
-        server.stop()
-        engine.dispose()
+    with served(tmp_path, config_dir, settings.database_url, engine) as (server, signer):
+        yield server, engine, signer
 
 
 def submit(browser, selector: str = "button[type=submit]") -> None:

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from scheduler.config.loader import load_config
 from scheduler.outbox.store import Occurrence, Reminder, Status, open_store
 from scheduler.outbox.sync import sync
-from tests.support.browser import WebServer, click_and_wait, screenshots
-from tests.support.dispatch_kit import links
+from tests.support.browser import WebServer, click_and_wait, screenshots, served
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -32,17 +31,8 @@ def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object
     settings = make_settings(tmp_path, config_dir, database_url)
     engine = open_store(settings.database_url)
     sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
-    server = WebServer(settings.database_url, config_dir, tmp_path / "web.log")
-    server.start()
-    try:
-        yield (
-            server,
-            engine,
-            links(make_settings(tmp_path, config_dir, database_url, NHACVIEC_PUBLIC_URL=server.url)),
-        )
-    finally:
-        server.stop()
-        engine.dispose()
+    with served(tmp_path, config_dir, settings.database_url, engine) as (server, signer):
+        yield server, engine, signer
 
 
 def occurrence(engine):

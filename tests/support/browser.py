@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -172,3 +173,21 @@ def click_and_wait(driver: object, button: object, seconds: float = 10) -> None:
     """Click a form's button and wait for the next page."""
     button.click()  # type: ignore[attr-defined]
     wait_gone(driver, button, seconds)
+
+
+@contextmanager
+def served(
+    tmp_path: Path, config_dir: Path, database_url: str, engine: Any
+) -> Iterator[tuple[WebServer, Any]]:
+    """The web app on `database_url` as a subprocess, and the signer of links to it; stopped,
+    and `engine` disposed, afterwards."""
+    from tests.support.dispatch_kit import links
+    from tests.support.settings import make_settings
+
+    server = WebServer(database_url, config_dir, tmp_path / "web.log")
+    server.start()
+    try:
+        yield server, links(make_settings(tmp_path, config_dir, database_url, NHACVIEC_PUBLIC_URL=server.url))
+    finally:
+        server.stop()
+        engine.dispose()
