@@ -98,7 +98,9 @@ def digest_context(
         if keys:
             for row in conn.execute(
                 select(rem.c.occurrence_key, rem.c.channel, rem.c.recipient, rem.c.last_error).where(
-                    rem.c.occurrence_key.in_(keys), rem.c.status == Status.DEAD
+                    rem.c.occurrence_key.in_(keys),
+                    rem.c.status == Status.DEAD,
+                    rem.c.kind != ReminderKind.EVENT,  # the operator's, not the focal agency's
                 )
             ):
                 failures.setdefault(row.occurrence_key, []).append(
@@ -109,6 +111,7 @@ def digest_context(
                     select(rem.c.occurrence_key, rem.c.channel, rem.c.recipient).where(
                         rem.c.occurrence_key.in_(keys),
                         rem.c.status == Status.PENDING,
+                        rem.c.kind != ReminderKind.EVENT,
                         rem.c.channel.in_(unconfigured),
                         rem.c.send_at < start_of_day_utc(today + timedelta(days=1), tz),
                     )

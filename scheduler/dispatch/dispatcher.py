@@ -38,6 +38,7 @@ from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.config.settings import Settings, in_period
 from scheduler.dispatch.digest import DigestKey, digest_context
 from scheduler.dispatch.guards import ChannelGuard, DailyQuota
+from scheduler.outbox import events
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.recorder import SendRecorder
 from scheduler.outbox.store import (
@@ -285,6 +286,7 @@ class Dispatcher:
                 .where(
                     t.c.status == Status.PENDING,
                     t.c.send_at <= now,
+                    t.c.kind != ReminderKind.EVENT,  # every event goes (scheduler.outbox.events)
                     exists().where(
                         later.c.occurrence_key == t.c.occurrence_key,
                         later.c.contact_key == t.c.contact_key,
@@ -300,6 +302,7 @@ class Dispatcher:
                 update(t)
                 .where(
                     t.c.status == Status.PENDING,
+                    t.c.kind != ReminderKind.EVENT,  # an e-office system wants it even late
                     or_(
                         and_(t.c.next_attempt_at.is_(None), t.c.send_at < too_late),
                         t.c.next_attempt_at < too_late,
@@ -435,6 +438,10 @@ class Dispatcher:
         try:
             message = self._message(row, occurrences, threads)
             delivery = await self._deliver(row.channel, guard, message)
+        except events.Obsolete as exc:  # an overdue event that no longer holds
+            guard.release_quota()
+            self.recorder.cancel(row, utcnow(), str(exc))
+            log.info("event cancelled", extra={"reminder": row.id, "reason": str(exc)})
         except NotifierError as exc:
             guard.release_quota()
             self._provider_failed(row.channel, guard, exc)
@@ -581,9 +588,30 @@ class Dispatcher:
                 self.builder.links.board_url(plan_id),
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
+        if row.kind == ReminderKind.EVENT:
+            return self._event(row, now)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())
         occurrence = occurrences[row.occurrence_key]
         return self.builder.reminder(row, occurrence, thread, now, self.notifiers[row.channel].renders)
+
+    def _event(self, row: ClaimedReminder, now: datetime) -> Message:
+        """An event's message: its JSON body (scheduler.outbox.events) as the text."""
+        rem, occ = self.table, Occurrence.__table__
+        with self.engine.connect() as conn:
+            facts = conn.execute(select(rem.c.payload).where(rem.c.id == row.id)).scalar_one()
+            occurrence = conn.execute(select(occ).where(occ.c.key == row.occurrence_key)).first()
+        if occurrence is None or not facts:
+            raise events.Obsolete("hủy: không còn lần xuất hiện của sự kiện")
+        text = events.body(facts, occurrence, self.builder.deployment, now, self.settings.timezone)
+        return Message(
+            key=row.key,
+            channel=row.channel,
+            recipient=row.recipient,
+            recipient_name=row.recipient,
+            subject=str(facts["type"]),
+            text=text.decode("utf-8"),
+            attempt=row.attempts + 1,
+        )
 
     def _failed(
         self,

@@ -14,7 +14,9 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Engine, select, update
 
 from scheduler.calendar.dates import format_date, parse_date
+from scheduler.outbox import events
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
+from scheduler.plan.kinds import ReminderKind
 
 MAX_NUMBER_CHARS = 50  # "125/BC-UBND", "1234/KH-SNV-BĐG&TE": a document's number and symbol
 EARLIEST_REPORT_DATE = date(1990, 1, 1)  # the earliest year a plan can have
@@ -109,7 +111,8 @@ def confirm(
     reference: ReportReference = ReportReference(),
 ) -> Confirmation:
     """`acknowledge` within the caller's transaction (the focal agency's "mark received" writes
-    its history in the same one)."""
+    its history in the same one). The "occurrence.confirmed" event to the e-office endpoints
+    (scheduler.outbox.events) is queued in it too; queued events are not cancelled."""
     table, reminders = Occurrence.__table__, Reminder.__table__
     row = conn.execute(
         select(
@@ -118,6 +121,7 @@ def confirm(
             table.c.confirmed_by,
             table.c.report_number,
             table.c.report_date,
+            table.c.plan_id,
         ).where(table.c.key == occurrence_key)
     ).first()
     if row is None:
@@ -146,7 +150,17 @@ def confirm(
     )
     cancelled = conn.execute(
         update(reminders)
-        .where(reminders.c.occurrence_key == occurrence_key, reminders.c.status == Status.PENDING)
+        .where(
+            reminders.c.occurrence_key == occurrence_key,
+            reminders.c.status == Status.PENDING,
+            reminders.c.kind != ReminderKind.EVENT,
+        )
         .values(status=Status.CANCELLED, last_error=f"đã xác nhận gửi báo cáo ({by})", updated_at=at)
     ).rowcount
+    facts = {
+        "confirmed_by": by,
+        "report_number": reference.number,
+        "report_date": reference.day.isoformat() if reference.day else None,
+    }
+    events.enqueue(conn, occurrence_key, row.plan_id, events.EventType.CONFIRMED, at, facts=facts)
     return Confirmation(occurrence_key, at, by, already=False, cancelled=cancelled, reference=reference)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from scheduler.calendar.dates import format_date
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
-from scheduler.outbox import acks
+from scheduler.outbox import acks, events
 from scheduler.outbox.acks import ReportReference
 from scheduler.outbox.status import AgencyStatus, StatusInput, compute
 from scheduler.outbox.store import (
@@ -137,9 +137,15 @@ def waive(engine: Engine, key: str, by: str, reason: str, *, now: datetime | Non
         conn.execute(update(table).where(table.c.key == key).values(waived=True, updated_at=at))
         cancelled = conn.execute(
             update(reminders)
-            .where(reminders.c.occurrence_key == key, reminders.c.status == Status.PENDING)
+            .where(
+                reminders.c.occurrence_key == key,
+                reminders.c.status == Status.PENDING,
+                reminders.c.kind != ReminderKind.EVENT,  # an overdue event is cancelled when due
+            )
             .values(status=Status.CANCELLED, last_error=f"được miễn: {why} ({by})", updated_at=at)
         ).rowcount
+        facts = {"reason": why}
+        events.enqueue(conn, key, row.plan_id, events.EventType.WAIVED, at, facts=facts)
         return _record(conn, row, Action.WAIVE, by, at, why, {"cancelled": cancelled})
 
 
@@ -185,6 +191,12 @@ def extend(
             "to": new_date.isoformat(),
             **_replanned(replan(conn, deployment, settings, key, today)),
         }
+        facts = {"extended_to": new_date.isoformat(), "reason": why}
+        events.enqueue(conn, key, row.plan_id, events.EventType.EXTENDED, at, day=new_date, facts=facts)
+        # The overdue event of the old deadline is cancelled when due; the new one is queued now.
+        events.plan_overdue(
+            conn, deployment.workdays, settings.timezone, today, new_date + timedelta(days=31), only=key
+        )
         return _record(conn, row, Action.EXTEND, by, at, why, details)
 
 

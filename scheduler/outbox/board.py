@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, and_, func, or_, select
 
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
-from scheduler.plan.kinds import OccurrenceKind
+from scheduler.plan.kinds import OccurrenceKind, ReminderKind
 
 # What a page needs of an occurrence to compute its status and show it.
 OCCURRENCE_COLUMNS = (
@@ -99,12 +99,13 @@ def agency_occurrences(engine: Engine, agency_id: str) -> Sequence[Row[Any]]:
 
 
 def reminders_of(engine: Engine, occurrence_keys: Collection[str]) -> Sequence[Row[Any]]:
-    """The reminders of these occurrences (a page's worth: at most a few hundred keys)."""
+    """The reminders of these occurrences (a page's worth: at most a few hundred keys); events
+    to e-office systems are not reminders (the deliveries page lists them when dead or stuck)."""
     if not occurrence_keys:
         return []
     rem = Reminder.__table__
     query = select(*(rem.c[name] for name in REMINDER_COLUMNS)).where(
-        rem.c.occurrence_key.in_(list(occurrence_keys))
+        rem.c.occurrence_key.in_(list(occurrence_keys)), rem.c.kind != ReminderKind.EVENT
     )
     with engine.connect() as conn:
         return conn.execute(query).all()
@@ -193,6 +194,7 @@ def agency_history(engine: Engine, agency_id: str, plan_ids: Collection[str], li
         .where(
             occ.c.agency_id == agency_id,
             occ.c.plan_id.in_(list(plan_ids)),
+            rem.c.kind != ReminderKind.EVENT,
             or_(rem.c.status.in_((Status.SENT, Status.DEAD, Status.SKIPPED)), rem.c.attempts > 0),
         )
         .order_by(when.desc(), rem.c.id.desc())

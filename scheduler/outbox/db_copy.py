@@ -28,6 +28,7 @@ from scheduler.outbox.recorder import SendRecorder, journal_path
 from scheduler.outbox.store import (
     AppUser,
     DeliveryAttempt,
+    EventEndpoint,
     Occurrence,
     OccurrenceAction,
     Reminder,
@@ -40,7 +41,16 @@ from scheduler.outbox.store import (
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
     model.__table__
-    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest, AppUser, OccurrenceAction)
+    for model in (
+        Occurrence,
+        Reminder,
+        DeliveryAttempt,
+        ZaloToken,
+        SmsRequest,
+        AppUser,
+        OccurrenceAction,
+        EventEndpoint,
+    )
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
 SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action")

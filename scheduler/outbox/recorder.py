@@ -162,6 +162,15 @@ class SendRecorder:
         }  # fmt: skip
         self._write_outcome(row, now, values, None, None)
 
+    def cancel(self, row: ClaimedReminder, now: datetime, reason: str) -> None:
+        """The row no longer holds (an overdue event whose occurrence was confirmed since): not
+        sent, no attempt counted."""
+        values = {
+            "status": Status.CANCELLED, "next_attempt_at": None, "lease_until": None, "claimed_by": None,
+            "last_error": reason[:ERROR_LENGTH], "updated_at": now,
+        }  # fmt: skip
+        self._write_outcome(row, now, values, None, None)
+
     @staticmethod
     def _failure(row: ClaimedReminder, now: datetime, reason: str, maybe_sent: bool) -> dict[str, Any]:
         values: dict[str, Any] = {

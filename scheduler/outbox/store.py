@@ -159,6 +159,9 @@ class Reminder(SQLModel, table=True):
     # An attempt failed without an answer (a timeout, a 5xx) on a channel that does not
     # de-duplicate: the provider may have sent it, so a later send may be a duplicate.
     maybe_sent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # An event's JSON body, as it was when the change happened (kind "event", migration 0014e);
+    # None for reminders and for overdue events (built at send time).
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -218,6 +221,22 @@ class OccurrenceAction(SQLModel, table=True):
     # What the action changed: the report's number and date, the old and new deadline, the
     # reminders cancelled, rescheduled or created.
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class EventEndpoint(SQLModel, table=True):
+    """An endpoint of the `eoffice` channel as sync last read it from config/channels.yaml
+    (migration 0014e), so that a confirmation anywhere (page, CLI, API, board) knows whom to tell
+    without the configuration: which plans and event types it takes (None: all). Its address and
+    secret stay in the configuration and the environment."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "event_endpoint"
+
+    id: str = Field(primary_key=True)
+    plans: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    types: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ReminderRow(Protocol):

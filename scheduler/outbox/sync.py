@@ -42,6 +42,7 @@ from sqlmodel import col
 from scheduler.config import lifetimes
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
+from scheduler.outbox import events
 from scheduler.outbox.store import (
     Occurrence,
     OccurrenceStatus,
@@ -51,6 +52,7 @@ from scheduler.outbox.store import (
     start_of_day_utc,
     utcnow,
 )
+from scheduler.plan.kinds import ReminderKind
 from scheduler.plan.planner import MERGED, PlannedOccurrence, PlannedReminder, Planner, extended
 
 # Occurrences whose end lies up to this far in the past are still planned, so that
@@ -155,6 +157,9 @@ def sync(
         _route(conn, [wanted[key] for key in unrouted if key in wanted and key not in changed_keys])
         report.occurrences_added, report.occurrences_changed = len(new), len(changed)
         report.occurrences_removed = len(removed)
+        # Events to e-office systems: who takes them, and the overdue ones ahead.
+        report.cancelled += events.mirror_endpoints(conn, deployment, utcnow())
+        report.added += events.plan_overdue(conn, deployment.workdays, settings.timezone, today, last)
     return report
 
 
@@ -267,7 +272,10 @@ def _apply(
                 col(Reminder.ignore_quiet_hours),
                 col(Reminder.occurrence_key),
                 col(Reminder.last_error),
-            ).where(col(Reminder.occurrence_key).in_(keys))
+            ).where(
+                col(Reminder.occurrence_key).in_(keys),
+                col(Reminder.kind) != ReminderKind.EVENT,  # events are not rungs (outbox/events.py)
+            )
         ):
             existing[found.key] = found
     _reconcile(conn, planner, planned, existing, cutoff, now, report)
@@ -469,7 +477,11 @@ def _remove(conn: Connection, deployment: Deployment, keys: list[str], report: S
         for (new_status, reason), of_outcome in outcome.items():
             result = conn.execute(
                 update(table)
-                .where(table.c.occurrence_key.in_(of_outcome), table.c.status == Status.PENDING)
+                .where(
+                    table.c.occurrence_key.in_(of_outcome),
+                    table.c.status == Status.PENDING,
+                    table.c.kind != ReminderKind.EVENT,  # an overdue event is cancelled when due
+                )
                 .values(status=Status.CANCELLED, last_error=reason, updated_at=now)
             )
             report.cancelled += result.rowcount

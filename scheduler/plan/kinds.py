@@ -29,7 +29,10 @@ class ReminderKind(StrEnum):
     CLOSING = "closing"
     ANNOUNCE = "announce"
     DIGEST = "digest"  # the daily digest to a plan's focal agency (scheduler.dispatch.digest)
+    EVENT = "event"  # a signed event to an e-office system (scheduler.outbox.events): not a reminder
 
 
-# The kinds a plan's rungs give (config/schema.py's `RungKind`): every kind but the digest.
-RUNG_KINDS: tuple[ReminderKind, ...] = tuple(kind for kind in ReminderKind if kind is not ReminderKind.DIGEST)
+# The kinds a plan's rungs give (config/schema.py's `RungKind`): every kind but the digest and events.
+RUNG_KINDS: tuple[ReminderKind, ...] = tuple(
+    kind for kind in ReminderKind if kind not in (ReminderKind.DIGEST, ReminderKind.EVENT)
+)

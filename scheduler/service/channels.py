@@ -10,6 +10,7 @@ from notifiers.console import ConsoleNotifier
 from notifiers.registry import channel_names, notifier_class
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
+from scheduler.outbox import events
 
 log = logging.getLogger(__name__)
 
@@ -54,4 +55,6 @@ def channels_in_use(deployment: Deployment) -> set[str]:
             used.update(rung.channels or ())
     for name in list(used):
         used.update(deployment.channel(name).spec.fallback)
+    if events.configured(deployment) is not None:  # events to e-office systems
+        used.add(events.CHANNEL)
     return used
