@@ -10,7 +10,7 @@ The endpoints are the `options:` of the `eoffice` channel in config/channels.yam
               url: https://vpdt.example.gov.vn/nhacviec/events
               plans: [tth-2020-bdg]    # optional: all plans when absent
               types: [occurrence.confirmed, occurrence.overdue]   # optional: all types
-              secret_env: NHACVIEC_EVENTS_SECRET_VPDT   # optional: default NHACVIEC_EVENTS_SECRET
+              secret_env: NHACVIEC_EOFFICE_SECRET_VPDT   # optional: default NHACVIEC_EOFFICE_SECRET
 
 The body is the event as UTF-8 JSON (`Message.text`, written by `scheduler.outbox.events`),
 signed exactly as the webhook channel signs (`notifiers.webhook.sign`; receivers check with
@@ -22,7 +22,6 @@ permanent (a dead letter with the reason), 401/403 also alerting the operator.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -37,11 +36,15 @@ from notifiers.http import LoopClient, retry_after
 from notifiers.masking import SecretMask
 from notifiers.webhook import TRANSIENT_STATUSES, sign
 
-SECRET = "EVENTS_SECRET"  # NHACVIEC_EVENTS_SECRET: the default signing key
+# The signing keys: NHACVIEC_EOFFICE_SECRET by default, or the endpoint's `secret_env`, a
+# NHACVIEC_EOFFICE_* variable (the channel's own variables: accepted by the settings, readable
+# from NAME_FILE, masked in logs).
+SECRET_PREFIX = "NHACVIEC_EOFFICE_"
+DEFAULT_SECRET = f"{SECRET_PREFIX}SECRET"
 EVENT_TYPES = ("occurrence.confirmed", "occurrence.overdue", "occurrence.waived", "occurrence.extended")
 EventType = Literal["occurrence.confirmed", "occurrence.overdue", "occurrence.waived", "occurrence.extended"]
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-_ENV_NAME = re.compile(r"^NHACVIEC_[A-Z0-9_]+$")
+_ENV_NAME = re.compile(rf"^{SECRET_PREFIX}[A-Z0-9_]+$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -54,7 +57,7 @@ class Endpoint(BaseModel):
     url: str
     plans: list[str] | None = None  # None: every plan
     types: list[EventType] | None = None  # None: every type
-    secret_env: str = f"NHACVIEC_{SECRET}"
+    secret_env: str = DEFAULT_SECRET
 
     @field_validator("id")
     @classmethod
@@ -80,8 +83,8 @@ class Endpoint(BaseModel):
     def _secret_env(cls, value: str) -> str:
         if not _ENV_NAME.match(value):
             raise ValueError(
-                f"secret_env '{value[:60]}' phải là tên biến môi trường NHACVIEC_…, "
-                "không phải chính khóa bí mật"
+                f"secret_env phải là tên một biến môi trường {SECRET_PREFIX}…, ví dụ "
+                f"{SECRET_PREFIX}SECRET_VPDT (không ghi chính khóa bí mật vào tệp cấu hình)"
             )
         return value
 
@@ -132,14 +135,9 @@ class EofficeNotifier(Notifier):
         options: EofficeOptions = setup.options
         secrets: dict[str, str] = {}
         missing: list[str] = []
+        channel_env: Mapping[str, str] = getattr(setup.settings, "channel_env", {})
         for endpoint in options.endpoints:
-            value = os.environ.get(endpoint.secret_env, "")
-            if not value and (path := os.environ.get(f"{endpoint.secret_env}_FILE")):
-                try:
-                    with open(path, encoding="utf-8") as file:
-                        value = file.read().strip()
-                except OSError:
-                    value = ""
+            value = channel_env.get(endpoint.secret_env.removeprefix("NHACVIEC_"), "")
             if value:
                 secrets[endpoint.id] = value
             else:

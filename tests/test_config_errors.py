@@ -62,7 +62,7 @@ CASES = [
     ),
     pytest.param(
         TTH_AGENCIES, "channels: [email, zalo]}", "channels: [email, fax]}",
-        "agencies[1].contacts[0].channels[1]", "kênh 'fax' không có; các kênh đã cài: console, email, sms, webhook, zalo", id="unknown-channel",
+        "agencies[1].contacts[0].channels[1]", "kênh 'fax' không có; các kênh đã cài: console, email, eoffice, sms, webhook, zalo", id="unknown-channel",
     ),
     pytest.param(
         "agencies/thai-binh-hlhpn.yaml", "email: tuyengiao@hoiphunu.thaibinh.example.com}",

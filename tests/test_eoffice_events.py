@@ -17,6 +17,8 @@ import time_machine
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
+from notifiers.base import NotConfigured
+from notifiers.eoffice import EofficeNotifier
 from scheduler.cli.app import app
 from scheduler.config.loader import ConfigInvalid, load_config
 from scheduler.dispatch.digest import digest_context
@@ -75,13 +77,12 @@ def write_channels(config_dir: Path, receiver: str, extra: str = "") -> None:
 
 
 @pytest.fixture
-def env(
-    engine: Engine, tmp_path: Path, config_dir: Path, receiver: str, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, Any]:
+def env(engine: Engine, tmp_path: Path, config_dir: Path, receiver: str) -> dict[str, Any]:
     one_agency_plan(config_dir)
     write_channels(config_dir, receiver)
-    monkeypatch.setenv("NHACVIEC_EVENTS_SECRET", SECRET)
-    settings = make_settings(tmp_path, config_dir, str(engine.url), NHACVIEC_DELIVERY="live")
+    settings = make_settings(
+        tmp_path, config_dir, str(engine.url), NHACVIEC_DELIVERY="live", NHACVIEC_EOFFICE_SECRET=SECRET
+    )
     deployment = load_config(config_dir, settings)
     with time_machine.travel(NOW, tick=False):
         sync(engine, deployment, settings, TODAY)
@@ -352,7 +353,7 @@ def test_an_endpoint_takes_only_its_plans_and_types(env):
         ("url: https://vpdt.example.gov.vn/x\n          plans: [khong-co]", "không có kế hoạch 'khong-co'"),
         (
             "url: https://vpdt.example.gov.vn/x\n          secret_env: s3cret-value",
-            "phải là tên biến môi trường",
+            "phải là tên một biến môi trường NHACVIEC_EOFFICE_…",
         ),
         ("url: https://vpdt.example.gov.vn/x\n          types: [occurrence.reopened]", "types"),
     ],
@@ -377,3 +378,30 @@ def test_the_sample_configuration_has_no_endpoint_and_check_accepts_one(config_d
     monkeypatch.setenv("NHACVIEC_DATABASE_URL", f"sqlite:///{tmp_path / 'check.db'}")
     result = CliRunner().invoke(app, ["check"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_secret_written_in_place_of_its_variable_is_not_echoed(config_dir):
+    (config_dir / "channels.yaml").write_text(
+        "channels:\n  eoffice:\n    options:\n      endpoints:\n"
+        "        - {id: vpdt, url: 'https://vpdt.example.gov.vn/x', secret_env: 'khoa-bi-mat-that-99'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir)
+    assert "channels.yaml:5" in str(caught.value)
+    assert "khoa-bi-mat-that-99" not in str(caught.value)
+
+
+def test_the_signing_keys_come_from_the_channels_variables(config_dir, tmp_path):
+    write_channels(
+        config_dir, "https://vpdt.example.gov.vn", "          secret_env: NHACVIEC_EOFFICE_SECRET_VPDT\n"
+    )
+    deployment = load_config(config_dir)
+    settings = make_settings(tmp_path, config_dir)
+    with pytest.raises(NotConfigured, match="NHACVIEC_EOFFICE_SECRET_VPDT"):
+        build_notifier("eoffice", settings, deployment, None)
+    key_file = tmp_path / "vpdt.key"
+    key_file.write_text("khóa-từ-tệp\n", encoding="utf-8")
+    settings = make_settings(tmp_path, config_dir, NHACVIEC_EOFFICE_SECRET_VPDT_FILE=str(key_file))
+    assert isinstance(build_notifier("eoffice", settings, deployment, None), EofficeNotifier)
+    assert "khóa-từ-tệp" in settings.secrets  # masked in logs like every channel's variable

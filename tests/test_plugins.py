@@ -31,7 +31,7 @@ from scheduler.outbox.store import Reminder, Status, open_store
 from tests.support.smtp_sink import free_port
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin_demo"
-BUILT_IN = ("console", "email", "sms", "webhook", "zalo")
+BUILT_IN = ("console", "email", "eoffice", "sms", "webhook", "zalo")
 TTH_AGENCIES = "agencies/thua-thien-hue.yaml"
 FOCAL_CHANNELS = "channels: [email, zalo]}"
 FAX_NUMBER = "+84 24 3826 4567"
@@ -80,12 +80,12 @@ def test_a_channel_not_installed_is_refused_at_load_time_naming_the_installed_on
     [error] = caught.value.errors
     assert error.file == str(config_dir / TTH_AGENCIES)
     assert error.field == "agencies[1].contacts[0].channels[1]"
-    assert "kênh 'telex' không có; các kênh đã cài: console, email, sms, webhook, zalo" in str(error)
+    assert "kênh 'telex' không có; các kênh đã cài: console, email, eoffice, sms, webhook, zalo" in str(error)
 
 
 def test_the_installed_plugin_is_named_among_the_choices(config_dir, fax_installed):
     edit(config_dir, TTH_AGENCIES, FOCAL_CHANNELS, "channels: [email, telex]}")
-    with pytest.raises(ConfigInvalid, match="các kênh đã cài: console, email, fax, sms, webhook, zalo"):
+    with pytest.raises(ConfigInvalid, match="các kênh đã cài: console, email, eoffice, fax, sms, webhook, zalo"):
         load_config(config_dir)
 
 
