@@ -405,3 +405,75 @@ def test_the_signing_keys_come_from_the_channels_variables(config_dir, tmp_path)
     settings = make_settings(tmp_path, config_dir, NHACVIEC_EOFFICE_SECRET_VPDT_FILE=str(key_file))
     assert isinstance(build_notifier("eoffice", settings, deployment, None), EofficeNotifier)
     assert "khóa-từ-tệp" in settings.secrets  # masked in logs like every channel's variable
+
+
+# --- every path of a confirmation, and the outbox's other rules ----------------------------------
+
+
+def test_nhacviec_ack_and_the_boards_mark_received_queue_the_event(env):
+    engine, settings = env["engine"], env["settings"]
+    cli_env = {
+        "NHACVIEC_DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
+        "NHACVIEC_CONFIG_DIR": str(env["config_dir"]),
+    }
+    with time_machine.travel(local(8, 9), tick=False):
+        done = CliRunner().invoke(app, ["ack", KEY, "--so", "12/BC-UBND"], env=cli_env)
+    assert done.exit_code == 0, done.output
+    [row] = of_type(event_rows(engine, KEY), "occurrence.confirmed")
+    assert row.payload["report_number"] == "12/BC-UBND"
+    assert row.payload["confirmed_by"] == "quản trị viên (dòng lệnh)"
+
+    actions.mark_received(engine, OTHER, OFFICER, ReportReference("7/BC-SNV", None), now=local(8, 10))
+    [row] = of_type(event_rows(engine, OTHER), "occurrence.confirmed")
+    assert row.payload["confirmed_by"] == f"{OFFICER} (ghi nhận thay đơn vị)"
+    assert settings.timezone is not None
+
+
+def test_events_are_neither_superseded_nor_skipped_as_too_late(env):
+    """The catch-up rules keep only a recipient's latest reminder of an occurrence and skip those
+    later than NHACVIEC_MAX_LATENESS_HOURS (72): an e-office system wants every event, late."""
+    engine, deployment, settings = env["engine"], env["deployment"], env["settings"]
+    actions.extend(
+        engine, deployment, settings, KEY, OFFICER, date(2026, 12, 11), "Chờ số liệu", now=local(9, 10)
+    )
+    acknowledge(engine, KEY, "đầu mối", local(9, 11))
+    dispatch(env, local(13, 12))  # four days later: both go (the overdue ones are cancelled)
+    got = sorted((r["json"]["occurred_at"], r["json"]["type"]) for r in received(env))  # sent concurrently
+    assert got == [
+        ("2026-12-09T03:00:00Z", "occurrence.extended"),
+        ("2026-12-09T04:00:00Z", "occurrence.confirmed"),
+    ]
+    assert all(r["signature_ok"] for r in received(env))
+
+
+def test_a_configuration_change_replans_the_reminders_and_leaves_the_events(env):
+    engine, settings = env["engine"], env["settings"]
+    acknowledge(engine, OTHER, "đầu mối", local(1, 9))
+    before = {r.key: r.status for r in event_rows(engine)}
+    assert Status.PENDING in before.values()
+    plan = env["config_dir"] / "plans" / "hue-2026-bdg.yaml"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(
+        text.replace("Báo cáo kết quả thực hiện 01 năm", "Báo cáo kết quả thực hiện năm"), encoding="utf-8"
+    )
+    changed = load_config(env["config_dir"], settings)
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        report = sync(engine, changed, settings, TODAY + timedelta(days=1))
+    assert report.occurrences_changed >= 1
+    assert {r.key: r.status for r in event_rows(engine)} == before
+
+    # The item leaves the plan: its reminders are cancelled by sync, its overdue event when due.
+    plan.write_text(
+        text.replace("id: bao-cao-nam\n", "id: bao-cao-nam-cu\n").replace(
+            "after: bao-cao-nam\n", "after: bao-cao-nam-cu\n"
+        ),
+        encoding="utf-8",
+    )
+    with time_machine.travel(NOW + timedelta(days=2), tick=False):
+        sync(engine, load_config(env["config_dir"], settings), settings, TODAY + timedelta(days=2))
+    [overdue] = of_type(event_rows(engine, KEY), "occurrence.overdue")
+    assert overdue.status == Status.PENDING
+    dispatch(env, local(11, 0, 5))
+    [overdue] = of_type(event_rows(engine, KEY), "occurrence.overdue")
+    assert overdue.status == Status.CANCELLED
+    assert overdue.last_error == "hủy: hạn báo cáo không còn được theo dõi (removed)"

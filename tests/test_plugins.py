@@ -85,7 +85,9 @@ def test_a_channel_not_installed_is_refused_at_load_time_naming_the_installed_on
 
 def test_the_installed_plugin_is_named_among_the_choices(config_dir, fax_installed):
     edit(config_dir, TTH_AGENCIES, FOCAL_CHANNELS, "channels: [email, telex]}")
-    with pytest.raises(ConfigInvalid, match="các kênh đã cài: console, email, eoffice, fax, sms, webhook, zalo"):
+    with pytest.raises(
+        ConfigInvalid, match="các kênh đã cài: console, email, eoffice, fax, sms, webhook, zalo"
+    ):
         load_config(config_dir)
 
 
