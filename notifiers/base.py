@@ -136,6 +136,8 @@ class Notifier(ABC):
     renders: ClassVar[tuple[str, ...]] = ("subject.txt", "email.txt", "email.html", "short.txt")
     Options: ClassVar[type[BaseModel]] = NoOptions
     secrets: ClassVar[tuple[str, ...]] = ()
+    # False for a channel that reaches systems, not people (eoffice): no contact may name it.
+    for_contacts: ClassVar[bool] = True
 
     @classmethod
     def from_setup(cls, setup: Setup) -> Notifier:

@@ -113,6 +113,7 @@ class EofficeNotifier(Notifier):
     address: ClassVar[str] = "eoffice"  # no contact has one: the recipient is an endpoint id
     concurrency: ClassVar[int] = 4
     Options: ClassVar[type[BaseModel]] = EofficeOptions
+    for_contacts: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -477,3 +477,25 @@ def test_a_configuration_change_replans_the_reminders_and_leaves_the_events(env)
     [overdue] = of_type(event_rows(engine, KEY), "occurrence.overdue")
     assert overdue.status == Status.CANCELLED
     assert overdue.last_error == "hủy: hạn báo cáo không còn được theo dõi (removed)"
+
+
+def test_a_contact_cannot_name_the_eoffice_channel(config_dir):
+    agencies = config_dir / "agencies" / "thua-thien-hue.yaml"
+    text = agencies.read_text(encoding="utf-8")
+    assert "channels: [email, zalo]}" in text
+    agencies.write_text(
+        text.replace("channels: [email, zalo]}", "channels: [email, eoffice]}", 1), encoding="utf-8"
+    )
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir)
+    [error] = [e for e in caught.value.errors if "sự kiện" in str(e)]
+    assert error.file == str(agencies) and error.field.endswith("channels[1]")
+    assert "kênh 'eoffice' gửi sự kiện tới hệ thống, không gửi cho đầu mối" in str(error)
+
+
+def test_the_same_event_twice_in_one_write_is_written_once(engine):
+    at = datetime(2026, 12, 8, 2, 30, tzinfo=UTC)
+    row = events._row("k" * 32, "vpdt", KEY, events.EventType.CONFIRMED, at, at, None, {})
+    with engine.begin() as conn:
+        events._insert_new(conn, [row, dict(row)])  # as two replicas would, racing
+    assert [r.key for r in event_rows(engine)] == ["k" * 32]

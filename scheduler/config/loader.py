@@ -210,6 +210,16 @@ def _contacts(doc: YamlDocument, path: Path_, agency: AgencySpec, check: _Checke
                             (*cpath, "channels", m), f"kênh '{channel}' cần {_need(channel)} của đầu mối"
                         )
                     )
+        for field, named in (("channels", spec.channels or []), ("fallback", spec.fallback or [])):
+            for m, channel in enumerate(named):
+                if not notifier_class(channel).for_contacts:
+                    check.errors.append(
+                        doc.error(
+                            (*cpath, field, m),
+                            f"kênh '{channel}' gửi sự kiện tới hệ thống, không gửi cho đầu mối: "
+                            "khai báo điểm nhận trong config/channels.yaml",
+                        )
+                    )
         for m, channel in enumerate(spec.fallback or []):
             if not _reachable(spec, channel):
                 check.errors.append(

@@ -28,6 +28,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from notifiers.eoffice import EofficeOptions
 from scheduler.calendar.workdays import WorkCalendar
@@ -167,8 +169,12 @@ def _insert_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         keys = [row["key"] for row in rows[start : start + CHUNK]]
         existing.update(conn.execute(select(rem.c.key).where(rem.c.key.in_(keys))).scalars())
     new = [row for row in rows if row["key"] not in existing]
+    # A replica writing the same event meanwhile: its row stands, this one is dropped (not an
+    # error that would roll the confirmation back).
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(rem).on_conflict_do_nothing(index_elements=["key"])
     for start in range(0, len(new), CHUNK):
-        conn.execute(insert(rem), new[start : start + CHUNK])
+        conn.execute(statement, new[start : start + CHUNK])
     return len(new)
 
 
