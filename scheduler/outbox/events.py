@@ -160,14 +160,17 @@ def _row(
     }
 
 
-def _insert_new(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+def _insert_new(conn: Connection, rows: Sequence[dict[str, Any]], existing: set[str] | None = None) -> int:
+    """Insert the rows whose key is not stored yet (`existing`: the keys known to be, else looked
+    up); return how many were new."""
     if not rows:
         return 0
     rem = Reminder.__table__
-    existing: set[str] = set()
-    for start in range(0, len(rows), CHUNK):
-        keys = [row["key"] for row in rows[start : start + CHUNK]]
-        existing.update(conn.execute(select(rem.c.key).where(rem.c.key.in_(keys))).scalars())
+    if existing is None:
+        existing = set()
+        for start in range(0, len(rows), CHUNK):
+            keys = [row["key"] for row in rows[start : start + CHUNK]]
+            existing.update(conn.execute(select(rem.c.key).where(rem.c.key.in_(keys))).scalars())
     new = [row for row in rows if row["key"] not in existing]
     # A replica writing the same event meanwhile: its row stands, this one is dropped (not an
     # error that would roll the confirmation back).
@@ -198,7 +201,18 @@ def plan_overdue(
     ]
     if not endpoints:
         return 0
-    occ = Occurrence.__table__
+    # The overdue events already queued, read in one pass: looking 43,000 keys up 500 at a time
+    # took 46 s on a PostgreSQL table whose statistics predated them (a scan per lookup).
+    rem, occ = Reminder.__table__, Occurrence.__table__
+    queued = set(
+        conn.execute(
+            select(rem.c.key).where(
+                rem.c.kind == ReminderKind.EVENT,
+                rem.c.rung == EventType.OVERDUE,
+                rem.c.due_date >= today - timedelta(days=1),
+            )
+        ).scalars()
+    )
     earliest = today - timedelta(days=31)  # an effective deadline is at most days off after it
     rows = []
     query = select(occ.c.key, occ.c.plan_id, occ.c.start_date, occ.c.extended_to).where(
@@ -214,13 +228,15 @@ def plan_overdue(
         due = _effective(workdays, o.start_date, o.extended_to)
         if not (today - timedelta(days=1) <= due <= last):
             continue
-        became = start_of_day_utc(due + timedelta(days=1), tz)
         for e in endpoints:
-            if e.plans is None or o.plan_id in e.plans:
-                key = event_key(e.id, o.key, EventType.OVERDUE, due)
+            if e.plans is not None and o.plan_id not in e.plans:
+                continue
+            key = event_key(e.id, o.key, EventType.OVERDUE, due)
+            if key not in queued:
+                became = start_of_day_utc(due + timedelta(days=1), tz)
                 facts = {"effective_deadline": due.isoformat()}
                 rows.append(_row(key, e.id, o.key, EventType.OVERDUE, became, became, due, facts))
-    return _insert_new(conn, rows)
+    return _insert_new(conn, rows, queued)
 
 
 def _effective(workdays: WorkCalendar, deadline: date, extended_to: date | None) -> date:
