@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import time_machine
 from sqlalchemy import Engine, select, update
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from notifiers.base import NotConfigured
 from notifiers.eoffice import EofficeNotifier
+from scheduler.accounts.users import Role, add_user
 from scheduler.cli.app import app
 from scheduler.config.loader import ConfigInvalid, load_config
 from scheduler.dispatch.digest import digest_context
@@ -31,6 +33,7 @@ from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 from scheduler.service.channels import build_notifier, channels_in_use
 from tests.doubles.serve import requests, reset, script, serve
+from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
 from tests.support.configs import one_agency_plan
 from tests.support.dispatch_kit import links
 from tests.support.settings import make_settings
@@ -422,6 +425,10 @@ def test_nhacviec_ack_and_the_boards_mark_received_queue_the_event(env):
     [row] = of_type(event_rows(engine, KEY), "occurrence.confirmed")
     assert row.payload["report_number"] == "12/BC-UBND"
     assert row.payload["confirmed_by"] == "quản trị viên (dòng lệnh)"
+    with time_machine.travel(local(8, 9, 1), tick=False):
+        listed = CliRunner().invoke(app, ["outbox", "--status", "pending", "--format", "json"], env=cli_env)
+    assert listed.exit_code == 0, listed.output
+    assert '"eoffice"' in listed.stdout and '"vpdt-hue"' in listed.stdout
 
     actions.mark_received(engine, OTHER, OFFICER, ReportReference("7/BC-SNV", None), now=local(8, 10))
     [row] = of_type(event_rows(engine, OTHER), "occurrence.confirmed")
@@ -499,3 +506,28 @@ def test_the_same_event_twice_in_one_write_is_written_once(engine):
     with engine.begin() as conn:
         events._insert_new(conn, [row, dict(row)])  # as two replicas would, racing
     assert [r.key for r in event_rows(engine)] == ["k" * 32]
+
+
+def test_the_operator_sees_a_dead_event_on_the_deliveries_page_and_sends_it_again(env, tmp_path):
+    engine = env["engine"]
+    acknowledge(engine, KEY, "đầu mối", local(8, 9))
+    script(env["receiver"], status=404, times=1)
+    dispatch(env, local(8, 9, 1))
+    [row] = of_type(event_rows(engine, KEY), "occurrence.confirmed")
+    assert row.status == Status.DEAD
+    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    with (
+        time_machine.travel(local(8, 10), tick=False),
+        TestClient(web_app(tmp_path, env["config_dir"], engine)) as client,
+    ):
+        sign_in(client, "quantri")
+        page = client.get("/gui-tin")
+        assert page.status_code == 200
+        assert "Sự kiện tới văn phòng điện tử" in page.text and "HTTP 404" in page.text
+        done = client.post("/gui-tin/thu-lai", data={"id": str(row.id), "csrf": csrf_of(page.text)})
+        assert done.status_code == 200
+    dispatch(env, local(8, 10, 1))
+    got = received(env)
+    assert [r["key"] for r in got] == [row.key, row.key] and got[-1]["signature_ok"]
+    [sent] = of_type(event_rows(engine, KEY), "occurrence.confirmed")
+    assert sent.status == Status.SENT

@@ -68,7 +68,14 @@ HISTORY_LIMIT = 100  # reminders in an agency's history
 DELIVERIES_LIMIT = 200  # dead and stuck reminders listed (the counts are of all)
 ACTION_FORM_BYTES = 8192  # an action's form: a reason of 500 characters, percent-encoded, fits
 RETURN_PARAMS = ("trang-thai", "q", "trang")  # the deadline page's view, kept across an action
-CHANNELS = {"email": "E-mail", "zalo": "Zalo", "sms": "SMS", "console": "Màn hình", "webhook": "Webhook"}
+CHANNELS = {
+    "email": "E-mail",
+    "zalo": "Zalo",
+    "sms": "SMS",
+    "console": "Màn hình",
+    "webhook": "Webhook",
+    "eoffice": "Sự kiện tới văn phòng điện tử",
+}
 OUTCOMES = {
     "sent": "đã gửi",
     "dead": "không gửi được",
