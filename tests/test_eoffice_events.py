@@ -7,6 +7,7 @@ about calendar events, scheduler/plan/events.py.)"""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,8 @@ from sqlalchemy import Engine, select, update
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from notifiers.base import NotConfigured
-from notifiers.eoffice import EofficeNotifier
+from notifiers.base import Message, NotConfigured, NotifierError
+from notifiers.eoffice import Endpoint, EofficeNotifier, EofficeOptions
 from scheduler.accounts.users import Role, add_user
 from scheduler.cli.app import app
 from scheduler.config.loader import ConfigInvalid, load_config
@@ -31,12 +32,13 @@ from scheduler.outbox.store import Reminder, Status
 from scheduler.outbox.sync import sync
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
-from scheduler.service.channels import build_notifier, channels_in_use
+from scheduler.service.channels import build_notifier, build_notifiers, channels_in_use
 from tests.doubles.serve import requests, reset, script, serve
 from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
 from tests.support.configs import one_agency_plan
 from tests.support.dispatch_kit import links
 from tests.support.settings import make_settings
+from tests.support.smtp_sink import free_port
 
 SECRET = "khóa-ký-sự-kiện-vpdt-7"
 TODAY = date(2026, 11, 2)
@@ -531,3 +533,62 @@ def test_the_operator_sees_a_dead_event_on_the_deliveries_page_and_sends_it_agai
     assert [r["key"] for r in got] == [row.key, row.key] and got[-1]["signature_ok"]
     [sent] = of_type(event_rows(engine, KEY), "occurrence.confirmed")
     assert sent.status == Status.SENT
+
+
+# --- the notifier's answers ----------------------------------------------------------------------
+
+
+def eoffice_notifier(url: str, secret: str = SECRET, timeout: float = 10) -> EofficeNotifier:
+    options = EofficeOptions(endpoints=[Endpoint(id="vpdt", url=url)], timeout=timeout)
+    return EofficeNotifier(options, {"vpdt": secret})
+
+
+def event_message(key: str = "e" * 32, recipient: str = "vpdt") -> Message:
+    body = json.dumps(
+        {"id": key, "type": "occurrence.waived", "reason": "Đơn vị mới thành lập"}, ensure_ascii=False
+    )
+    return Message(
+        key=key, channel="eoffice", recipient=recipient, recipient_name=recipient, subject="", text=body
+    )
+
+
+def eoffice_failure(notifier: EofficeNotifier, message: Message | None = None) -> NotifierError:
+    with pytest.raises(NotifierError) as caught:
+        asyncio.run(notifier.send(message or event_message()))
+    return caught.value
+
+
+def test_the_notifiers_answers_are_classified_as_the_webhooks(receiver):
+    url = f"{receiver}/vpdt/su-kien"
+    assert asyncio.run(eoffice_notifier(url).send(event_message())).detail == "HTTP 200"
+    [got] = received({"receiver": receiver})
+    assert got["signature_ok"] and got["json"]["reason"] == "Đơn vị mới thành lập"
+
+    wrong = eoffice_failure(eoffice_notifier(url, secret="khóa-sai"))  # the receiver answers 401
+    assert wrong.permanent and wrong.alert and "NHACVIEC_EOFFICE_SECRET" in str(wrong)
+    assert "khóa-sai" not in str(wrong)
+
+    script(receiver, status=429, retry_after=120, times=1)
+    limited = eoffice_failure(eoffice_notifier(url))
+    assert not limited.permanent and limited.retry_after == 120
+
+    script(receiver, status=410, times=1)  # gone: permanent, and no contact to fall back to
+    gone = eoffice_failure(eoffice_notifier(url))
+    assert gone.permanent and not gone.unreachable
+
+    closed = eoffice_failure(eoffice_notifier(f"http://127.0.0.1:{free_port()}/x"))
+    assert not closed.permanent and "lỗi kết nối" in str(closed)
+
+    unknown = eoffice_failure(eoffice_notifier(url), event_message(recipient="da-xoa"))
+    assert unknown.permanent and "'da-xoa' không còn trong cấu hình" in str(unknown)
+
+
+def test_the_daemon_builds_the_channel_only_when_configured_and_keyed(config_dir, tmp_path):
+    write_channels(config_dir, "https://vpdt.example.gov.vn")
+    deployment = load_config(config_dir)
+    unconfigured: dict[str, str] = {}
+    settings = make_settings(tmp_path, config_dir, NHACVIEC_DELIVERY="live")
+    assert "eoffice" not in build_notifiers(settings, deployment, None, unconfigured)
+    assert "NHACVIEC_EOFFICE_SECRET" in unconfigured["eoffice"]  # its events wait, and say why
+    keyed = make_settings(tmp_path, config_dir, NHACVIEC_DELIVERY="live", NHACVIEC_EOFFICE_SECRET=SECRET)
+    assert isinstance(build_notifiers(keyed, deployment, None)["eoffice"], EofficeNotifier)
