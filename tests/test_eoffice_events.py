@@ -322,8 +322,9 @@ def test_a_resync_enqueues_nothing_twice_and_an_endpoint_removed_cancels_its_pen
     before = [(r.key, r.status) for r in event_rows(engine)]
     assert before  # the overdue events ahead
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        sync(engine, deployment, settings, TODAY)
+        again = sync(engine, deployment, settings, TODAY)
     assert [(r.key, r.status) for r in event_rows(engine)] == before
+    assert (again.events_added, again.events_cancelled, again.added) == (0, 0, 0)
 
     write_channels(env["config_dir"], env["receiver"].replace("127.0.0.1", "localhost"))
     (env["config_dir"] / "channels.yaml").write_text(
@@ -332,9 +333,11 @@ def test_a_resync_enqueues_nothing_twice_and_an_endpoint_removed_cancels_its_pen
     )
     changed = load_config(env["config_dir"], settings)
     with time_machine.travel(NOW + timedelta(hours=2), tick=False):
-        sync(engine, changed, settings, TODAY)
+        report = sync(engine, changed, settings, TODAY)
     rows = event_rows(engine)
     old = [r for r in rows if r.recipient == "vpdt-hue"]
+    assert report.events_cancelled == len(old) == len(before)
+    assert report.events_added == len(before)
     assert old and all(r.status == Status.CANCELLED and r.last_error == events.GONE for r in old)
     assert {r.recipient for r in rows if r.status == Status.PENDING} == {"vpdt-moi"}
 

@@ -205,7 +205,12 @@ def sync(config: ConfigOption = None) -> None:
         f"thêm {report.added}, cập nhật {report.updated}, hủy {report.cancelled} nhắc việc; "
         f"lần xuất hiện: mới {report.occurrences_added}, đổi {report.occurrences_changed}, "
         f"bỏ {report.occurrences_removed}."
-        + (f" {report.already_past} mốc nhắc đã qua nên không thêm." if report.already_past else ""),
+        + (f" {report.already_past} mốc nhắc đã qua nên không thêm." if report.already_past else "")
+        + (
+            f" Sự kiện gửi văn phòng điện tử: thêm {report.events_added}, hủy {report.events_cancelled}."
+            if report.events_added or report.events_cancelled
+            else ""
+        ),
         highlight=False,
     )
 

@@ -85,6 +85,8 @@ class SyncReport:
     updated: int = 0
     cancelled: int = 0
     already_past: int = 0
+    events_added: int = 0  # overdue events to e-office systems queued (scheduler/outbox/events.py)
+    events_cancelled: int = 0  # waiting events of endpoints no longer configured
 
     @property
     def writes(self) -> int:
@@ -158,8 +160,8 @@ def sync(
         report.occurrences_added, report.occurrences_changed = len(new), len(changed)
         report.occurrences_removed = len(removed)
         # Events to e-office systems: who takes them, and the overdue ones ahead.
-        report.cancelled += events.mirror_endpoints(conn, deployment, utcnow())
-        report.added += events.plan_overdue(conn, deployment.workdays, settings.timezone, today, last)
+        report.events_cancelled = events.mirror_endpoints(conn, deployment, utcnow())
+        report.events_added = events.plan_overdue(conn, deployment.workdays, settings.timezone, today, last)
     return report
 
 
