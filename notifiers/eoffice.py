@@ -114,6 +114,9 @@ class EofficeNotifier(Notifier):
     concurrency: ClassVar[int] = 4
     Options: ClassVar[type[BaseModel]] = EofficeOptions
     for_contacts: ClassVar[bool] = False
+    # The default key (documented in .env.example); an endpoint's own `secret_env` is read from
+    # the settings' channel variables too (`from_setup`).
+    secrets: ClassVar[tuple[str, ...]] = ("EOFFICE_SECRET",)
 
     def __init__(
         self,
