@@ -26,6 +26,8 @@ from notifiers.zalo.tokens import ZaloToken
 from scheduler.config.settings import redact_url
 from scheduler.outbox.recorder import SendRecorder, journal_path
 from scheduler.outbox.store import (
+    ApiIdempotency,
+    ApiToken,
     AppUser,
     DeliveryAttempt,
     Occurrence,
@@ -40,10 +42,20 @@ from scheduler.outbox.store import (
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
     model.__table__
-    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest, AppUser, OccurrenceAction)
+    for model in (
+        Occurrence,
+        Reminder,
+        DeliveryAttempt,
+        ZaloToken,
+        SmsRequest,
+        AppUser,
+        OccurrenceAction,
+        ApiToken,
+        ApiIdempotency,
+    )
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
-SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action")
+SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action", "api_token")
 ALEMBIC_TABLE = "alembic_version"
 
 

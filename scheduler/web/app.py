@@ -26,10 +26,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from scheduler.api.app import create_api
 from scheduler.config import lifetimes, validity
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
@@ -279,6 +280,8 @@ def create_app(
         Route("/x/{code}", confirm, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        # The JSON API: bearer tokens only, no session (scheduler/api/app.py, auth.API_PREFIX).
+        Mount("/api/v1", app=create_api(engine, deployment, tz, due_soon_days)),
     ]
     if serve_metrics:
         routes.append(metrics_route(metrics))
