@@ -411,6 +411,40 @@ def test_last_use_is_written_at_most_once_a_minute(api):
     assert tokens["admin-read"] not in stored and all(len(h) == 64 for h in stored)
 
 
+def test_a_large_body_is_413_and_no_answer_is_cached(api):
+    client, _, tokens, _ = api
+    big = {"plan_id": HUE, "item_id": "x" * 20_000, "period": "2026", "agency_id": "a"}
+    answer = client.post("/api/v1/acknowledgements", json=big, headers=bearer(tokens["snv-write"]))
+    assert_problem(answer, 413, "16 KB")
+
+    def chunks():
+        yield b'{"plan_id": "'
+        yield b"x" * 20_000
+        yield b'"}'
+
+    streamed = client.post("/api/v1/acknowledgements", content=chunks(), headers=bearer(tokens["snv-write"]))
+    assert_problem(streamed, 413)
+    answer = client.get("/api/v1/plans", headers=bearer(tokens["snv-write"]))
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"  # the web app's headers too
+    assert_problem(client.get("/api/v1/plans/", headers=bearer(tokens["snv-write"])), 404)
+
+
+def test_an_unexpected_failure_is_a_500_problem_that_names_no_internals(tmp_path, config_dir, engine):
+    from scheduler.api.app import create_api
+
+    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    _, secret = create_token(engine, "t", Scope.READ, "quantri")
+
+    def broken():
+        raise RuntimeError("postgresql://nhacviec:mat-khau@db/nhacviec is down")
+
+    client = TestClient(create_api(engine, broken, UTC), raise_server_exceptions=False)
+    answer = client.get("/plans", headers=bearer(secret))
+    assert_problem(answer, 500, "Máy chủ gặp lỗi")
+    assert "mat-khau" not in answer.text and "RuntimeError" not in answer.text
+
+
 def test_too_many_requests_is_429_with_retry_after(tmp_path, config_dir, engine):
     from scheduler.api.app import create_api
 

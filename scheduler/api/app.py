@@ -25,12 +25,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from starlette import types as asgi
 
 from scheduler.accounts.scoping import may_act, may_operate, may_see, visible_plans
 from scheduler.accounts.tokens import Scope, Token, authenticate_token
 from scheduler.accounts.users import Role, User
 from scheduler.api import models
-from scheduler.api.problems import MEDIA_TYPE, Problem, install, responses
+from scheduler.api.problems import MEDIA_TYPE, Problem, install, problem_response, responses
 from scheduler.config import lifetimes
 from scheduler.config.deployment import Deployment
 from scheduler.config.schema import PlanSpec
@@ -54,6 +55,8 @@ MAX_SPAN_DAYS = 3 * 366
 RATE_PER_MINUTE = 600
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 MAX_KEY = 200
+MAX_BODY = 16 * 1024  # an acknowledgement is a few hundred bytes
+NO_STORE = (b"cache-control", b"no-store")  # answers depend on the token: no cache keeps them
 
 DESCRIPTION = """API JSON của hệ thống nhắc hạn báo cáo (nhacviec).
 
@@ -142,6 +145,58 @@ class RateLimit:
         return 0
 
 
+class BodyLimit:
+    """Reads at most MAX_BODY bytes of a request's body (413 beyond, declared or sent), and marks
+    every answer `Cache-Control: no-store`."""
+
+    def __init__(self, app: asgi.ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: asgi.Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), NO_STORE]}
+            await send(message)
+
+        declared = dict(scope.get("headers", ())).get(b"content-length", b"0")
+        too_large = not declared.isdigit() or int(declared) > MAX_BODY
+        chunks: list[bytes] = []
+        size = 0
+        more = not too_large and scope.get("method") in ("POST", "PUT", "PATCH")
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > MAX_BODY:
+                too_large = True
+                break
+        if too_large:
+            answer = problem_response(
+                Request(scope),
+                413,
+                f"Nội dung yêu cầu dài quá {MAX_BODY // 1024} KB; một xác nhận chỉ cần vài trăm byte.",
+            )
+            await answer(scope, receive, send_no_store)
+            return
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> asgi.Message:
+            nonlocal replayed
+            if not replayed and scope.get("method") in ("POST", "PUT", "PATCH"):
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_no_store)
+
+
 def page_of(request: Request, total: int, limit: int, offset: int) -> dict[str, Any]:
     following = None
     if offset + limit < total:
@@ -170,8 +225,10 @@ def create_api(
         redoc_url=None,
         openapi_url="/openapi.json",
         openapi_tags=TAGS,
+        redirect_slashes=False,  # /plans/ is not /plans: a 404 problem, not a redirect
     )
     install(api)
+    api.add_middleware(BodyLimit)
     bearer = HTTPBearer(
         auto_error=False,
         bearerFormat="nv_…",
@@ -639,7 +696,7 @@ def create_api(
                 "model": models.Acknowledgement,
                 "description": "Đã được xác nhận từ trước; không có gì thay đổi.",
             },
-            **responses(401, 403, 404, 409, 422, 429, 500),
+            **responses(401, 403, 404, 409, 413, 422, 429, 500),
         },
     )
     def create_acknowledgement(

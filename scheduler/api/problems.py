@@ -180,6 +180,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The documented error responses of an operation."""
     described = {
         400: "Yêu cầu không hợp lệ.",
+        413: "Nội dung yêu cầu quá lớn (tối đa 16 KB).",
         401: "Thiếu token, token sai, đã thu hồi, hoặc người dùng của token đã bị khóa.",
         403: "Token không đủ phạm vi (read/write) hoặc vai trò không được thao tác.",
         404: "Không có, hoặc người dùng của token không được xem.",
