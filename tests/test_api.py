@@ -240,6 +240,19 @@ def test_pagination_with_a_total_and_a_next_link(api):
             client.get(f"/api/v1/agencies?{bad}", headers=bearer(tokens["admin-read"])), 422
         )
         assert problem["title"] == "Dữ liệu không hợp lệ" and "Vui lòng sửa" in problem["detail"]
+    # The reminders page by cursor: newest first, every one once, the total on each page.
+    everything = client.get(
+        f"/api/v1/reminders?plan_id={HUE}&limit=500", headers=bearer(tokens["admin-read"])
+    ).json()
+    assert 5 < everything["total"] <= 500 and everything["next"] is None
+    seen, path = [], f"/api/v1/reminders?plan_id={HUE}&limit=7"
+    while path:
+        body = client.get(path, headers=bearer(tokens["admin-read"])).json()
+        assert body["total"] == everything["total"] and len(body["items"]) <= 7
+        seen += [r["id"] for r in body["items"]]
+        path = body["next"]
+        assert path is None or ("cursor=" in path and f"plan_id={HUE}" in path)
+    assert seen == [r["id"] for r in everything["items"]] == sorted(seen, reverse=True)
     agencies = client.get("/api/v1/agencies?limit=3&offset=3", headers=bearer(tokens["admin-read"])).json()
     assert len(agencies["items"]) == 3 and agencies["offset"] == 3 and "offset=6" in agencies["next"]
 
@@ -284,6 +297,12 @@ def test_reminders_filtered_and_one_with_its_attempts(api):
     one = client.get(f"/api/v1/reminders/{ids[1]}", headers=bearer(tokens["admin-read"])).json()
     assert one["status"] == "dead" and one["delivery_attempts"][0]["outcome"] == "dead"
     assert_problem(client.get("/api/v1/reminders?status=lost", headers=bearer(tokens["admin-read"])), 422)
+    assert_problem(
+        client.get("/api/v1/reminders?cursor=r1.xx!", headers=bearer(tokens["admin-read"])), 422, "cursor"
+    )
+    assert_problem(
+        client.get("/api/v1/reminders?cursor=abc", headers=bearer(tokens["admin-read"])), 422, "cursor"
+    )
     assert_problem(client.get("/api/v1/reminders/999999", headers=bearer(tokens["admin-read"])), 404)
 
 

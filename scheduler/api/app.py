@@ -10,6 +10,7 @@
 - Each token may make RATE_PER_MINUTE requests a minute (one process's count); beyond: 429.
 """
 
+import base64
 import hashlib
 import json
 import threading
@@ -27,7 +28,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette import types as asgi
 
-from scheduler.accounts.scoping import may_act, may_operate, may_see, visible_plans
+from scheduler.accounts.scoping import may_act, may_operate, may_see, sees_every_plan, visible_plans
 from scheduler.accounts.tokens import Scope, Token, authenticate_token
 from scheduler.accounts.users import Role, User
 from scheduler.api import models
@@ -195,6 +196,31 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send_no_store)
+
+
+CURSOR_PREFIX = "r1."
+
+
+def make_cursor(reminder_id: int) -> str:
+    """An opaque position in the reminders (after the one of `reminder_id`, newest first)."""
+    return CURSOR_PREFIX + base64.urlsafe_b64encode(str(reminder_id).encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> int:
+    try:
+        if not cursor.startswith(CURSOR_PREFIX):
+            raise ValueError(cursor)
+        text = cursor[len(CURSOR_PREFIX) :]
+        value = int(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii"))
+        if not 0 < value < 2**62:
+            raise ValueError(cursor)
+    except ValueError:
+        raise Problem(
+            422,
+            "Tham số cursor không hợp lệ: hãy dùng đúng đường dẫn «next» của trang trước.",
+            errors=[{"location": "tham số truy vấn", "field": "cursor", "reason": "giá trị không hợp lệ"}],
+        ) from None
+    return value
 
 
 def page_of(request: Request, total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -565,8 +591,9 @@ def create_api(
         operation_id="listReminders",
         tags=["nhắc việc"],
         summary="Danh sách nhắc việc",
-        description="Nhắc việc của các kế hoạch được xem, giờ gửi mới nhất trước; lọc theo kế hoạch, đơn vị, "
-        "trạng thái và ngày gửi (theo giờ Việt Nam).",
+        description="Nhắc việc của các kế hoạch được xem, mới tạo nhất trước (số giảm dần); lọc theo kế hoạch, "
+        "đơn vị, trạng thái và ngày gửi (theo giờ Việt Nam). Trang sau: theo đường dẫn `next` (dùng "
+        "`cursor`, nhanh ở mọi độ sâu), hoặc theo `offset`.",
         response_model=models.ReminderList,
         responses=errors_read,
     )
@@ -580,35 +607,48 @@ def create_api(
         ] = None,
         from_: Annotated[date | None, Query(alias="from", description="Gửi từ ngày (yyyy-mm-dd).")] = None,
         to: Annotated[date | None, Query(description="Gửi đến hết ngày (yyyy-mm-dd).")] = None,
+        cursor: Annotated[
+            str | None, Query(max_length=40, description="Vị trí trang sau, lấy từ đường dẫn `next`.")
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         offset: Offset = 0,
     ) -> Any:
-        _, plans = visible(caller)
-        ids = [p.id for p in plans]
-        if plan_id is not None:
-            plan_of(caller, plan_id)
-            ids = [plan_id]
+        after = read_cursor(cursor) if cursor is not None else None
         if from_ and to and to < from_:
             raise Problem(422, f"Khoảng thời gian sai: «from» ({from_}) sau «to» ({to}).")
-        query = (
-            select(*reminder_columns)
-            .join(occ, occ.c.key == rem.c.occurrence_key)
-            .where(occ.c.plan_id.in_(ids))
-        )
+        conditions = []
+        if plan_id is not None:
+            plan_of(caller, plan_id)
+            conditions.append(occ.c.plan_id == plan_id)
+        elif not sees_every_plan(caller.user):
+            conditions.append(occ.c.plan_id.in_([p.id for p in visible(caller)[1]]))
         if agency_id is not None:
-            query = query.where(occ.c.agency_id == agency_id)
+            conditions.append(occ.c.agency_id == agency_id)
+        by_occurrence = bool(conditions)  # else the count reads the reminders alone
         if status is not None:
-            query = query.where(rem.c.status == status)
+            conditions.append(rem.c.status == status)
         if from_ is not None:
-            query = query.where(rem.c.send_at >= start_of_day_utc(from_, tz))
+            conditions.append(rem.c.send_at >= start_of_day_utc(from_, tz))
         if to is not None:
-            query = query.where(rem.c.send_at < start_of_day_utc(to + timedelta(days=1), tz))
+            conditions.append(rem.c.send_at < start_of_day_utc(to + timedelta(days=1), tz))
+        counted = select(func.count()).select_from(rem)
+        if by_occurrence:
+            counted = counted.join(occ, occ.c.key == rem.c.occurrence_key)
+        query = select(*reminder_columns).join(occ, occ.c.key == rem.c.occurrence_key).where(*conditions)
+        if after is not None:
+            query = query.where(rem.c.id < after)
         with engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-            found = conn.execute(
-                query.order_by(rem.c.send_at.desc(), rem.c.id.desc()).limit(limit).offset(offset)
-            ).all()
-        return {"items": [reminder_model(r) for r in found], **page_of(request, total, limit, offset)}
+            total = conn.execute(counted.where(*conditions)).scalar_one()
+            found = conn.execute(query.order_by(rem.c.id.desc()).limit(limit + 1).offset(offset)).all()
+        page = page_of(request, total, limit, offset)
+        page["next"] = None
+        if len(found) > limit:  # a next page: after the last one shown, by its id
+            found = found[:limit]
+            query_args = {k: v for k, v in request.query_params.items() if k not in ("offset", "cursor")}
+            page["next"] = (
+                f"{request.url.path}?{urlencode({**query_args, 'cursor': make_cursor(found[-1].id)})}"
+            )
+        return {"items": [reminder_model(r) for r in found], **page}
 
     def reminder_row(caller: Caller, reminder_id: int) -> Any:
         with engine.connect() as conn:
@@ -619,7 +659,8 @@ def create_api(
             ).first()
         current = deployment()
         plan = next((p for p in current.plans if row is not None and p.id == row.plan_id), None)
-        if row is None or plan is None or not may_see(caller.user, plan):
+        seen = sees_every_plan(caller.user) or (plan is not None and may_see(caller.user, plan))
+        if row is None or not seen:
             raise Problem(
                 404, f"Không có nhắc việc số {reminder_id}, hoặc token không được xem nhắc việc này."
             )
