@@ -40,11 +40,12 @@ from bench_board import (
     write_config,
 )
 from common import goal_table, percentile, session
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scheduler.accounts.tokens import Scope, create_token
 from scheduler.accounts.users import Role, add_user
-from scheduler.api.app import create_api
+from scheduler.api.app import create_api, make_cursor
 from scheduler.config.loader import load_config
 from scheduler.config.settings import load_settings
 from tests.support.accounts import PASSWORD
@@ -76,6 +77,7 @@ def calls() -> list[Call]:
         Call("an agency with its deadlines", f"/agencies/{AGENCY}"),
         Call("reminders, first 100", "/reminders?limit=100"),
         Call("reminders, 100 at offset 100,000", "/reminders?limit=100&offset=100000"),
+        Call("reminders, 100 after a deep cursor", "/reminders?limit=100&cursor=CURSOR"),
         Call("reminders, dead, first 100", "/reminders?status=dead&limit=100"),
         Call(
             "reminders of a plan in a month",
@@ -135,6 +137,10 @@ def run_backend(name: str, url: str, config: Path, rounds: int) -> tuple[str, li
     deployment = load_config(config)
     api = create_api(engine, lambda: deployment, settings.timezone, rate_per_minute=10**9)
     measured = calls()
+    with engine.connect() as conn:  # the position of the 100,001st newest reminder
+        deep = conn.execute(text("SELECT id FROM reminder ORDER BY id DESC LIMIT 1 OFFSET 100000")).scalar()
+    for call in measured:
+        call.path = call.path.replace("CURSOR", make_cursor(deep or 1))
     with time_machine.travel(NOW, tick=False):
         client = Client(api, token)
         for call in measured:

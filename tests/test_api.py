@@ -363,6 +363,13 @@ def test_an_acknowledgement_is_idempotent_by_its_key(api):
     )
     assert later.status_code == 200 and later.json()["already"] is True
     assert later.json()["report_number"] == "310/BC-UBND"
+    # A key is remembered for 30 days: after them, the key may name another request.
+    with time_machine.travel(NOW + timedelta(days=31), tick=False):
+        client.post("/api/v1/acknowledgements", json=body, headers={**headers, "Idempotency-Key": "k3"})
+        reused = client.post(
+            "/api/v1/acknowledgements", json={**body, "report_number": "311/BC-UBND"}, headers=headers
+        )
+    assert reused.status_code == 200 and reused.json()["already"] is True
 
 
 def test_an_acknowledgement_is_checked_as_the_confirmation_page_checks_it(api):

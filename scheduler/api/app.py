@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette import types as asgi
 
@@ -56,6 +56,7 @@ MAX_SPAN_DAYS = 3 * 366
 RATE_PER_MINUTE = 600
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 MAX_KEY = 200
+KEEP_KEYS = timedelta(days=30)  # how long an Idempotency-Key's answer is kept
 MAX_BODY = 16 * 1024  # an acknowledgement is a few hundred bytes
 NO_STORE = (b"cache-control", b"no-store")  # answers depend on the token: no cache keeps them
 
@@ -729,7 +730,7 @@ def create_api(
         description="Ghi nhận báo cáo của một đơn vị cho một hạn, với số, ký hiệu và ngày văn bản (kiểm tra như "
         "trang xác nhận), và hủy các nhắc việc đang chờ. Cần token phạm vi write của người được thao tác "
         "trên kế hoạch. Với tiêu đề Idempotency-Key, gửi lại cùng khóa và cùng nội dung nhận lại đúng kết "
-        "quả cũ; cùng khóa với nội dung khác bị từ chối (422).",
+        "quả cũ (trong 30 ngày); cùng khóa với nội dung khác bị từ chối (422).",
         response_model=models.Acknowledgement,
         status_code=201,
         responses={
@@ -810,6 +811,11 @@ def create_api(
                     ).model_dump(mode="json")
                     code = 200 if done.already else 201
                     if idempotency_key is not None:
+                        conn.execute(  # a key is remembered KEEP_KEYS; older ones of the token go
+                            delete(idem).where(
+                                idem.c.token_id == caller.token.id, idem.c.created_at < utcnow() - KEEP_KEYS
+                            )
+                        )
                         conn.execute(
                             insert(idem).values(
                                 token_id=caller.token.id,
