@@ -87,6 +87,16 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
             "parameters": {"plan_id": "$response.body#/items/0/id"},
         },
     },
+    "getPlan": {
+        "ListDeadlines": {"operationId": "listDeadlines", "parameters": {"plan_id": "$response.body#/id"}},
+        "ListPlanReminders": {
+            "operationId": "listReminders",
+            "parameters": {"plan_id": "$response.body#/id"},
+        },
+    },
+    "getReminder": {
+        "RetryReminder": {"operationId": "retryReminder", "parameters": {"reminder_id": "$response.body#/id"}}
+    },
     "listDeadlines": {
         "GetDeadline": {
             "operationId": "getDeadline",
