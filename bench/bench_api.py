@@ -45,7 +45,8 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scheduler.accounts.tokens import Scope, create_token
 from scheduler.accounts.users import Role, add_user
-from scheduler.api.app import create_api, make_cursor
+from scheduler.api.app import create_api
+from scheduler.api.paging import make_cursor
 from scheduler.config.loader import load_config
 from scheduler.config.settings import load_settings
 from tests.support.accounts import PASSWORD

@@ -10,11 +10,8 @@
 - Each token may make RATE_PER_MINUTE requests a minute (one process's count); beyond: 429.
 """
 
-import base64
 import hashlib
 import json
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -22,17 +19,18 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
-from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from starlette import types as asgi
 
 from scheduler.accounts.scoping import may_act, may_operate, may_see, sees_every_plan, visible_plans
 from scheduler.accounts.tokens import Scope, Token, authenticate_token
 from scheduler.accounts.users import Role, User
 from scheduler.api import models
-from scheduler.api.problems import MEDIA_TYPE, Problem, install, problem_response, responses
+from scheduler.api.description import DESCRIPTION, TAGS, describe
+from scheduler.api.guards import RATE_PER_MINUTE, BodyLimit, RateLimit
+from scheduler.api.paging import DEFAULT_LIMIT, Limit, Offset, make_cursor, page_of, read_cursor
+from scheduler.api.problems import Problem, install, responses
 from scheduler.config import lifetimes
 from scheduler.config.deployment import Deployment
 from scheduler.config.schema import PlanSpec
@@ -53,80 +51,8 @@ from scheduler.plan.kinds import OccurrenceKind
 
 BACK_DAYS, AHEAD_DAYS = 30, 90  # a plan's deadlines by default: as the board shows them
 MAX_SPAN_DAYS = 3 * 366
-RATE_PER_MINUTE = 600
-DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 MAX_KEY = 200
 KEEP_KEYS = timedelta(days=30)  # how long an Idempotency-Key's answer is kept
-MAX_BODY = 16 * 1024  # an acknowledgement is a few hundred bytes
-NO_STORE = (b"cache-control", b"no-store")  # answers depend on the token: no cache keeps them
-
-DESCRIPTION = """API JSON của hệ thống nhắc hạn báo cáo (nhacviec).
-
-Xác thực bằng token (`Authorization: Bearer <token>`), do quản trị viên tạo bằng lệnh
-`nhacviec token create --name TÊN --scope read|write --user TÊN-ĐĂNG-NHẬP`. Token mang quyền của
-người dùng: quản trị xem và thao tác mọi kế hoạch; cơ quan đầu mối chỉ các kế hoạch do đơn vị mình
-làm đầu mối; người chỉ xem đọc mọi kế hoạch, không thao tác. Phạm vi `read` chỉ đọc, `write` được
-xác nhận thay đơn vị và (quản trị viên) gửi lại nhắc việc lỗi.
-
-Danh sách được phân trang bằng `limit` (1–500, mặc định 100) và `offset`; kết quả có `total` và
-`next`. Lỗi trả về theo RFC 9457 (`application/problem+json`), bằng tiếng Việt."""
-
-TAGS = [
-    {"name": "kế hoạch", "description": "Kế hoạch, các hạn báo cáo và trạng thái của từng đơn vị."},
-    {"name": "đơn vị", "description": "Các đơn vị và hạn báo cáo của từng đơn vị."},
-    {"name": "nhắc việc", "description": "Nhắc việc, các lần gửi, gửi lại nhắc việc lỗi."},
-    {"name": "xác nhận", "description": "Xác nhận thay đơn vị đã gửi báo cáo."},
-]
-
-# OpenAPI links: the ids a response gives, to the operations that take them.
-LINKS: dict[str, dict[str, dict[str, Any]]] = {
-    "listPlans": {
-        "GetPlan": {"operationId": "getPlan", "parameters": {"plan_id": "$response.body#/items/0/id"}},
-        "ListDeadlines": {
-            "operationId": "listDeadlines",
-            "parameters": {"plan_id": "$response.body#/items/0/id"},
-        },
-    },
-    "getPlan": {
-        "ListDeadlines": {"operationId": "listDeadlines", "parameters": {"plan_id": "$response.body#/id"}},
-        "ListPlanReminders": {
-            "operationId": "listReminders",
-            "parameters": {"plan_id": "$response.body#/id"},
-        },
-    },
-    "getReminder": {
-        "RetryReminder": {"operationId": "retryReminder", "parameters": {"reminder_id": "$response.body#/id"}}
-    },
-    "listDeadlines": {
-        "GetDeadline": {
-            "operationId": "getDeadline",
-            "parameters": {
-                "plan_id": "$response.body#/plan_id",
-                "item_id": "$response.body#/items/0/item_id",
-                "period": "$response.body#/items/0/period",
-            },
-        }
-    },
-    "getDeadline": {
-        "GetAgency": {
-            "operationId": "getAgency",
-            "parameters": {"agency_id": "$response.body#/items/0/agency_id"},
-        }
-    },
-    "listAgencies": {
-        "GetAgency": {"operationId": "getAgency", "parameters": {"agency_id": "$response.body#/items/0/id"}}
-    },
-    "listReminders": {
-        "GetReminder": {
-            "operationId": "getReminder",
-            "parameters": {"reminder_id": "$response.body#/items/0/id"},
-        },
-        "RetryReminder": {
-            "operationId": "retryReminder",
-            "parameters": {"reminder_id": "$response.body#/items/0/id"},
-        },
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -135,115 +61,6 @@ class Caller:
     user: User
 
 
-class RateLimit:
-    """At most `per_minute` requests per token in each minute (fixed windows, in this process)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.lock = threading.Lock()
-        self.windows: dict[int, tuple[int, int]] = {}  # token id → (minute, requests)
-
-    def wait(self, token_id: int) -> int:
-        """0 when this request may go; else the seconds to wait."""
-        now = time.monotonic()
-        minute = int(now // 60)
-        with self.lock:
-            start, count = self.windows.get(token_id, (minute, 0))
-            if start != minute:
-                start, count = minute, 0
-            if count >= self.per_minute:
-                return max(1, 60 - int(now % 60))
-            self.windows[token_id] = (start, count + 1)
-        return 0
-
-
-class BodyLimit:
-    """Reads at most MAX_BODY bytes of a request's body (413 beyond, declared or sent), and marks
-    every answer `Cache-Control: no-store`."""
-
-    def __init__(self, app: asgi.ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_no_store(message: asgi.Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), NO_STORE]}
-            await send(message)
-
-        declared = dict(scope.get("headers", ())).get(b"content-length", b"0")
-        too_large = not declared.isdigit() or int(declared) > MAX_BODY
-        chunks: list[bytes] = []
-        size = 0
-        more = not too_large and scope.get("method") in ("POST", "PUT", "PATCH")
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > MAX_BODY:
-                too_large = True
-                break
-        if too_large:
-            answer = problem_response(
-                Request(scope),
-                413,
-                f"Nội dung yêu cầu dài quá {MAX_BODY // 1024} KB; một xác nhận chỉ cần vài trăm byte.",
-            )
-            await answer(scope, receive, send_no_store)
-            return
-        body, replayed = b"".join(chunks), False
-
-        async def replay() -> asgi.Message:
-            nonlocal replayed
-            if not replayed and scope.get("method") in ("POST", "PUT", "PATCH"):
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send_no_store)
-
-
-CURSOR_PREFIX = "r1."
-
-
-def make_cursor(reminder_id: int) -> str:
-    """An opaque position in the reminders (after the one of `reminder_id`, newest first)."""
-    return CURSOR_PREFIX + base64.urlsafe_b64encode(str(reminder_id).encode()).decode().rstrip("=")
-
-
-def read_cursor(cursor: str) -> int:
-    try:
-        if not cursor.startswith(CURSOR_PREFIX):
-            raise ValueError(cursor)
-        text = cursor[len(CURSOR_PREFIX) :]
-        value = int(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii"))
-        if not 0 < value < 2**62:
-            raise ValueError(cursor)
-    except ValueError:
-        raise Problem(
-            422,
-            "Tham số cursor không hợp lệ: hãy dùng đúng đường dẫn «next» của trang trước.",
-            errors=[{"location": "tham số truy vấn", "field": "cursor", "reason": "giá trị không hợp lệ"}],
-        ) from None
-    return value
-
-
-def page_of(request: Request, total: int, limit: int, offset: int) -> dict[str, Any]:
-    following = None
-    if offset + limit < total:
-        query = {**dict(request.query_params), "offset": str(offset + limit), "limit": str(limit)}
-        following = f"{request.url.path}?{urlencode(query)}"
-    return {"total": total, "limit": limit, "offset": offset, "next": following}
-
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Số mục tối đa một trang (1–500).")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Bỏ qua bao nhiêu mục đầu.")]
 PlanId = Annotated[str, Path(max_length=200, description="Mã kế hoạch.")]
 
 
@@ -844,38 +661,7 @@ def create_api(
             return body_out
         raise Problem(409, "Một yêu cầu khác với cùng Idempotency-Key đang được xử lý; vui lòng thử lại.")
 
-    def openapi() -> dict[str, Any]:
-        if api.openapi_schema:
-            return api.openapi_schema
-        schema = get_openapi(
-            title=api.title,
-            version=api.version,
-            description=api.description,
-            routes=api.routes,
-            tags=api.openapi_tags,
-        )
-        schema["servers"] = [{"url": "/api/v1"}]
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                for code, answer in operation.get("responses", {}).items():
-                    if answer.get("description") == "Successful Response":
-                        answer["description"] = "Thành công."
-                    if code[0] in "45" and "content" in answer:
-                        content = answer["content"]
-                        found = content.pop("application/json", None) or {}
-                        if found:
-                            content[MEDIA_TYPE] = found
-                        elif MEDIA_TYPE in content and not content[MEDIA_TYPE]:
-                            content[MEDIA_TYPE] = {"schema": {"$ref": "#/components/schemas/ProblemBody"}}
-                links = LINKS.get(operation.get("operationId", ""))
-                if links:
-                    for code in ("200", "201"):
-                        if code in operation["responses"]:
-                            operation["responses"][code]["links"] = links
-        api.openapi_schema = schema
-        return schema
-
-    api.openapi = openapi  # type: ignore[method-assign]
+    api.openapi = lambda: describe(api)  # type: ignore[method-assign]
     return api
 
 

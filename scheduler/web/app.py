@@ -30,7 +30,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from scheduler.api.app import RATE_PER_MINUTE, create_api
+from scheduler.api.app import create_api
+from scheduler.api.guards import RATE_PER_MINUTE
 from scheduler.config import lifetimes, validity
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
