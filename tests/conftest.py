@@ -60,8 +60,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action, event_endpoint"
-                " RESTART IDENTITY"
+                "TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action, event_endpoint,"
+                " api_token, api_idempotency RESTART IDENTITY"
             )
         )
     engine.dispose()

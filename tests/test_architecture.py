@@ -27,6 +27,7 @@ LAYERS = (
     "scheduler.render",
     "scheduler.dispatch",
     "scheduler.accounts",
+    "scheduler.api",
     "scheduler.web",
     "scheduler.service",
     "scheduler.cli",

@@ -43,6 +43,12 @@ def may_act(user: User | None, plan: PlanLike) -> bool:
     return may_see(user, plan)
 
 
+def sees_every_plan(user: User | None) -> bool:
+    """Admins and viewers see every plan, those of the configuration and those no longer in it
+    (the ledger keeps their reminders)."""
+    return user is not None and not user.disabled and user.role in (Role.ADMIN, Role.VIEWER)
+
+
 def may_operate(user: User | None) -> bool:
     """The deliveries page and its retries (the outbox across plans): admins only."""
     return user is not None and not user.disabled and user.role is Role.ADMIN

@@ -41,6 +41,7 @@ from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.plan import plan_app
 from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
+from scheduler.cli.tokens import tokens_app
 from scheduler.cli.users import users_app
 from scheduler.cli.zalo import zalo_app
 from scheduler.config import validity
@@ -588,6 +589,9 @@ app.add_typer(
     name="action",
     help="Thao tác của đơn vị đầu mối: ghi nhận (received), miễn (waive), gia hạn (extend), "
     "mở lại (reopen), gửi nhắc ngay (send-now), lịch sử (history).",
+)
+app.add_typer(
+    tokens_app, name="token", help="Token của API JSON: tạo (create), liệt kê (list), thu hồi (revoke)."
 )
 
 

@@ -26,6 +26,8 @@ from notifiers.zalo.tokens import ZaloToken
 from scheduler.config.settings import redact_url
 from scheduler.outbox.recorder import SendRecorder, journal_path
 from scheduler.outbox.store import (
+    ApiIdempotency,
+    ApiToken,
     AppUser,
     DeliveryAttempt,
     EventEndpoint,
@@ -50,10 +52,12 @@ TABLES: tuple[Table, ...] = tuple(
         AppUser,
         OccurrenceAction,
         EventEndpoint,
+        ApiToken,
+        ApiIdempotency,
     )
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
-SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action")
+SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action", "api_token")
 ALEMBIC_TABLE = "alembic_version"
 
 

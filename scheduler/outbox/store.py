@@ -159,7 +159,7 @@ class Reminder(SQLModel, table=True):
     # An attempt failed without an answer (a timeout, a 5xx) on a channel that does not
     # de-duplicate: the provider may have sent it, so a later send may be a duplicate.
     maybe_sent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-    # An event's JSON body, as it was when the change happened (kind "event", migration 0014e);
+    # An event's JSON body, as it was when the change happened (kind "event", migration 0016);
     # None for reminders and for overdue events (built at send time).
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
@@ -225,7 +225,7 @@ class OccurrenceAction(SQLModel, table=True):
 
 class EventEndpoint(SQLModel, table=True):
     """An endpoint of the `eoffice` channel as sync last read it from config/channels.yaml
-    (migration 0014e), so that a confirmation anywhere (page, CLI, API, board) knows whom to tell
+    (migration 0016), so that a confirmation anywhere (page, CLI, API, board) knows whom to tell
     without the configuration: which plans and event types it takes (None: all). Its address and
     secret stay in the configuration and the environment."""
 
@@ -560,3 +560,40 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the JSON API (migration 0014), acting for one `app_user` with that user's
+    role; `scheduler/accounts/tokens.py` writes and reads it. Only the token's SHA-256 is kept."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    user_id: int
+    scope: str  # a scheduler.accounts.tokens.Scope: read | write
+    token_hash: str = Field(unique=True, index=True)  # hex SHA-256 of the token
+    prefix: str  # the token's first characters, to recognise it in `nhacviec token list`
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiIdempotency(SQLModel, table=True):
+    """The answer given to a POST of the API with an `Idempotency-Key` (migration 0014): the same
+    key and body get it again; the same key with another body is refused."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "api_idempotency"
+
+    token_id: int = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    request_hash: str  # SHA-256 of the operation and its body
+    status_code: int
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

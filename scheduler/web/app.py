@@ -26,10 +26,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from scheduler.api.app import create_api
+from scheduler.api.guards import RATE_PER_MINUTE
 from scheduler.config import lifetimes, validity
 from scheduler.config.deployment import Deployment
 from scheduler.config.settings import Settings
@@ -71,13 +73,15 @@ def create_app(
     due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
     settings: Settings | None = None,
     wake: Callable[[], None] = lambda: None,
+    api_rate_per_minute: int = RATE_PER_MINUTE,
 ) -> Starlette:
     """`ready`: the scheduler runs; `writes_failing`: outcomes cannot be written to the database
     (a full disk), although it still answers reads. `auth_settings`: sessions and SSO (default: a
     key of this process, no SSO; the daemon passes the deployment's). `due_soon_days`: the
     board's "sắp đến hạn" (NHACVIEC_DUE_SOON_DAYS). `settings`: the deployment's, which the focal
     agency's actions on the board need (without them the board shows no action buttons); `wake`:
-    called after an action queued a reminder (the daemon re-arms its dispatcher)."""
+    called after an action queued a reminder (the daemon re-arms its dispatcher).
+    `api_rate_per_minute`: requests a minute per API token."""
     auth = Auth(engine, deployment, auth_settings or AuthSettings(secret=secrets.token_urlsafe(32)), tz)
 
     def today() -> date:
@@ -279,6 +283,8 @@ def create_app(
         Route("/x/{code}", confirm, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        # The JSON API: bearer tokens only, no session (scheduler/api/app.py, auth.API_PREFIX).
+        Mount("/api/v1", app=create_api(engine, deployment, tz, due_soon_days, api_rate_per_minute)),
     ]
     if serve_metrics:
         routes.append(metrics_route(metrics))

@@ -52,6 +52,7 @@ SALT = "nhacviec.session"
 REFRESH_SECONDS = 60  # the cookie's time of last use is rewritten at most this often
 SIGN_IN = "/dang-nhap"
 SIGN_OUT = "/dang-xuat"
+API_PREFIX = "/api/v1"  # the JSON API: bearer tokens only, never this cookie (so no CSRF either)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,8 @@ class Auth:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def with_session(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            path = scope.get("path", "")
+            if scope["type"] != "http" or path == API_PREFIX or path.startswith(API_PREFIX + "/"):
                 await app(scope, receive, send)
                 return
             session = self.load(Request(scope))

@@ -2,15 +2,15 @@
 config/channels.yaml's `eoffice` channel (`event_endpoint`: which plans and event types each takes;
 never its address or secret), and the body an event row carries (`reminder.payload`).
 
-Revision ID: 0014e
-Revises: 0013
+Revision ID: 0016
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014e"
-down_revision = "0013"
+revision = "0016"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1 (FastAPI), authenticated by bearer tokens only."""
