@@ -27,6 +27,7 @@ LAYERS = (
     "scheduler.render",
     "scheduler.dispatch",
     "scheduler.accounts",
+    "scheduler.reports",
     "scheduler.web",
     "scheduler.service",
     "scheduler.cli",

@@ -39,6 +39,7 @@ from scheduler.cli.db import db_app
 from scheduler.cli.outbox_listing import FORMATS, write_csv, write_json
 from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.plan import plan_app
+from scheduler.cli.report import report as report_command
 from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
 from scheduler.cli.users import users_app
@@ -584,6 +585,7 @@ app.add_typer(
     help="Thao tác của đơn vị đầu mối: ghi nhận (received), miễn (waive), gia hạn (extend), "
     "mở lại (reopen), gửi nhắc ngay (send-now), lịch sử (history).",
 )
+app.command("report")(report_command)  # Bảng theo dõi tình hình báo cáo (.xlsx, .csv)
 
 
 def main() -> None:

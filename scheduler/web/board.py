@@ -52,8 +52,7 @@ from scheduler.outbox.status import (
     LABELS,
     AgencyStatus,
     Status,
-    StatusInput,
-    compute,
+    Statuses,
     progress,
 )
 from scheduler.outbox.store import OccurrenceStatus, utcnow
@@ -98,43 +97,6 @@ class Viewer:
     @property
     def read_only_link(self) -> bool:
         return self.user is None
-
-
-class Statuses:
-    """`status.compute` for a page's rows, once per distinct input; whether an agency has ended
-    is read from the configuration once per agency."""
-
-    def __init__(self, deployment: Deployment, today: date, tz: tzinfo, due_soon_days: int) -> None:
-        self.deployment, self.today, self.tz, self.due_soon_days = deployment, today, tz, due_soon_days
-        self._ended: dict[str, bool] = {}
-        self._seen: dict[tuple[Any, ...], Status] = {}
-
-    def of(self, row: Row[Any]) -> Status:
-        ended = self._ended.get(row.agency_id)
-        if ended is None:
-            ended = self._ended[row.agency_id] = lifetimes.has_ended(
-                self.deployment.agencies, row.agency_id, self.today
-            )
-        confirmed = rows.aware(row.confirmed_at)
-        # The confirmation's local day is all the model reads of its time.
-        day = confirmed.astimezone(self.tz).date() if confirmed else None
-        waived, extended_to = bool(row.waived), row.extended_to  # the focal agency's actions
-        key = (row.start_date, row.status, day, ended, waived, extended_to)
-        found = self._seen.get(key)
-        if found is None:
-            moment = datetime(day.year, day.month, day.day, 12, tzinfo=self.tz) if day else None
-            given = StatusInput(
-                deadline=row.start_date,
-                occurrence_status=row.status,
-                confirmed_at=moment,
-                agency_ended=ended,
-                waived=waived,
-                extended_to=extended_to,
-            )
-            found = self._seen[key] = compute(
-                given, self.today, self.deployment.workdays, self.tz, self.due_soon_days
-            )
-        return found
 
 
 def parse_day(text: str | None) -> date | None:
