@@ -26,11 +26,13 @@ from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
 from scheduler.outbox.sync import sync
+from scheduler.render.links import Links
 from scheduler.reports import tracking
 from scheduler.reports.csvfile import csv_bytes
 from scheduler.reports.xlsx import write_xlsx
 from tests.support.accounts import PASSWORD, sign_in, web_app
 from tests.support.configs import make_shape, write_national_config
+from tests.support.dispatch_kit import SECRET as LINK_SECRET
 from tests.support.settings import make_settings
 
 HUE = "hue-2026-bdg"
@@ -313,5 +315,21 @@ def test_a_national_year_exports_in_seconds(tmp_path, engine):
     assert seconds < 60, seconds
     print(f"national year .xlsx: {seconds:.1f} s, {(tmp_path / 'nam.xlsx').stat().st_size / 1e6:.1f} MB")
     wb = load_workbook(tmp_path / "nam.xlsx", read_only=True)
-    assert wb["Chi tiết"].max_row >= HEADER + 43410
+    numbered = [
+        row[0] if row else None for row in wb["Chi tiết"].iter_rows(min_row=HEADER + 1, values_only=True)
+    ]
+    assert [n for n in numbered if isinstance(n, int)] == list(range(1, 43411))
     assert report.progress.reported == 10 * len(range(0, 4341, 3))
+
+
+def test_the_digest_link_downloads_its_plan_only(served):
+    client = served
+    token = Links(LINK_SECRET, "http://testserver", 60).board_token(HUE)
+    page = client.get(YEARLY, params={"xem": token}).text
+    assert f"{YEARLY}/bang-theo-doi.xlsx?xem={token}" in page
+    answer = client.get(f"{YEARLY}/bang-theo-doi.xlsx", params={"xem": token})
+    assert answer.status_code == 200 and answer.content.startswith(b"PK")
+    assert client.get(f"/ke-hoach/{HUE}/bang-theo-doi.csv", params={"xem": token}).status_code == 200
+    other = Links(LINK_SECRET, "http://testserver", 60).board_token("lam-thao-2024-bdg")
+    assert client.get(f"{YEARLY}/bang-theo-doi.csv", params={"xem": other}).status_code == 403
+    assert client.get(f"{YEARLY}/bang-theo-doi.csv", params={"xem": token + "x"}).status_code == 403

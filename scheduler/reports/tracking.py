@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -21,7 +22,15 @@ from scheduler.calendar.dates import format_date
 from scheduler.config.deployment import Deployment
 from scheduler.config.schema import PlanSpec
 from scheduler.outbox import board
-from scheduler.outbox.status import DEFAULT_DUE_SOON_DAYS, DISPLAY_ORDER, Progress, Status, Statuses, progress
+from scheduler.outbox.status import (
+    DEFAULT_DUE_SOON_DAYS,
+    DISPLAY_ORDER,
+    AgencyStatus,
+    Progress,
+    Status,
+    Statuses,
+    progress,
+)
 
 TITLE = "BẢNG THEO DÕI TÌNH HÌNH BÁO CÁO"
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -79,7 +88,14 @@ class Report:
         return progress(line.status.code for line in self.lines)
 
     def progress_of(self, deadline: Deadline) -> Progress:
-        return progress(line.status.code for line in self.lines if line.deadline == deadline)
+        return self._by_deadline[deadline]
+
+    @cached_property
+    def _by_deadline(self) -> dict[Deadline, Progress]:
+        codes: dict[Deadline, list[AgencyStatus]] = {d: [] for d in self.deadlines}
+        for line in self.lines:
+            codes[line.deadline].append(line.status.code)
+        return {d: progress(found) for d, found in codes.items()}
 
     @property
     def agencies(self) -> list[tuple[str, str]]:

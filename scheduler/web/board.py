@@ -296,6 +296,7 @@ class Board:
             bad_dates=bad_dates,
             today=today,
             tones=TONES,
+            downloads=self.downloads(f"/ke-hoach/{quote(plan.id, safe='')}", viewer, nam=str(plan.year)),
             **self.common(viewer, deployment),
         )
 
@@ -308,6 +309,13 @@ class Board:
             "year": plan.year,
             "focal": deployment.name_of(plan.focal_agency),
         }
+
+    def downloads(self, path: str, viewer: Viewer, **query: str) -> list[tuple[str, str]]:
+        """The "Tải Excel" / "Tải CSV" links of a page (scheduler/web/exports.py)."""
+        return [
+            (label, self.with_token(f"{path}/bang-theo-doi.{fmt}", viewer, **query))
+            for label, fmt in (("Tải Excel", "xlsx"), ("Tải CSV", "csv"))
+        ]
 
     @staticmethod
     def with_token(path: str, viewer: Viewer, **query: str) -> str:
@@ -435,6 +443,7 @@ class Board:
                 path, viewer, **{"trang-thai": code.value if code else "", "q": query, "trang": str(n)}
             ),
             may_act=acting,
+            downloads=self.downloads(path, viewer),
             action_href=self.with_token(
                 f"{path}/thao-tac",
                 viewer,
