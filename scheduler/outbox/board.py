@@ -227,6 +227,18 @@ def agency_history(engine: Engine, agency_id: str, plan_ids: Collection[str], li
         return list(conn.execute(query).all())
 
 
+def stuck_condition(now: datetime) -> Any:
+    """What "stuck" means, for the deliveries page and the metrics alike: a claimed reminder whose
+    lease has run out (its dispatcher stopped), or a pending one still waiting STUCK_AFTER after
+    its time (or its retry's)."""
+    rem = Reminder.__table__
+    due = func.coalesce(rem.c.next_attempt_at, rem.c.send_at)
+    return or_(
+        and_(rem.c.status == Status.CLAIMED, rem.c.lease_until < now),
+        and_(rem.c.status == Status.PENDING, due < now - STUCK_AFTER),
+    )
+
+
 def deliveries(
     engine: Engine, now: datetime, limit: int
 ) -> tuple[int, Sequence[Row[Any]], int, Sequence[Row[Any]]]:
@@ -245,10 +257,7 @@ def deliveries(
     )
     due = func.coalesce(rem.c.next_attempt_at, rem.c.send_at)
     dead = rem.c.status == Status.DEAD
-    stuck = or_(
-        and_(rem.c.status == Status.CLAIMED, rem.c.lease_until < now),
-        and_(rem.c.status == Status.PENDING, due < now - STUCK_AFTER),
-    )
+    stuck = stuck_condition(now)
     with engine.connect() as conn:
         dead_count = conn.execute(select(func.count()).select_from(rem).where(dead)).scalar_one()
         dead_rows = conn.execute(
