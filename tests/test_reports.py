@@ -91,9 +91,13 @@ def test_the_deadline_workbook_has_the_offices_layout_real_dates_and_print_setti
     target = tmp_path / "bang.xlsx"
     write_xlsx(report_of(engine, settings, deployment), target)
     ws = load_workbook(target)["Bảng theo dõi"]
-    assert ws["A1"].value == "SỞ NỘI VỤ THÀNH PHỐ HUẾ" or ws["A1"].value.isupper()
-    top = [c.value for c in ws[1] if c.value] + [c.value for c in ws[2] if c.value]
-    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in top and "Độc lập - Tự do - Hạnh phúc" in top
+    assert ws["A1"].value == "SỞ NỘI VỤ THÀNH PHỐ HUẾ"  # the focal agency's full name, upper case
+    assert (
+        ws["E1"].value == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+        and ws["E2"].value == "Độc lập - Tự do - Hạnh phúc"
+    )
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    assert {"A1:C1", "E1:I1", "E2:I2", "A4:I4", "A7:I7"} <= merged
     assert ws["A4"].value == "BẢNG THEO DÕI TÌNH HÌNH BÁO CÁO"
     assert "Kế hoạch" in ws["A5"].value and ws["A6"].value.startswith("Hạn báo cáo:")
     assert ws["A7"].value == "Tính đến ngày 14/12/2026"
@@ -123,8 +127,9 @@ def test_the_deadline_workbook_has_the_offices_layout_real_dates_and_print_setti
     a_luoi = next(r for name, r in rows.items() if "A Lưới 1" in name)
     assert a_luoi[3].value == "Quá hạn" and a_luoi[8].value == 2  # sent only; not the dead nor the digest
     assert a_luoi[4].value is None and a_luoi[6].value is None
-    counts = [c.value for r in ws.iter_rows(min_row=HEADER + 17) for c in r if c.value]
-    assert any("Tổng hợp: 2/16 đã báo cáo" in v and "Quá hạn: 14" in v for v in counts)
+    counts = ws[f"A{HEADER + 16 + 2}"].value
+    assert counts.startswith("Tổng hợp: 2/16 đã báo cáo") and "Quá hạn: 14" in counts
+    assert f"A{HEADER + 18}:I{HEADER + 18}" in merged | {str(r) for r in ws.merged_cells.ranges}
     # Widths, frozen header, print layout.
     assert ws.column_dimensions["B"].width == 38 and ws.column_dimensions["A"].width == 6
     assert ws.freeze_panes == f"A{HEADER + 1}"
@@ -171,6 +176,12 @@ def test_the_year_workbook_has_a_summary_and_a_detail_sheet(ledger, engine, tmp_
     assert [c.value for c in detail[HEADER]][2] == "Nội dung báo cáo"
     assert detail.max_row >= HEADER + len(report.lines)
     assert detail.page_setup.orientation == "landscape"
+    assert summary[f"A{HEADER + len(report.agencies) + 3}"].value.startswith("Tổng hợp: ")
+    done = [c.value for c in summary[HEADER + len(report.agencies) + 1]]
+    assert done[1] == "Đã báo cáo" and done[yearly] == "2/16 đã báo cáo"
+    under = HEADER + len(report.lines) + 2
+    assert detail[f"A{under}"].value.startswith("Tổng hợp: ")
+    assert detail[f"A{under + 1}"].value.startswith(report.deadlines[0].name)
 
 
 def test_the_csv_opens_in_excel_with_vietnamese_intact_and_no_formula(ledger, engine):

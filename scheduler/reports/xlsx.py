@@ -187,7 +187,7 @@ def _detail(wb: Workbook, report: Report, title: str) -> None:
     for n, line in enumerate(report.lines, start=1):
         ws.append([styles.reuse(v, kind) for v, kind in zip(values(n, line, year), kinds, strict=True)])
     ws.append([])
-    _counts(ws, styles, report)
+    _counts(ws, styles, report, HEADER_ROW + len(report.lines) + 2, len(names))
 
 
 def _kind(name: str, styles: Styles) -> CellStyle:
@@ -200,13 +200,15 @@ def _kind(name: str, styles: Styles) -> CellStyle:
     return styles.text
 
 
-def _counts(ws: Sheet, styles: Styles, report: Report) -> None:
-    """Under the table: the counts per status, of all and (a year) of each deadline."""
-    ws.append([None, styles.cell(f"Tổng hợp: {counts_text(report.progress)}", styles.bold)])
+def _counts(ws: Sheet, styles: Styles, report: Report, row: int, width: int) -> None:
+    """Under the table, from `row`: the counts per status, of all and (a year) of each deadline,
+    each line across the table's width."""
+    texts = [(f"Tổng hợp: {counts_text(report.progress)}", styles.bold)]
     if report.year is not None:
-        for deadline in report.deadlines:
-            done = report.progress_of(deadline)
-            ws.append([None, styles.cell(f"{deadline.name}: {counts_text(done)}", styles.note)])
+        texts += [(f"{d.name}: {counts_text(report.progress_of(d))}", styles.note) for d in report.deadlines]
+    for n, (text, style) in enumerate(texts):
+        ws.merged_cells.add(f"A{row + n}:{get_column_letter(width)}{row + n}")
+        ws.append([styles.cell(text, style)])
 
 
 def _summary(wb: Workbook, report: Report) -> None:
@@ -245,7 +247,7 @@ def _summary(wb: Workbook, report: Report) -> None:
         [None, styles.cell("Đã báo cáo", styles.header), *(styles.cell(p.text, styles.header) for p in done)]
     )
     ws.append([])
-    _counts(ws, styles, report)
+    _counts(ws, styles, report, HEADER_ROW + len(report.agencies) + 3, width)
 
 
 def xlsx_bytes(report: Report) -> bytes:
