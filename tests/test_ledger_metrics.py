@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
 from starlette.testclient import TestClient
 
 from scheduler.config.loader import load_config
@@ -178,3 +178,10 @@ def test_a_scrape_within_30_seconds_reads_the_same_figures(ledger):
         assert overdue() == first  # read 20 s ago: not read again
     with time_machine.travel(NOW + timedelta(seconds=31), tick=False):
         assert overdue() == first - 1
+
+
+def test_a_database_that_does_not_answer_leaves_the_scrape_answering(tmp_path):
+    gone = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}")
+    families = {f.name: f for f in LedgerCollector(gone, UTC).collect()}
+    assert families["nhacviec_occurrences"].samples == []
+    assert {s.value for s in families["nhacviec_reminders_stuck"].samples} == {0}
