@@ -345,3 +345,23 @@ def test_the_digest_link_downloads_its_plan_only(served):
     other = Links(LINK_SECRET, "http://testserver", 60).board_token("lam-thao-2024-bdg")
     assert client.get(f"{YEARLY}/bang-theo-doi.csv", params={"xem": other}).status_code == 403
     assert client.get(f"{YEARLY}/bang-theo-doi.csv", params={"xem": token + "x"}).status_code == 403
+
+
+def test_text_a_spreadsheet_cannot_hold_is_cleaned_and_formulas_stay_text(ledger, engine, tmp_path):
+    settings, deployment = ledger
+    occ = Occurrence.__table__
+    with engine.begin() as conn:
+        conn.execute(
+            update(occ)
+            .where(occ.c.key == A_LUOI)
+            .values(agency_name="UBND xã\x0b A Lưới 1", report_number="@SUM(1)")
+        )
+    report = report_of(engine, settings, deployment)
+    target = tmp_path / "bang.xlsx"
+    write_xlsx(report, target)  # openpyxl refuses \x0b: the report must not
+    ws = load_workbook(target).active
+    row = next(r for r in ws.iter_rows(min_row=HEADER + 1) if r[1].value and "A Lưới 1" in r[1].value)
+    assert row[1].value == "UBND xã A Lưới 1" and row[6].value == "@SUM(1)"
+    assert row[6].data_type == "s" and row[6].quotePrefix
+    text = csv_bytes(report).decode("utf-8-sig")
+    assert "UBND xã A Lưới 1" in text and ",'@SUM(1)," in text and "\x0b" not in text
