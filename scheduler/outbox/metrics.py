@@ -215,6 +215,7 @@ class LedgerCollector(Collector):
             "time) by reason: lease_expired, retrying, postponed, not_started.",
             labels=["reason"],
         )
-        for why in STUCK_REASONS:
-            stuck.add_metric([why], self._stuck.get(why, 0))
+        if self._read_at is not None:  # never read: no figure rather than a reassuring 0
+            for why in STUCK_REASONS:
+                stuck.add_metric([why], self._stuck.get(why, 0))
         yield stuck
