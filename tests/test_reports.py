@@ -277,7 +277,10 @@ def test_the_board_serves_the_files_to_those_who_may_see_the_plan(served):
     year = client.get(csv_path)
     assert year.status_code == 200 and year.content.startswith(b"\xef\xbb\xbf")
     assert "2026" in year.headers["content-disposition"]
-    assert "Tải Excel" in client.get(f"/ke-hoach/{HUE}").text
+    plan_page = client.get(f"/ke-hoach/{HUE}").text
+    assert (
+        "Bảng theo dõi năm 2026:" in plan_page and f"/ke-hoach/{HUE}/bang-theo-doi.xlsx?nam=2026" in plan_page
+    )
     assert client.get(f"{YEARLY}/bang-theo-doi.pdf").status_code == 404
     assert client.get(f"/ke-hoach/{HUE}/han/{ITEM}/1999/bang-theo-doi.csv").status_code == 404
     assert client.get(f"/ke-hoach/{HUE}/bang-theo-doi.csv?nam=abc").status_code == 400

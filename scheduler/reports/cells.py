@@ -1,5 +1,5 @@
-"""What the .xlsx and the .csv write into a cell, the same way: the columns, dates in the
-offices' format, and text that can never become a formula.
+"""What the .xlsx and the .csv write, the same way: the columns, each line's typed values, and
+text that can never become a formula.
 
 Formula injection (OWASP "CSV injection"): a cell whose text starts with = + - @ (or a tab or a
 carriage return) is read by Excel as a formula: an agency's name or a report number typed by a

@@ -296,7 +296,12 @@ class Board:
             bad_dates=bad_dates,
             today=today,
             tones=TONES,
-            downloads=self.downloads(f"/ke-hoach/{quote(plan.id, safe='')}", viewer, nam=str(plan.year)),
+            downloads=self.downloads(
+                f"Bảng theo dõi năm {plan.year}",
+                f"/ke-hoach/{quote(plan.id, safe='')}",
+                viewer,
+                nam=str(plan.year),
+            ),
             **self.common(viewer, deployment),
         )
 
@@ -310,12 +315,13 @@ class Board:
             "focal": deployment.name_of(plan.focal_agency),
         }
 
-    def downloads(self, path: str, viewer: Viewer, **query: str) -> list[tuple[str, str]]:
-        """The "Tải Excel" / "Tải CSV" links of a page (scheduler/web/exports.py)."""
-        return [
+    def downloads(self, title: str, path: str, viewer: Viewer, **query: str) -> dict[str, Any]:
+        """The "Tải Excel" / "Tải CSV" links of a page (scheduler/web/exports.py), under `title`."""
+        links = [
             (label, self.with_token(f"{path}/bang-theo-doi.{fmt}", viewer, **query))
             for label, fmt in (("Tải Excel", "xlsx"), ("Tải CSV", "csv"))
         ]
+        return {"title": title, "links": links}
 
     @staticmethod
     def with_token(path: str, viewer: Viewer, **query: str) -> str:
@@ -443,7 +449,7 @@ class Board:
                 path, viewer, **{"trang-thai": code.value if code else "", "q": query, "trang": str(n)}
             ),
             may_act=acting,
-            downloads=self.downloads(path, viewer),
+            downloads=self.downloads("Bảng theo dõi", path, viewer),
             action_href=self.with_token(
                 f"{path}/thao-tac",
                 viewer,
