@@ -180,6 +180,7 @@ def _detail(wb: Workbook, report: Report, title: str) -> None:
     styles = Styles(ws)
     _page(ws, [WIDTHS[name] for name in names], f"A{HEADER_ROW + 1}")
     _title_block(ws, styles, report, len(names))
+    ws.row_dimensions[HEADER_ROW].height = 32  # two lines: "Số, ký hiệu văn bản", "Thời điểm xác nhận"
     ws.append([styles.cell(name, styles.header) for name in names])
     # One prepared cell per column, given each row's value in turn: the sheet writes a row as
     # soon as it is appended, and a cell made per value costs twice the time of the whole rest.
@@ -222,6 +223,7 @@ def _summary(wb: Workbook, report: Report) -> None:
         f"C{HEADER_ROW + 1}",
     )
     _title_block(ws, styles, report, width)
+    ws.row_dimensions[HEADER_ROW].height = 64  # a deadline's title and date, wrapped
     ws.append(
         [
             styles.cell("STT", styles.header),
