@@ -132,6 +132,7 @@ def test_the_deadline_workbook_has_the_offices_layout_real_dates_and_print_setti
     assert f"A{HEADER + 18}:I{HEADER + 18}" in merged | {str(r) for r in ws.merged_cells.ranges}
     # Widths, frozen header, print layout.
     assert ws.column_dimensions["B"].width == 38 and ws.column_dimensions["A"].width == 6
+    assert ws.row_dimensions[HEADER].height == 32 and ws.row_dimensions[1].height == 32
     assert ws.freeze_panes == f"A{HEADER + 1}"
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
     assert ws.print_title_rows == f"${HEADER}:${HEADER}"
