@@ -27,6 +27,7 @@ LAYERS = (
     "scheduler.render",
     "scheduler.dispatch",
     "scheduler.accounts",
+    "scheduler.reports",
     "scheduler.api",
     "scheduler.web",
     "scheduler.service",

@@ -259,6 +259,7 @@ def test_the_running_service_hides_its_server_caps_bodies_and_serves_metrics_apa
         assert httpx.get(f"{base}/metrics").status_code == 404
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
         assert metrics.status_code == 200 and "nhacviec_outbox_pending" in metrics.text
+        assert 'nhacviec_reminders_stuck{reason="lease_expired"}' in metrics.text  # the ledger's gauges
         assert "server" not in metrics.headers
 
         engine = open_store(daemon.env["NHACVIEC_DATABASE_URL"])

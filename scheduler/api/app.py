@@ -4,7 +4,7 @@
   web's session cookie, so there is no CSRF surface. A token acts for its user, with the board's
   role rules (`scheduler.accounts.scoping`): a plan the user may not see is answered 404, as one
   that does not exist. Scope `read` reads; `write` also confirms and (admins) retries.
-- Statuses are the board's: `scheduler.outbox.board.Statuses` over `scheduler.outbox.status`.
+- Statuses are the board's: `scheduler.outbox.status.Statuses`.
 - Errors are problem details (scheduler/api/problems.py); the description is at
   /api/v1/openapi.json, and no Swagger/ReDoc page is served (the CSP forbids their scripts).
 - Each token may make RATE_PER_MINUTE requests a minute (one process's count); beyond: 429.
@@ -37,7 +37,7 @@ from scheduler.config.schema import PlanSpec
 from scheduler.outbox import board as rows
 from scheduler.outbox.acks import ReferenceInvalid, UnknownOccurrence, confirm, report_reference
 from scheduler.outbox.queries import retry_dead
-from scheduler.outbox.status import DEFAULT_DUE_SOON_DAYS, AgencyStatus, progress
+from scheduler.outbox.status import DEFAULT_DUE_SOON_DAYS, AgencyStatus, Statuses, progress
 from scheduler.outbox.store import (
     ApiIdempotency,
     DeliveryAttempt,
@@ -156,8 +156,8 @@ def create_api(
             may_act=may_act(caller.user, plan),
         )
 
-    def statuses(current: Deployment) -> rows.Statuses:
-        return rows.Statuses(current, today(), tz, due_soon_days)
+    def statuses(current: Deployment) -> Statuses:
+        return Statuses(current, today(), tz, due_soon_days)
 
     errors_read = responses(401, 403, 404, 422, 429, 500)
 

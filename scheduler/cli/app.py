@@ -39,6 +39,7 @@ from scheduler.cli.db import db_app
 from scheduler.cli.outbox_listing import FORMATS, write_csv, write_json
 from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.plan import plan_app
+from scheduler.cli.report import report as report_command
 from scheduler.cli.send_test import parse_recipient, trial_message
 from scheduler.cli.terminal import styled
 from scheduler.cli.tokens import tokens_app
@@ -593,6 +594,7 @@ app.add_typer(
 app.add_typer(
     tokens_app, name="token", help="Token của API JSON: tạo (create), liệt kê (list), thu hồi (revoke)."
 )
+app.command("report")(report_command)  # Bảng theo dõi tình hình báo cáo (.xlsx, .csv)
 
 
 def main() -> None:

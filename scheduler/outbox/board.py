@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row, and_, func, or_, select
 
-from scheduler.config import lifetimes
-from scheduler.config.deployment import Deployment
-from scheduler.outbox.status import Status as AgencyState
-from scheduler.outbox.status import StatusInput, compute
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
-from scheduler.plan.kinds import OccurrenceKind, ReminderKind
+from scheduler.plan.kinds import RUNG_KINDS, OccurrenceKind, ReminderKind
 
 # What a page needs of an occurrence to compute its status and show it.
 OCCURRENCE_COLUMNS = (
@@ -115,6 +111,31 @@ def reminders_of(engine: Engine, occurrence_keys: Collection[str]) -> Sequence[R
         return conn.execute(query).all()
 
 
+def reminders_sent(
+    engine: Engine, plan_id: str, item_id: str | None = None, period: str | None = None
+) -> dict[str, int]:
+    """How many reminders went out to each agency of a plan (or of one deadline of it, `item_id`
+    and `period`), by occurrence key, in one GROUP BY: "Số lần đã nhắc" in the reports.
+
+    The one place that says what counts as a reminder sent: a row of `reminder` with status
+    `sent` and a kind a plan's rungs give (`RUNG_KINDS`): not the digest, nor any other kind of
+    row the table holds (events to e-office systems). Occurrences without one are absent."""
+    rem, occ = Reminder.__table__, Occurrence.__table__
+    where = [occ.c.plan_id == plan_id, occ.c.kind == OccurrenceKind.DEADLINE]
+    if item_id is not None:
+        where.append(occ.c.item_id == item_id)
+    if period is not None:
+        where.append(occ.c.period == period)
+    query = (
+        select(rem.c.occurrence_key, func.count())
+        .join(occ, occ.c.key == rem.c.occurrence_key)
+        .where(*where, rem.c.status == Status.SENT, rem.c.kind.in_([str(kind) for kind in RUNG_KINDS]))
+        .group_by(rem.c.occurrence_key)
+    )
+    with engine.connect() as conn:
+        return {key: count for key, count in conn.execute(query).all()}
+
+
 @dataclass(frozen=True)
 class Delivery:
     """A reminder as the pages show it: the last one sent or tried, or the next one."""
@@ -208,6 +229,18 @@ def agency_history(engine: Engine, agency_id: str, plan_ids: Collection[str], li
         return list(conn.execute(query).all())
 
 
+def stuck_condition(now: datetime) -> Any:
+    """What "stuck" means, for the deliveries page and the metrics alike: a claimed reminder whose
+    lease has run out (its dispatcher stopped), or a pending one still waiting STUCK_AFTER after
+    its time (or its retry's)."""
+    rem = Reminder.__table__
+    due = func.coalesce(rem.c.next_attempt_at, rem.c.send_at)
+    return or_(
+        and_(rem.c.status == Status.CLAIMED, rem.c.lease_until < now),
+        and_(rem.c.status == Status.PENDING, due < now - STUCK_AFTER),
+    )
+
+
 def deliveries(
     engine: Engine, now: datetime, limit: int
 ) -> tuple[int, Sequence[Row[Any]], int, Sequence[Row[Any]]]:
@@ -226,10 +259,7 @@ def deliveries(
     )
     due = func.coalesce(rem.c.next_attempt_at, rem.c.send_at)
     dead = rem.c.status == Status.DEAD
-    stuck = or_(
-        and_(rem.c.status == Status.CLAIMED, rem.c.lease_until < now),
-        and_(rem.c.status == Status.PENDING, due < now - STUCK_AFTER),
-    )
+    stuck = stuck_condition(now)
     with engine.connect() as conn:
         dead_count = conn.execute(select(func.count()).select_from(rem).where(dead)).scalar_one()
         dead_rows = conn.execute(
@@ -248,40 +278,3 @@ def deliveries(
             .limit(limit)
         ).all()
     return dead_count, dead_rows, stuck_count, stuck_rows
-
-
-class Statuses:
-    """`status.compute` for a page's rows, once per distinct input; whether an agency has ended
-    is read from the configuration once per agency."""
-
-    def __init__(self, deployment: Deployment, today: date, tz: tzinfo, due_soon_days: int) -> None:
-        self.deployment, self.today, self.tz, self.due_soon_days = deployment, today, tz, due_soon_days
-        self._ended: dict[str, bool] = {}
-        self._seen: dict[tuple[Any, ...], AgencyState] = {}
-
-    def of(self, row: Row[Any]) -> AgencyState:
-        ended = self._ended.get(row.agency_id)
-        if ended is None:
-            ended = self._ended[row.agency_id] = lifetimes.has_ended(
-                self.deployment.agencies, row.agency_id, self.today
-            )
-        confirmed = aware(row.confirmed_at)
-        # The confirmation's local day is all the model reads of its time.
-        day = confirmed.astimezone(self.tz).date() if confirmed else None
-        waived, extended_to = bool(row.waived), row.extended_to  # the focal agency's actions
-        key = (row.start_date, row.status, day, ended, waived, extended_to)
-        found = self._seen.get(key)
-        if found is None:
-            moment = datetime(day.year, day.month, day.day, 12, tzinfo=self.tz) if day else None
-            given = StatusInput(
-                deadline=row.start_date,
-                occurrence_status=row.status,
-                confirmed_at=moment,
-                agency_ended=ended,
-                waived=waived,
-                extended_to=extended_to,
-            )
-            found = self._seen[key] = compute(
-                given, self.today, self.deployment.workdays, self.tz, self.due_soon_days
-            )
-        return found

@@ -48,10 +48,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row
 
 from scheduler.calendar.dates import format_date
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config import lifetimes
+from scheduler.config.deployment import Deployment
 from scheduler.outbox.store import OccurrenceStatus
 
 DEFAULT_DUE_SOON_DAYS = 3
@@ -214,3 +218,43 @@ def progress(statuses: Iterable[AgencyStatus]) -> Progress:
         expected=sum(n for s, n in counts.items() if s.expected),
         counts={s: counts.get(s, 0) for s in AgencyStatus},
     )
+
+
+class Statuses:
+    """`compute` for the ledger's rows (`scheduler.outbox.board`'s occurrence columns), once per
+    distinct input; whether an agency has ended is read from the configuration once per agency.
+    The board's pages and the reports (scheduler/reports/) judge rows through it alike."""
+
+    def __init__(self, deployment: Deployment, today: date, tz: tzinfo, due_soon_days: int) -> None:
+        self.deployment, self.today, self.tz, self.due_soon_days = deployment, today, tz, due_soon_days
+        self._ended: dict[str, bool] = {}
+        self._seen: dict[tuple[Any, ...], Status] = {}
+
+    def of(self, row: Row[Any]) -> Status:
+        ended = self._ended.get(row.agency_id)
+        if ended is None:
+            ended = self._ended[row.agency_id] = lifetimes.has_ended(
+                self.deployment.agencies, row.agency_id, self.today
+            )
+        confirmed = row.confirmed_at
+        if confirmed is not None and confirmed.tzinfo is None:  # SQLite returns naive UTC
+            confirmed = confirmed.replace(tzinfo=UTC)
+        # The confirmation's local day is all the model reads of its time.
+        day = confirmed.astimezone(self.tz).date() if confirmed else None
+        waived, extended_to = bool(row.waived), row.extended_to  # the focal agency's actions
+        key = (row.start_date, row.status, day, ended, waived, extended_to)
+        found = self._seen.get(key)
+        if found is None:
+            moment = datetime(day.year, day.month, day.day, 12, tzinfo=self.tz) if day else None
+            given = StatusInput(
+                deadline=row.start_date,
+                occurrence_status=row.status,
+                confirmed_at=moment,
+                agency_ended=ended,
+                waived=waived,
+                extended_to=extended_to,
+            )
+            found = self._seen[key] = compute(
+                given, self.today, self.deployment.workdays, self.tz, self.due_soon_days
+            )
+        return found

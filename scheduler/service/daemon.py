@@ -192,6 +192,7 @@ class Daemon:
         unconfigured: dict[str, str] = {}
         self.notifiers = build_notifiers(s, self.deployment, self.engine, unconfigured)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
+        self.metrics.watch_ledger(self.engine, s.timezone)
         self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
         journal = journal_path(s.database_url)  # an SQLite file: we hold its lock, we are alone
         self.dispatcher = Dispatcher(

@@ -43,6 +43,7 @@ from scheduler.render.links import LinkInvalid, Links
 from scheduler.web.auth import Auth, AuthSettings
 from scheduler.web.board import Board
 from scheduler.web.common import page, read_form
+from scheduler.web.exports import Exports
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 MAX_FOCAL_POINTS = 5  # on a page refusing a link that names no plan: the focal agencies of the plans in force
@@ -273,10 +274,12 @@ def create_app(
             return PlainTextResponse("database writes failing: sends wait to be recorded", status_code=503)
         return PlainTextResponse("ready")
 
+    board = Board(engine, deployment, links, auth, tz, due_soon_days, settings, wake)
     routes = [
         Route("/", auth.home, methods=["GET"]),
         *auth.routes(),
-        *Board(engine, deployment, links, auth, tz, due_soon_days, settings, wake).routes(),
+        *board.routes(),
+        *Exports(board).routes(),  # Bảng theo dõi tình hình báo cáo: .xlsx, .csv
         Route("/xac-nhan/{token}", show, methods=["GET"]),
         Route("/xac-nhan/{token}", confirm, methods=["POST"]),
         Route("/x/{code}", show, methods=["GET"]),

@@ -45,7 +45,6 @@ from scheduler.outbox import actions
 from scheduler.outbox import board as rows
 from scheduler.outbox.acks import ReferenceInvalid, report_reference
 from scheduler.outbox.actions import Action, ActionRecord, ActionRefused
-from scheduler.outbox.board import Statuses
 from scheduler.outbox.queries import retry_dead
 from scheduler.outbox.status import (
     DEFAULT_DUE_SOON_DAYS,
@@ -53,6 +52,7 @@ from scheduler.outbox.status import (
     LABELS,
     AgencyStatus,
     Status,
+    Statuses,
     progress,
 )
 from scheduler.outbox.store import OccurrenceStatus, utcnow
@@ -303,6 +303,12 @@ class Board:
             bad_dates=bad_dates,
             today=today,
             tones=TONES,
+            downloads=self.downloads(
+                f"Bảng theo dõi năm {plan.year}",
+                f"/ke-hoach/{quote(plan.id, safe='')}",
+                viewer,
+                nam=str(plan.year),
+            ),
             **self.common(viewer, deployment),
         )
 
@@ -315,6 +321,14 @@ class Board:
             "year": plan.year,
             "focal": deployment.name_of(plan.focal_agency),
         }
+
+    def downloads(self, title: str, path: str, viewer: Viewer, **query: str) -> dict[str, Any]:
+        """The "Tải Excel" / "Tải CSV" links of a page (scheduler/web/exports.py), under `title`."""
+        links = [
+            (label, self.with_token(f"{path}/bang-theo-doi.{fmt}", viewer, **query))
+            for label, fmt in (("Tải Excel", "xlsx"), ("Tải CSV", "csv"))
+        ]
+        return {"title": title, "links": links}
 
     @staticmethod
     def with_token(path: str, viewer: Viewer, **query: str) -> str:
@@ -442,6 +456,7 @@ class Board:
                 path, viewer, **{"trang-thai": code.value if code else "", "q": query, "trang": str(n)}
             ),
             may_act=acting,
+            downloads=self.downloads("Bảng theo dõi", path, viewer),
             action_href=self.with_token(
                 f"{path}/thao-tac",
                 viewer,
