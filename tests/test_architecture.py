@@ -27,6 +27,7 @@ LAYERS = (
     "scheduler.render",
     "scheduler.dispatch",
     "scheduler.accounts",
+    "scheduler.feeds",
     "scheduler.web",
     "scheduler.service",
     "scheduler.cli",

@@ -27,6 +27,7 @@ from scheduler.config.settings import redact_url
 from scheduler.outbox.recorder import SendRecorder, journal_path
 from scheduler.outbox.store import (
     AppUser,
+    CalendarFeed,
     DeliveryAttempt,
     Occurrence,
     OccurrenceAction,
@@ -40,10 +41,19 @@ from scheduler.outbox.store import (
 # and this list misses makes the copy refuse (see `_check_tables`) rather than lose it.
 TABLES: tuple[Table, ...] = tuple(
     model.__table__
-    for model in (Occurrence, Reminder, DeliveryAttempt, ZaloToken, SmsRequest, AppUser, OccurrenceAction)
+    for model in (
+        Occurrence,
+        Reminder,
+        DeliveryAttempt,
+        ZaloToken,
+        SmsRequest,
+        AppUser,
+        OccurrenceAction,
+        CalendarFeed,
+    )
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
-SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action")
+SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action", "calendar_feed")
 ALEMBIC_TABLE = "alembic_version"
 
 
