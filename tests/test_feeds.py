@@ -190,3 +190,43 @@ def test_the_board_shows_the_links_and_an_admin_rotates_them_with_csrf(served):
     assert new and client.get(path_of(new[1])).status_code == 200
     agency = client.get(f"/don-vi/{A_LUOI}")
     assert "Đăng ký lịch" in agency.text and served["agency"] in agency.text
+
+
+def test_the_cli_creates_lists_and_revokes_feeds(tmp_path, config_dir, monkeypatch, database_url):
+    from typer.testing import CliRunner
+
+    from scheduler.cli import common as cli_common
+    from scheduler.cli.app import app
+    from scheduler.outbox.store import open_store
+    from scheduler.render.links import Links
+    from scheduler.web.feeds import Feeds  # noqa: F401  (the app serves what the CLI prints)
+
+    monkeypatch.setattr(cli_common.out, "width", 500)
+    key = "test-key-for-the-cli-tests-0123456789"
+    env = {
+        "NHACVIEC_DATABASE_URL": database_url,
+        "NHACVIEC_CONFIG_DIR": str(config_dir),
+        "NHACVIEC_SECRET_KEY": key,
+    }
+    runner = CliRunner()
+    made = runner.invoke(app, ["feed", "create", "plan", HUE], env=env)
+    assert made.exit_code == 0, made.output
+    webcal, https = (line.split()[-1] for line in made.stdout.strip().splitlines())
+    assert webcal.startswith("webcal://") and webcal.split("://")[1] == https.split("://")[1]
+    again = runner.invoke(app, ["feed", "create", "plan", HUE], env=env)
+    assert again.stdout == made.stdout  # the current feed, not a new one
+    token = https.rsplit("/", 1)[1].removesuffix(".ics")
+    engine = open_store(database_url)
+    try:
+        feed_id, nonce = Links(key, "https://x", 30).feed(token)
+        assert feeds.find(engine, feed_id, nonce) is not None
+        listed = runner.invoke(app, ["feed", "list"], env=env)
+        assert listed.exit_code == 0 and HUE in listed.stdout and "kế hoạch" in listed.stdout
+        unknown = runner.invoke(app, ["feed", "create", "agency", "khong-co"], env=env)
+        assert unknown.exit_code == 2 and "không có đơn vị 'khong-co'" in unknown.output
+        revoked = runner.invoke(app, ["feed", "revoke", "plan", HUE], env=env)
+        assert revoked.exit_code == 0 and re.search(r"Đã thu hồi [1-9]\d* liên kết", revoked.stdout)
+        assert feeds.find(engine, feed_id, nonce) is None
+        assert HUE not in runner.invoke(app, ["feed", "list", "--active"], env=env).stdout
+    finally:
+        engine.dispose()

@@ -36,6 +36,7 @@ from scheduler.cli.common import (
     stop,
 )
 from scheduler.cli.db import db_app
+from scheduler.cli.feeds import feeds_app
 from scheduler.cli.outbox_listing import FORMATS, write_csv, write_json
 from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.plan import plan_app
@@ -583,6 +584,12 @@ app.add_typer(
     name="action",
     help="Thao tác của đơn vị đầu mối: ghi nhận (received), miễn (waive), gia hạn (extend), "
     "mở lại (reopen), gửi nhắc ngay (send-now), lịch sử (history).",
+)
+
+app.add_typer(
+    feeds_app,
+    name="feed",
+    help="Lịch đăng ký (ICS): tạo liên kết (create), liệt kê (list), thu hồi (revoke).",
 )
 
 
