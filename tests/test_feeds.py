@@ -13,16 +13,24 @@ import pytest
 import recurring_ical_events
 import time_machine
 from icalendar import Calendar
+from sqlalchemy import select
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from scheduler.accounts.users import Role, add_user
+from scheduler.cli import common as cli_common
+from scheduler.cli.app import app
 from scheduler.config.loader import load_config
+from scheduler.dispatch.digest import enqueue_digests
 from scheduler.outbox import feeds
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.feeds import FeedKind
+from scheduler.outbox.store import Reminder, open_store, utcnow
 from scheduler.outbox.sync import sync
+from scheduler.render.links import FeedLinks, Links
 from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
-from tests.support.dispatch_kit import links
+from tests.support.configs import one_agency_plan
+from tests.support.dispatch_kit import links, make_dispatcher, run
 from tests.support.settings import make_settings
 
 HUE = "hue-2026-bdg"
@@ -193,13 +201,6 @@ def test_the_board_shows_the_links_and_an_admin_rotates_them_with_csrf(served):
 
 
 def test_the_cli_creates_lists_and_revokes_feeds(tmp_path, config_dir, monkeypatch, database_url):
-    from typer.testing import CliRunner
-
-    from scheduler.cli import common as cli_common
-    from scheduler.cli.app import app
-    from scheduler.outbox.store import open_store
-    from scheduler.render.links import Links
-    from scheduler.web.feeds import Feeds  # noqa: F401  (the app serves what the CLI prints)
 
     monkeypatch.setattr(cli_common.out, "width", 500)
     key = "test-key-for-the-cli-tests-0123456789"
@@ -228,5 +229,56 @@ def test_the_cli_creates_lists_and_revokes_feeds(tmp_path, config_dir, monkeypat
         assert revoked.exit_code == 0 and re.search(r"Đã thu hồi [1-9]\d* liên kết", revoked.stdout)
         assert feeds.find(engine, feed_id, nonce) is None
         assert HUE not in runner.invoke(app, ["feed", "list", "--active"], env=env).stdout
+    finally:
+        engine.dispose()
+
+
+def test_the_reminder_and_the_digest_e_mails_carry_the_feed_links(
+    tmp_path, config_dir, smtp_sink, database_url
+):
+
+    one_agency_plan(config_dir)
+    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(settings.database_url)
+    dispatcher = make_dispatcher(engine, config_dir, settings, smtp_sink)
+    dispatcher.builder.feeds = FeedLinks(engine, dispatcher.builder.links)
+    deployment = dispatcher.builder.deployment
+    day = date(2026, 12, 9)
+    try:
+        sync(engine, deployment, settings, day)
+        # 11/12 09:00: A Lưới 1's yearly report is overdue and its action month closes; Sở Nội vụ's
+        # consolidation is near. Each agency's e-mails carry its own feed; the digest the plan's.
+        with time_machine.travel(datetime(2026, 12, 11, 9, 0, tzinfo=settings.timezone), tick=False):
+            enqueue_digests(engine, deployment, utcnow(), settings.timezone)
+            run(dispatcher)
+        with engine.connect() as conn:
+            sent = {
+                r.key: r for r in conn.execute(select(Reminder.key, Reminder.kind, Reminder.occurrence_key))
+            }
+        made = dispatcher.builder.links
+
+        def feed_url(kind: FeedKind, target: str) -> str:
+            feed = feeds.current(engine, kind, target)
+            assert feed is not None
+            return made.feed_url(feed.id, feed.nonce)
+
+        agencies = set()
+        for message in smtp_sink.received:
+            found = re.findall(r"https?://\S+/lich/\S+\.ics", message.text())
+            row = sent[message.key]
+            if row.kind == "digest":
+                assert found == [feed_url(FeedKind.PLAN, HUE)]
+            else:
+                agency = row.occurrence_key.rsplit("/", 1)[1]
+                agencies.add(agency)
+                assert found == [feed_url(FeedKind.AGENCY, agency)]
+        assert agencies == {A_LUOI, "hue-so-noi-vu"}
+        agency_url = feed_url(FeedKind.AGENCY, A_LUOI)
+        html = next(m for m in smtp_sink.received if sent[m.key].kind == "digest").message.get_body(("html",))
+        assert "Đăng ký lịch của kế hoạch" in html.get_content()
+        # The link in the e-mail opens the agency's calendar.
+        with TestClient(web_app(tmp_path, config_dir, engine)) as client:
+            answer = client.get(path_of(agency_url))
+        assert answer.status_code == 200 and b"BEGIN:VCALENDAR" in answer.content
     finally:
         engine.dispose()

@@ -38,6 +38,7 @@ from notifiers.base import Delivery, Message, Notifier, NotifierError
 from scheduler.config.settings import Settings, in_period
 from scheduler.dispatch.digest import DigestKey, digest_context
 from scheduler.dispatch.guards import ChannelGuard, DailyQuota
+from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.recorder import SendRecorder
 from scheduler.outbox.store import (
@@ -579,6 +580,7 @@ class Dispatcher:
                 self.unconfigured,
                 self.settings.due_soon_days,
                 self.builder.links.board_url(plan_id),
+                self.builder.calendar_url(FeedKind.PLAN, plan_id),
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         thread = threads.get((row.occurrence_key, row.contact_key, row.channel), ())

@@ -27,8 +27,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.config.settings import MIN_SECRET_BYTES, Settings, SettingsError
+from scheduler.outbox import feeds
+from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.store import sqlite_file
 
 SALT = "nhacviec.confirm"
@@ -227,6 +231,38 @@ class Links:
         except Exception:  # any damage: there is nothing to read
             return None
         return payload if isinstance(payload, str) and len(payload) <= 300 else None
+
+
+class FeedLinks:
+    """The https link of an agency's or a plan's current calendar feed, for the messages (the
+    reminders to an agency, the digest of a plan): the feed row is made on first use. A link is
+    kept `cache_seconds`, so a revoked link may still go out that long; a database error gives
+    None (the message goes without it rather than not at all)."""
+
+    BY = "nhacviec (thư nhắc việc)"
+
+    def __init__(
+        self,
+        engine: Engine,
+        links: Links,
+        cache_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine, self.links, self.cache_seconds, self.clock = engine, links, cache_seconds, clock
+        self._cache: dict[tuple[FeedKind, str], tuple[float, str]] = {}
+
+    def url(self, kind: FeedKind, target_id: str) -> str | None:
+        now = self.clock()
+        found = self._cache.get((kind, target_id))
+        if found is not None and now - found[0] < self.cache_seconds:
+            return found[1]
+        try:
+            feed = feeds.get_or_create(self.engine, kind, target_id, self.BY)
+        except SQLAlchemyError:
+            return None
+        url = self.links.feed_url(feed.id, feed.nonce)
+        self._cache[(kind, target_id)] = (now, url)
+        return url
 
 
 def _base36(number: int) -> str:
