@@ -22,9 +22,11 @@ from scheduler.cli import common as cli_common
 from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import enqueue_digests
+from scheduler.feeds.content import status_tag
 from scheduler.outbox import feeds
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.feeds import FeedKind
+from scheduler.outbox.status import AgencyStatus, Status
 from scheduler.outbox.store import Reminder, open_store, utcnow
 from scheduler.outbox.sync import sync
 from scheduler.render.links import FeedLinks, Links
@@ -282,3 +284,19 @@ def test_the_reminder_and_the_digest_e_mails_carry_the_feed_links(
         assert answer.status_code == 200 and b"BEGIN:VCALENDAR" in answer.content
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("status", "tag"),
+    [
+        (Status(AgencyStatus.ON_TIME, date(2026, 12, 10)), "[Đã báo cáo]"),
+        (Status(AgencyStatus.LATE, date(2026, 12, 10)), "[Đã báo cáo]"),
+        (Status(AgencyStatus.OVERDUE, date(2026, 12, 10)), "[Quá hạn]"),
+        (Status(AgencyStatus.DUE_SOON, date(2026, 12, 10)), "[Sắp đến hạn]"),
+        (Status(AgencyStatus.WAIVED, date(2026, 12, 10)), "[Được miễn]"),
+        (Status(AgencyStatus.EXTENDED, date(2026, 12, 18), date(2026, 12, 18)), "[Gia hạn đến 18/12]"),
+        (Status(AgencyStatus.OPEN, date(2026, 12, 10)), ""),
+    ],
+)
+def test_each_status_has_its_words_in_the_summary(status, tag):
+    assert status_tag(status) == tag

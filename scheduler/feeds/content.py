@@ -75,7 +75,8 @@ def feed_span(deployment: Deployment, plan: PlanSpec, today: date) -> tuple[date
     return first, max(last, first)
 
 
-def _status_tag(status: Status) -> str:
+def status_tag(status: Status) -> str:
+    """The status as the agency feed's summary starts: "[Quá hạn]"; nothing while in time."""
     if status.code.reported:
         return "[Đã báo cáo]"
     if status.code is AgencyStatus.EXTENDED and status.extended_to is not None:
@@ -135,7 +136,7 @@ def agency_body(
             waived=bool(row.waived) if row else False,
             extended_to=row.extended_to if row else None,
         )
-        tags[event.uid] = _status_tag(compute(given, today, deployment.workdays, tz, due_soon_days))
+        tags[event.uid] = status_tag(compute(given, today, deployment.workdays, tz, due_soon_days))
 
     def summary_of(event: Event) -> str:
         tag = tags.get(event.uid, "")
