@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 import recurring_ical_events
@@ -83,8 +84,11 @@ def test_the_plan_feed_is_valid_ics_with_each_deadline_window_and_its_progress(s
     assert "max-age" in answer.headers["cache-control"]
     cal = parsed(answer.content)
     assert cal["PRODID"] and str(cal["VERSION"]) == "2.0"
+    changed = parsedate_to_datetime(answer.headers["last-modified"])
+    assert changed == NOW  # first served now
     for event in events_of(cal):  # RFC 5545 §3.6.1: UID and DTSTAMP required; DTSTART with METHOD
-        assert event["UID"] and event["DTSTAMP"] and event["DTSTART"]
+        assert event["UID"] and event["DTSTART"]
+        assert event["DTSTAMP"].dt == changed  # when the body last changed, not a placeholder
         assert type(event["DTSTART"].dt) is date and type(event["DTEND"].dt) is date  # all-day
     year = recurring_ical_events.of(cal).between(date(2026, 1, 1), date(2027, 1, 1))
     summaries = sorted(str(e["SUMMARY"]) for e in year)
@@ -300,3 +304,17 @@ def test_the_reminder_and_the_digest_e_mails_carry_the_feed_links(
 )
 def test_each_status_has_its_words_in_the_summary(status, tag):
     assert status_tag(status) == tag
+
+
+def test_a_past_plan_with_monthly_reports_and_observances_expands_over_its_year(served):
+    client, engine = served["client"], served["engine"]
+    feed = feeds.create(engine, FeedKind.PLAN, "thai-binh-hlhpn-2024-bdg", "kiểm thử")
+    answer = client.get(path_of(served["links"].feed_url(feed.id, feed.nonce)))
+    cal = parsed(answer.content)
+    year = recurring_ical_events.of(cal).between(date(2024, 1, 1), date(2025, 1, 1))
+    kinds = sorted(str(e["CATEGORIES"].cats[0]) for e in year)
+    # 12 monthly reports and the yearly one; two action months; five observances.
+    assert kinds == ["deadline"] * 13 + ["observance"] * 5 + ["window"] * 2
+    assert len(events_of(cal)) == 20  # nothing outside the plan's year
+    eighth = next(e for e in year if "Quốc tế Phụ nữ" in str(e["SUMMARY"]))
+    assert eighth["DTSTART"].dt == date(2024, 3, 8) and eighth["DTEND"].dt == date(2024, 3, 9)

@@ -43,7 +43,9 @@ from scheduler.plan.ics import summary, to_ics
 from scheduler.plan.kinds import OccurrenceKind
 
 STAMP = datetime(2000, 1, 1, tzinfo=UTC)  # the DTSTAMP `build` writes, replaced when served
-STAMP_PLACEHOLDER = b"DTSTAMP:20000101T000000Z"
+# A whole content line: a folded line's continuation starts with a space, so a title or a
+# description that happens to contain these characters is never taken for it.
+STAMP_PLACEHOLDER = b"\r\nDTSTAMP:20000101T000000Z\r\n"
 BACK_DAYS = 366  # a plan without end (recurring): its feed starts at most this long ago
 AHEAD_DAYS = 400  # … and ends this far ahead
 MAX_ALARM_DAYS = 30
@@ -59,7 +61,7 @@ class Body:
     etag: str  # the body's hash
 
     def stamped(self, moment: datetime) -> bytes:
-        stamp = f"DTSTAMP:{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}".encode()
+        stamp = f"\r\nDTSTAMP:{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}\r\n".encode()
         return self.ics.replace(STAMP_PLACEHOLDER, stamp)
 
 
