@@ -25,7 +25,7 @@ from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import enqueue_digests
 from scheduler.feeds.content import status_tag
 from scheduler.outbox import feeds
-from scheduler.outbox.acks import acknowledge
+from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.status import AgencyStatus, Status
 from scheduler.outbox.store import Reminder, open_store, utcnow
@@ -111,10 +111,21 @@ def test_the_agency_feed_shows_its_status_and_it_changes_after_a_confirmation(se
     uid = f"{HUE}.bao-cao-nam.2026.{A_LUOI}@nhacviec"
     assert summaries[uid] == "[Quá hạn] Hạn: Báo cáo kết quả thực hiện 01 năm"
     assert summaries[f"{HUE}.thang-hanh-dong-bdg.2026.{A_LUOI}@nhacviec"].startswith("Đợt: ")
-    acknowledge(engine, f"{HUE}/bao-cao-nam/2026/{A_LUOI}", "Nguyễn Văn A", NOW - timedelta(hours=1))
+    described = next(e for e in year if str(e["UID"]) == uid)
+    assert "Tình trạng ngày 14/12/2026: Quá hạn" in str(described["DESCRIPTION"])
+    acknowledge(
+        engine,
+        f"{HUE}/bao-cao-nam/2026/{A_LUOI}",
+        "Nguyễn Văn A",
+        NOW - timedelta(hours=1),
+        ReportReference("88/BC-UBND", date(2026, 12, 13)),
+    )
     second = client.get(path_of(served["agency"]))
-    after = {str(e["UID"]): str(e["SUMMARY"]) for e in events_of(parsed(second.content))}
-    assert after[uid] == "[Đã báo cáo] Hạn: Báo cáo kết quả thực hiện 01 năm"
+    after = {str(e["UID"]): e for e in events_of(parsed(second.content))}
+    assert str(after[uid]["SUMMARY"]) == "[Đã báo cáo] Hạn: Báo cáo kết quả thực hiện 01 năm"
+    assert "Tình trạng ngày 14/12/2026: Đã báo cáo muộn (văn bản số 88/BC-UBND)" in str(
+        after[uid]["DESCRIPTION"]
+    )
     assert second.headers["etag"] != first.headers["etag"]
     # The plan's progress moved too.
     plan = {str(e["SUMMARY"]) for e in events_of(parsed(client.get(path_of(served["plan"])).content))}
@@ -204,6 +215,11 @@ def test_the_board_shows_the_links_and_an_admin_rotates_them_with_csrf(served):
     assert new and client.get(path_of(new[1])).status_code == 200
     agency = client.get(f"/don-vi/{A_LUOI}")
     assert "Đăng ký lịch" in agency.text and served["agency"] in agency.text
+    assert "Thu hồi và tạo liên kết mới" in agency.text
+    moved = client.post("/lich/lien-ket", data={"csrf": csrf_of(agency.text), "loai": "agency", "ma": A_LUOI})
+    assert moved.status_code == 200 and str(moved.url).endswith(f"/don-vi/{A_LUOI}?lich=moi#dang-ky-lich")
+    assert "Đã thu hồi liên kết cũ" in moved.text and served["agency"] not in moved.text
+    assert client.get(path_of(served["agency"])).status_code == 404
 
 
 def test_the_cli_creates_lists_and_revokes_feeds(tmp_path, config_dir, monkeypatch, database_url):

@@ -117,6 +117,7 @@ def agency_body(
         occ.c.confirmed_at,
         occ.c.waived,
         occ.c.extended_to,
+        occ.c.report_number,
     ).where(
         occ.c.agency_id == agency_id,
         occ.c.kind == OccurrenceKind.DEADLINE,
@@ -126,6 +127,7 @@ def agency_body(
         found = {(r.plan_id, r.item_id, r.period): r for r in conn.execute(query)}
     ended = lifetimes.has_ended(deployment.agencies, agency_id, today)
     tags: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for event in events:
         row = found.get((event.plan_id, event.item_id, event.period))
         if event.kind != OccurrenceKind.DEADLINE or agency_id not in event.who:
@@ -138,7 +140,10 @@ def agency_body(
             waived=bool(row.waived) if row else False,
             extended_to=row.extended_to if row else None,
         )
-        tags[event.uid] = status_tag(compute(given, today, deployment.workdays, tz, due_soon_days))
+        status = compute(given, today, deployment.workdays, tz, due_soon_days)
+        tags[event.uid] = status_tag(status)
+        number = f" (văn bản số {row.report_number})" if row is not None and row.report_number else ""
+        notes[event.uid] = f"Tình trạng ngày {format_date(today)}: {status.label}{number}"
 
     def summary_of(event: Event) -> str:
         tag = tags.get(event.uid, "")
@@ -151,6 +156,7 @@ def agency_body(
         name=f"Lịch báo cáo - {deployment.name_of(agency_id)}",
         uid=lambda e: f"{e.plan_id}.{e.item_id}.{e.period}.{agency_id}@nhacviec",
         summary_of=summary_of,
+        note=lambda e: notes.get(e.uid),
         alarm_days=alarm_days,
     )
     return Body(ics, _etag(ics))
