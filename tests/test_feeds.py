@@ -84,6 +84,10 @@ def test_the_plan_feed_is_valid_ics_with_each_deadline_window_and_its_progress(s
     assert "max-age" in answer.headers["cache-control"]
     cal = parsed(answer.content)
     assert cal["PRODID"] and str(cal["VERSION"]) == "2.0"
+    assert (
+        b"REFRESH-INTERVAL;VALUE=DURATION:PT6H" in answer.content
+        and b"X-PUBLISHED-TTL:PT6H" in answer.content
+    )
     changed = parsedate_to_datetime(answer.headers["last-modified"])
     assert changed == NOW  # first served now
     for event in events_of(cal):  # RFC 5545 §3.6.1: UID and DTSTAMP required; DTSTART with METHOD

@@ -49,6 +49,7 @@ STAMP_PLACEHOLDER = b"\r\nDTSTAMP:20000101T000000Z\r\n"
 BACK_DAYS = 366  # a plan without end (recurring): its feed starts at most this long ago
 AHEAD_DAYS = 400  # … and ends this far ahead
 MAX_ALARM_DAYS = 30
+REFRESH = timedelta(hours=6)  # what the feed asks calendar clients to poll at (they choose)
 
 
 class FeedGone(Exception):
@@ -158,6 +159,7 @@ def agency_body(
         summary_of=summary_of,
         note=lambda e: notes.get(e.uid),
         alarm_days=alarm_days,
+        refresh=REFRESH,
     )
     return Body(ics, _etag(ics))
 
@@ -206,6 +208,7 @@ def plan_body(
         summary_of=summary_of,
         note=note,
         alarm_days=alarm_days,
+        refresh=REFRESH,
     )
     return Body(ics, _etag(ics))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from icalendar import Alarm, Calendar
+from icalendar import Alarm, Calendar, vDuration
 from icalendar import Event as IcsEvent
 
 from scheduler.config.deployment import Deployment
@@ -51,18 +51,23 @@ def to_ics(
     summary_of: Callable[[Event], str] | None = None,
     note: Callable[[Event], str | None] | None = None,
     alarm_days: int | None = None,
+    refresh: timedelta | None = None,
 ) -> bytes:
     """Serialize `events`; UIDs are stable so calendar clients update rather than duplicate.
 
     The calendar feeds (scheduler/feeds/) give their own `name`, `uid` (the agency added for an
     agency's entries), `summary_of` (the status in front), `note` (a line added to the
-    description) and `alarm_days` (a VALARM that many days before the start)."""
+    description), `alarm_days` (a VALARM that many days before the start) and `refresh` (how often
+    a subscribed client should poll: REFRESH-INTERVAL of RFC 7986, X-PUBLISHED-TTL for Outlook)."""
     cal = Calendar()
     cal.add("prodid", "-//nhacviec//lich bao cao//VI")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
+    if refresh is not None:
+        cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(refresh))
     for event in events:
         item = IcsEvent()
         item.add("uid", uid(event) if uid else event.uid)
