@@ -113,18 +113,6 @@ def rotate(engine: Engine, kind: FeedKind, target_id: str, by: str) -> Feed:
     return create(engine, kind, target_id, by)
 
 
-def revoke_id(engine: Engine, feed_id: int, by: str) -> bool:
-    """Revoke one feed by its id; False when there is no such unrevoked feed."""
-    table = CalendarFeed.__table__
-    with engine.begin() as conn:
-        result = conn.execute(
-            update(table)
-            .where(table.c.id == feed_id, table.c.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_by=by)
-        )
-    return bool(result.rowcount)
-
-
 def listing(engine: Engine, include_revoked: bool = True) -> list[Feed]:
     table = CalendarFeed.__table__
     query = select(table).order_by(table.c.kind, table.c.target_id, table.c.id)
