@@ -60,7 +60,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action RESTART IDENTITY"
+                "TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action, calendar_feed "
+                "RESTART IDENTITY"
             )
         )
     engine.dispose()
