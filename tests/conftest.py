@@ -61,7 +61,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         conn.execute(
             text(
                 "TRUNCATE reminder, occurrence, delivery_attempt, app_user, occurrence_action, event_endpoint,"
-                " api_token, api_idempotency RESTART IDENTITY"
+                " api_token, api_idempotency, calendar_feed RESTART IDENTITY"
             )
         )
     engine.dispose()

@@ -29,6 +29,7 @@ LAYERS = (
     "scheduler.accounts",
     "scheduler.reports",
     "scheduler.api",
+    "scheduler.feeds",
     "scheduler.web",
     "scheduler.service",
     "scheduler.cli",

@@ -225,7 +225,7 @@ def test_deadline_on_a_day_off_mentions_the_effective_due_date(templates: Templa
 
 @pytest.mark.parametrize("kind", REMINDER_KINDS)
 def test_no_link_means_no_link_text(templates: Templates, kind: str):
-    context = {**sample_context(kind), "confirm_url": None}
+    context = {**sample_context(kind), "confirm_url": None, "calendar_url": None}
     rendered = templates.render(kind, context)
     for output in (rendered.text, rendered.short, rendered.html):
         assert "Xác nhận" not in output and "None" not in output

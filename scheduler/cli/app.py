@@ -36,6 +36,7 @@ from scheduler.cli.common import (
     stop,
 )
 from scheduler.cli.db import db_app
+from scheduler.cli.feeds import feeds_app
 from scheduler.cli.outbox_listing import FORMATS, write_csv, write_json
 from scheduler.cli.outbox_listing import table as listing
 from scheduler.cli.plan import plan_app
@@ -595,6 +596,12 @@ app.add_typer(
     tokens_app, name="token", help="Token của API JSON: tạo (create), liệt kê (list), thu hồi (revoke)."
 )
 app.command("report")(report_command)  # Bảng theo dõi tình hình báo cáo (.xlsx, .csv)
+
+app.add_typer(
+    feeds_app,
+    name="feed",
+    help="Lịch đăng ký (ICS): tạo liên kết (create), liệt kê (list), thu hồi (revoke).",
+)
 
 
 def main() -> None:

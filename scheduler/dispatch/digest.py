@@ -69,6 +69,7 @@ def digest_context(
     unconfigured: Mapping[str, str] | None = None,
     due_soon_days: int = DEFAULT_DUE_SOON_DAYS,
     board_url: str | None = None,
+    calendar_url: str | None = None,
 ) -> dict[str, Any]:
     """The digest's context (its contract is in `scheduler.render.templates`): the deadlines of
     the period, in the order of their dates, each with its agencies and their status (computed by
@@ -78,7 +79,8 @@ def digest_context(
     `unconfigured`: channels that are not configured, with why their reminders wait; the
     reminders due by today on them are listed with the undelivered ones. `due_soon_days`:
     NHACVIEC_DUE_SOON_DAYS. `board_url`: the signed read-only link to the plan's board
-    (`Links.board_url`), None where there is none (a preview)."""
+    (`Links.board_url`), None where there is none (a preview). `calendar_url`: the plan's
+    calendar feed (`FeedLinks.url`), None likewise."""
     plan = next(p for p in deployment.plans if p.id == plan_id)
     occ, rem = Occurrence.__table__, Reminder.__table__
     with engine.connect() as conn:
@@ -177,6 +179,7 @@ def digest_context(
         "counts": counts,
         "alerts": operator_alerts(engine, deployment),
         "board_url": board_url,
+        "calendar_url": calendar_url,
     }
 
 

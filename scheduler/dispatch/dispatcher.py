@@ -39,6 +39,7 @@ from scheduler.config.settings import Settings, in_period
 from scheduler.dispatch.digest import DigestKey, digest_context
 from scheduler.dispatch.guards import ChannelGuard, DailyQuota
 from scheduler.outbox import events
+from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.metrics import Metrics
 from scheduler.outbox.recorder import SendRecorder
 from scheduler.outbox.store import (
@@ -586,6 +587,7 @@ class Dispatcher:
                 self.unconfigured,
                 self.settings.due_soon_days,
                 self.builder.links.board_url(plan_id),
+                self.builder.calendar_url(FeedKind.PLAN, plan_id),
             )
             return self.builder.digest(row, context, self.notifiers[row.channel].renders)
         if row.kind == ReminderKind.EVENT:

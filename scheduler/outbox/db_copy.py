@@ -29,6 +29,7 @@ from scheduler.outbox.store import (
     ApiIdempotency,
     ApiToken,
     AppUser,
+    CalendarFeed,
     DeliveryAttempt,
     EventEndpoint,
     Occurrence,
@@ -54,10 +55,18 @@ TABLES: tuple[Table, ...] = tuple(
         EventEndpoint,
         ApiToken,
         ApiIdempotency,
+        CalendarFeed,
     )
 )
 # Tables whose integer id comes from a sequence on PostgreSQL.
-SERIAL_TABLES = ("reminder", "delivery_attempt", "app_user", "occurrence_action", "api_token")
+SERIAL_TABLES = (
+    "reminder",
+    "delivery_attempt",
+    "app_user",
+    "occurrence_action",
+    "api_token",
+    "calendar_feed",
+)
 ALEMBIC_TABLE = "alembic_version"
 
 

@@ -597,3 +597,29 @@ class ApiIdempotency(SQLModel, table=True):
     status_code: int
     body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A calendar feed's capability (migration 0015, scheduler/outbox/feeds.py): the ICS feed of
+    an agency or a plan at `/lich/<token>.ics`, the token naming this row and its `nonce`.
+    A revoked row's URL answers 404; a new row (a new nonce) gives a new URL."""
+
+    if TYPE_CHECKING:  # made by the SQLAlchemy mapping: SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (Index("ix_calendar_feed_target", "kind", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # a scheduler.outbox.feeds.FeedKind: agency | plan
+    target_id: str  # the agency's or the plan's id
+    nonce: str  # random; in the signed token, so a token is worth nothing once its row is revoked
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    last_fetched_at: datetime | None = None
+    # The body last served (its hash, DTSTAMP aside) and since when it has been so: the feed's
+    # ETag and Last-Modified, stable across restarts and replicas.
+    etag: str | None = None
+    changed_at: datetime | None = None

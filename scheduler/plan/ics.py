@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from icalendar import Calendar
+from icalendar import Alarm, Calendar, vDuration
 from icalendar import Event as IcsEvent
 
 from scheduler.config.deployment import Deployment
@@ -40,24 +41,53 @@ def description(deployment: Deployment, event: Event) -> str:
     return "\n".join(lines)
 
 
-def to_ics(deployment: Deployment, events: list[Event], stamp: datetime) -> bytes:
-    """Serialize `events`; UIDs are stable so calendar clients update rather than duplicate."""
+def to_ics(
+    deployment: Deployment,
+    events: list[Event],
+    stamp: datetime,
+    *,
+    name: str = "Lịch báo cáo - nhacviec",
+    uid: Callable[[Event], str] | None = None,
+    summary_of: Callable[[Event], str] | None = None,
+    note: Callable[[Event], str | None] | None = None,
+    alarm_days: int | None = None,
+    refresh: timedelta | None = None,
+) -> bytes:
+    """Serialize `events`; UIDs are stable so calendar clients update rather than duplicate.
+
+    The calendar feeds (scheduler/feeds/) give their own `name`, `uid` (the agency added for an
+    agency's entries), `summary_of` (the status in front), `note` (a line added to the
+    description), `alarm_days` (a VALARM that many days before the start) and `refresh` (how often
+    a subscribed client should poll: REFRESH-INTERVAL of RFC 7986, X-PUBLISHED-TTL for Outlook)."""
     cal = Calendar()
     cal.add("prodid", "-//nhacviec//lich bao cao//VI")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", "Lịch báo cáo - nhacviec")
+    cal.add("x-wr-calname", name)
+    if refresh is not None:
+        cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(refresh))
     for event in events:
         item = IcsEvent()
-        item.add("uid", event.uid)
+        item.add("uid", uid(event) if uid else event.uid)
         item.add("dtstamp", stamp)
         item.add("dtstart", event.start)
         item.add("dtend", event.end + timedelta(days=1))
-        item.add("summary", summary(event))
-        item.add("description", description(deployment, event))
+        title = summary_of(event) if summary_of else summary(event)
+        item.add("summary", title)
+        text = description(deployment, event)
+        extra = note(event) if note else None
+        item.add("description", f"{text}\n{extra}" if extra else text)
         item.add("categories", [event.kind])
         item.add("transp", "TRANSPARENT")
+        if alarm_days is not None:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("trigger", timedelta(days=-alarm_days))
+            when = "hôm nay" if alarm_days == 0 else f"còn {alarm_days} ngày"
+            alarm.add("description", f"Nhắc việc ({when}): {title}")
+            item.add_component(alarm)
         cal.add_component(item)
     ics: bytes = cal.to_ical()  # icalendar leaves its return type out
     return ics

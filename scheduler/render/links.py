@@ -26,14 +26,19 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.config.settings import MIN_SECRET_BYTES, Settings, SettingsError
+from scheduler.outbox import feeds
+from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.store import sqlite_file
 
 SALT = "nhacviec.confirm"
 BOARD_SALT = "nhacviec.board"  # the digest's read-only link to a plan's board: its own salt
 BOARD_DAYS = 14  # how long that link opens the board
+FEED_SALT = "nhacviec.feed"  # a calendar feed's capability URL: its own salt, no expiry (revocable)
 SHORT_SIGNATURE_BYTES = 9  # 72 bits, 12 characters
 DAY = 86400
 KEY_FILE = "secret.key"  # beside the SQLite database
@@ -118,6 +123,7 @@ class Links:
         self.public_url = public_url.rstrip("/")
         self.max_age = max_age_days * 86400
         self._board = URLSafeTimedSerializer(secret, salt=BOARD_SALT)
+        self._feed = URLSafeSerializer(secret, salt=FEED_SALT)
 
     def short_url(self, reminder_id: int, occurrence_key: str, now: float | None = None) -> str:
         """The short link for a reminder row of `occurrence_key`; valid as long as the long form."""
@@ -189,6 +195,35 @@ class Links:
             raise LinkInvalid(expired=False)
         return plan_id
 
+    def feed_token(self, feed_id: int, nonce: str) -> str:
+        """A calendar feed's token: it names the `calendar_feed` row and its nonce. It does not
+        expire (calendar clients poll for years); revoking the row is what ends it."""
+        return self._feed.dumps([feed_id, nonce])
+
+    def feed_url(self, feed_id: int, nonce: str) -> str:
+        """`https://…/lich/<token>.ics` (the scheme of NHACVIEC_PUBLIC_URL)."""
+        return f"{self.public_url}/lich/{self.feed_token(feed_id, nonce)}.ics"
+
+    def feed_webcal_url(self, feed_id: int, nonce: str) -> str:
+        """The same feed as `webcal://…`, which calendar applications open as a subscription."""
+        url = self.feed_url(feed_id, nonce)
+        return "webcal://" + url.split("://", 1)[1]
+
+    def feed(self, token: str) -> tuple[int, str]:
+        """(row id, nonce) a feed token names; raises LinkInvalid when forged or damaged."""
+        try:
+            payload = self._feed.loads(token)
+        except BadSignature:
+            raise LinkInvalid(expired=False) from None
+        if (
+            not isinstance(payload, list)
+            or len(payload) != 2
+            or not isinstance(payload[0], int)
+            or not isinstance(payload[1], str)
+        ):
+            raise LinkInvalid(expired=False)
+        return payload[0], payload[1]
+
     def _payload(self, token: str) -> str | None:
         """The occurrence key a token carries, its signature unchecked; None when unreadable."""
         try:
@@ -196,6 +231,38 @@ class Links:
         except Exception:  # any damage: there is nothing to read
             return None
         return payload if isinstance(payload, str) and len(payload) <= 300 else None
+
+
+class FeedLinks:
+    """The https link of an agency's or a plan's current calendar feed, for the messages (the
+    reminders to an agency, the digest of a plan): the feed row is made on first use. A link is
+    kept `cache_seconds`, so a revoked link may still go out that long; a database error gives
+    None (the message goes without it rather than not at all)."""
+
+    BY = "nhacviec (thư nhắc việc)"
+
+    def __init__(
+        self,
+        engine: Engine,
+        links: Links,
+        cache_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine, self.links, self.cache_seconds, self.clock = engine, links, cache_seconds, clock
+        self._cache: dict[tuple[FeedKind, str], tuple[float, str]] = {}
+
+    def url(self, kind: FeedKind, target_id: str) -> str | None:
+        now = self.clock()
+        found = self._cache.get((kind, target_id))
+        if found is not None and now - found[0] < self.cache_seconds:
+            return found[1]
+        try:
+            feed = feeds.get_or_create(self.engine, kind, target_id, self.BY)
+        except SQLAlchemyError:
+            return None
+        url = self.links.feed_url(feed.id, feed.nonce)
+        self._cache[(kind, target_id)] = (now, url)
+        return url
 
 
 def _base36(number: int) -> str:

@@ -15,11 +15,12 @@ from typing import Any
 from notifiers.base import Attachment, Message
 from scheduler.config.deployment import Deployment
 from scheduler.config.schema import ObligationSpec, ObservanceSpec, PlanSpec, WindowSpec
+from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.store import OccurrenceRow, ReminderRow
 from scheduler.plan.events import Event, calendar_events
 from scheduler.plan.ics import to_ics
 from scheduler.plan.kinds import OccurrenceKind, ReminderKind
-from scheduler.render.links import Links
+from scheduler.render.links import FeedLinks, Links
 from scheduler.render.templates import OUTPUTS, Rendered, Templates, ngay
 
 ItemSpec = ObligationSpec | WindowSpec | ObservanceSpec
@@ -56,8 +57,17 @@ def data_period_field(data_period: dict[str, Any] | None) -> str:
 class MessageBuilder:
     """Renders reminders with the current configuration and templates."""
 
-    def __init__(self, deployment: Deployment, templates: Templates, links: Links, timezone: tzinfo) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        templates: Templates,
+        links: Links,
+        timezone: tzinfo,
+        feeds: FeedLinks | None = None,
+    ) -> None:
+        """`feeds`: the calendar feeds' links that e-mails carry (none without it: previews)."""
         self.deployment = deployment
+        self.feeds = feeds
         self.templates = templates
         self.links = links
         self.timezone = timezone
@@ -119,7 +129,14 @@ class MessageBuilder:
             "confirm_url": self._confirm_url(reminder, occurrence, short_link) if is_deadline else None,
             "today": today,
             "data_period": vars(event.data) if event and event.data else None,
+            "calendar_url": self.calendar_url(FeedKind.AGENCY, occurrence.agency_id)
+            if reminder.channel == "email"
+            else None,
         }
+
+    def calendar_url(self, kind: FeedKind, target_id: str) -> str | None:
+        """The https link of the agency's or plan's calendar feed, or None (no feeds wired)."""
+        return self.feeds.url(kind, target_id) if self.feeds is not None else None
 
     def _confirm_url(self, reminder: ReminderRow, occurrence: OccurrenceRow, short: bool) -> str:
         """The short link of the reminder row (Zalo, SMS), or the long one (e-mail, previews)."""

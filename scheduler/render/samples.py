@@ -35,6 +35,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "via_agency": _SO_LDTBXH,
     "focal_agency": _SO_LDTBXH,
     "confirm_url": "https://nhacviec.hue.gov.vn/xac-nhan/k7Qm2ZpX",
+    "calendar_url": "https://nhacviec.hue.gov.vn/lich/WzEsIm1hdSJd.mau.ics",
     "today": date(2026, 12, 3),
     "data_period": None,
 }
@@ -141,6 +142,7 @@ SAMPLE_DIGEST: dict[str, Any] = digest_sample(
         "focal_agency": _SO_LDTBXH,
         "today": date(2026, 12, 11),
         "board_url": "https://nhacviec.hue.example.org/ke-hoach/hue-2026-bdg?xem=InNhbXBsZSI.Z1k9QA.mau",
+        "calendar_url": "https://nhacviec.hue.example.org/lich/WzIsIm1hdSJd.mau.ics",
         "alerts": [
             "zalo: token làm mới đã 82 ngày (hết hạn sau khoảng 3 tháng); chạy `nhacviec zalo authorize` để cấp lại"
         ],
@@ -183,7 +185,13 @@ def variants(kind: str) -> Iterator[dict[str, Any]]:
     yield base
     if kind == DIGEST:
         yield digest_sample(
-            {**base, "plan": {**base["plan"], "number": None, "issuer": ""}, "alerts": [], "board_url": None},
+            {
+                **base,
+                "plan": {**base["plan"], "number": None, "issuer": ""},
+                "alerts": [],
+                "board_url": None,
+                "calendar_url": None,
+            },
             [],
         )
         return
@@ -195,6 +203,7 @@ def variants(kind: str) -> Iterator[dict[str, Any]]:
         "via_agency": None,
         "focal_agency": "",
         "confirm_url": None,
+        "calendar_url": None,
     }
     rich = {**base, "via_agency": None, "to_agency": _SO_LDTBXH, "confirm_url": SAMPLE_CONTEXT["confirm_url"]}
     if base["item"]["kind"] == OccurrenceKind.DEADLINE:

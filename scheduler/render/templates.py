@@ -54,6 +54,8 @@ Context of a reminder (the contract `scheduler.render.messages` fills)
 - `data_period`: {`start`, `end` (dates), `name`} or None: the data a periodic report of Decree
   09/2019/NĐ-CP covers ("Số liệu từ 15/12/2025 đến 14/06/2026"), and the period's name, with
   which the item's title ends ("6 tháng đầu năm 2026"); None for other deadlines
+- `calendar_url`: str or None: the https link of the agency's calendar feed (`/lich/<token>.ics`,
+  for "Đăng ký lịch"); e-mails only, None on other channels and in previews
 
 Context of the digest (`scheduler.dispatch.digest.digest_context`)
 ---------------------------------------------------------
@@ -80,6 +82,7 @@ had passed when it was first planned, never late), "ended" (đơn vị đã gi�
   token to authorize again …), each "channel: what to do"; usually empty
 - `board_url`: str or None: the signed, expiring (14 days) read-only link to the plan's board
   (`/ke-hoach/<plan>?xem=…`), which opens that plan's pages without an account; None in previews
+- `calendar_url`: str or None: the https link of the plan's calendar feed; None in previews
 
 Validation at load time
 -----------------------
@@ -143,11 +146,11 @@ RECIPIENT = frozenset({"agency", "contact"})  # a template reading these renders
 REMINDER_KEYS = frozenset(
     {
         "kind", "plan", "item", "start", "end", "effective_due", "days_left", "agency", "contact",
-        "to_agency", "via_agency", "focal_agency", "confirm_url", "today", "data_period",
+        "to_agency", "via_agency", "focal_agency", "confirm_url", "today", "data_period", "calendar_url",
     }
 )  # fmt: skip
 DIGEST_KEYS = frozenset(
-    {"plan", "focal_agency", "today", "deadlines", "rows", "counts", "alerts", "board_url"}
+    {"plan", "focal_agency", "today", "deadlines", "rows", "counts", "alerts", "board_url", "calendar_url"}
 )
 
 

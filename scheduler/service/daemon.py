@@ -68,7 +68,7 @@ from scheduler.outbox.store import (
     utcnow,
 )
 from scheduler.outbox.sync import sync
-from scheduler.render.links import Links, secret_key
+from scheduler.render.links import FeedLinks, Links, secret_key
 from scheduler.render.messages import MessageBuilder
 from scheduler.render.templates import Templates
 from scheduler.service.channels import build_notifiers, channels_in_use
@@ -193,7 +193,9 @@ class Daemon:
         self.notifiers = build_notifiers(s, self.deployment, self.engine, unconfigured)
         self.metrics = Metrics(self._outbox_depth, lambda: len(operator_alerts(self.engine, self.deployment)))
         self.metrics.watch_ledger(self.engine, s.timezone)
-        self.builder = MessageBuilder(self.deployment, self.templates, self.links, s.timezone)
+        self.builder = MessageBuilder(
+            self.deployment, self.templates, self.links, s.timezone, FeedLinks(self.engine, self.links)
+        )
         journal = journal_path(s.database_url)  # an SQLite file: we hold its lock, we are alone
         self.dispatcher = Dispatcher(
             self.engine, self.builder, self.notifiers, s, self.worker, self.metrics, journal, unconfigured

@@ -44,6 +44,7 @@ from scheduler.web.auth import Auth, AuthSettings
 from scheduler.web.board import Board
 from scheduler.web.common import page, read_form
 from scheduler.web.exports import Exports
+from scheduler.web.feeds import Feeds
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 MAX_FOCAL_POINTS = 5  # on a page refusing a link that names no plan: the focal agencies of the plans in force
@@ -280,6 +281,7 @@ def create_app(
         *auth.routes(),
         *board.routes(),
         *Exports(board).routes(),  # Bảng theo dõi tình hình báo cáo: .xlsx, .csv
+        *Feeds(engine, deployment, links, auth, tz, due_soon_days).routes(),  # calendar feeds: /lich/
         Route("/xac-nhan/{token}", show, methods=["GET"]),
         Route("/xac-nhan/{token}", confirm, methods=["POST"]),
         Route("/x/{code}", show, methods=["GET"]),

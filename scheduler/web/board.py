@@ -45,6 +45,7 @@ from scheduler.outbox import actions
 from scheduler.outbox import board as rows
 from scheduler.outbox.acks import ReferenceInvalid, report_reference
 from scheduler.outbox.actions import Action, ActionRecord, ActionRefused
+from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.queries import retry_dead
 from scheduler.outbox.status import (
     DEFAULT_DUE_SOON_DAYS,
@@ -59,6 +60,7 @@ from scheduler.outbox.store import OccurrenceStatus, utcnow
 from scheduler.render.links import LinkInvalid, Links
 from scheduler.web.auth import Auth, forbidden, sign_in_redirect
 from scheduler.web.common import page, read_form
+from scheduler.web.feeds import feed_block
 
 BACK_DAYS, AHEAD_DAYS = 30, 90  # the plan page's default period around today
 MAX_SPAN_DAYS = 3 * 366  # a longer period asked for is cut to this
@@ -309,6 +311,8 @@ class Board:
                 viewer,
                 nam=str(plan.year),
             ),
+            feed=feed_block(self.engine, self.links, deployment, viewer.user, FeedKind.PLAN, plan.id),
+            feed_rotated=request.query_params.get("lich") == "moi",
             **self.common(viewer, deployment),
         )
 
@@ -645,6 +649,10 @@ class Board:
             deadlines=deadlines,
             history=history,
             history_limit=HISTORY_LIMIT,
+            feed=feed_block(self.engine, self.links, deployment, user, FeedKind.AGENCY, agency_id)
+            if agency is not None
+            else None,
+            feed_rotated=request.query_params.get("lich") == "moi",
             **self.common(Viewer(user, csrf), deployment),
         )
 

@@ -3,14 +3,14 @@ config/channels.yaml's `eoffice` channel (`event_endpoint`: which plans and even
 never its address or secret), and the body an event row carries (`reminder.payload`).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
