@@ -36,6 +36,8 @@ bench: $(BIN)/nhacviec
 	$(BIN)/python bench/bench_agencies.py
 	$(BIN)/python bench/bench_board.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_reports.py
+	$(BIN)/python bench/bench_feeds.py
 
 # requirements.lock: every runtime dependency (and the postgres extra, and the build backend) at
 # the exact version the Docker image installs, with the hashes of its files. Regenerate it after

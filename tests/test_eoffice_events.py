@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from notifiers.base import Message, NotConfigured, NotifierError
 from notifiers.eoffice import Endpoint, EofficeNotifier, EofficeOptions
+from scheduler.accounts.tokens import Scope, create_token
 from scheduler.accounts.users import Role, add_user
 from scheduler.cli.app import app
 from scheduler.config.loader import ConfigInvalid, load_config
@@ -595,3 +596,44 @@ def test_the_daemon_builds_the_channel_only_when_configured_and_keyed(config_dir
     assert "NHACVIEC_EOFFICE_SECRET" in unconfigured["eoffice"]  # its events wait, and say why
     keyed = make_settings(tmp_path, config_dir, NHACVIEC_DELIVERY="live", NHACVIEC_EOFFICE_SECRET=SECRET)
     assert isinstance(build_notifiers(keyed, deployment, None)["eoffice"], EofficeNotifier)
+
+
+# --- the other ways in: the confirmation page and the JSON API -------------------------------------
+
+
+def test_the_confirmation_page_and_the_api_queue_the_event_that_is_delivered(env, tmp_path):
+    """The focal point's button and an e-office system's POST /api/v1/acknowledgements both go
+    through acks.confirm: each confirmation reaches the receiver as one signed event."""
+    engine = env["engine"]
+    add_user(engine, "snv", "Trần Thị Bình", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
+    _, secret = create_token(engine, "vpdt", Scope.WRITE, "snv")
+    app_ = web_app(tmp_path, env["config_dir"], engine)
+    with time_machine.travel(local(8, 9), tick=False), TestClient(app_) as client:
+        link = links(env["settings"]).url(KEY).removeprefix(env["settings"].public_url.rstrip("/"))
+        form = client.get(link)
+        assert form.status_code == 200 and "Xác nhận" in form.text
+        done = client.post(link, data={"by": "Nguyễn Văn Á", "so": "41/BC-UBND", "ngay": "07/12/2026"})
+        assert done.status_code == 200, done.text
+        answer = client.post(
+            "/api/v1/acknowledgements",
+            json={
+                "plan_id": PLAN,
+                "item_id": "tong-hop-bao-cao-nam",
+                "period": "2026",
+                "agency_id": "hue-so-noi-vu",
+                "report_number": "88/BC-SNV",
+                "report_date": "08/12/2026",
+            },
+            headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "vpdt-1"},
+        )
+        assert answer.status_code == 201, answer.text
+    [by_page] = of_type(event_rows(engine, KEY), "occurrence.confirmed")
+    [by_api] = of_type(event_rows(engine, OTHER), "occurrence.confirmed")
+    assert dispatch(env, local(8, 9, 1)) == 2
+    got = {r["json"]["agency"]["id"]: r for r in received(env)}
+    assert set(got) == {"hue-xa-a-luoi-1", "hue-so-noi-vu"}
+    assert all(r["signature_ok"] and not r["duplicate"] for r in got.values())
+    assert got["hue-xa-a-luoi-1"]["key"] == by_page.key
+    assert got["hue-xa-a-luoi-1"]["json"]["report"] == {"number": "41/BC-UBND", "date": "2026-12-07"}
+    assert got["hue-so-noi-vu"]["key"] == by_api.key
+    assert got["hue-so-noi-vu"]["json"]["report"] == {"number": "88/BC-SNV", "date": "2026-12-08"}
