@@ -154,6 +154,7 @@ def test_an_unchanged_feed_answers_304_to_if_none_match_and_if_modified_since(se
     url = path_of(served["plan"])
     first = client.get(url)
     etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert "set-cookie" not in first.headers  # the URL is the capability: no session, no cookie
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     assert client.get(url, headers={"If-None-Match": '"autre"'}).status_code == 200
     assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304

@@ -53,6 +53,15 @@ REFRESH_SECONDS = 60  # the cookie's time of last use is rewritten at most this 
 SIGN_IN = "/dang-nhap"
 SIGN_OUT = "/dang-xuat"
 API_PREFIX = "/api/v1"  # the JSON API: bearer tokens only, never this cookie (so no CSRF either)
+FEED_PREFIX, FEED_SUFFIX = "/lich/", ".ics"  # calendar feeds: the URL is the capability, no session
+
+
+def sessionless(path: str) -> bool:
+    """Requests that neither read nor set the session cookie: the JSON API and the calendar
+    feeds, which calendar applications fetch for years (a cookie there is only noise)."""
+    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        return True
+    return path.startswith(FEED_PREFIX) and path.endswith(FEED_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -191,8 +200,7 @@ class Auth:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         async def with_session(scope: Scope, receive: Receive, send: Send) -> None:
-            path = scope.get("path", "")
-            if scope["type"] != "http" or path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            if scope["type"] != "http" or sessionless(scope.get("path", "")):
                 await app(scope, receive, send)
                 return
             session = self.load(Request(scope))
