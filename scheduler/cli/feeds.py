@@ -59,8 +59,8 @@ def create(
             feed = feeds.get_or_create(engine, feed_kind, target, by)
     finally:
         engine.dispose()
-    out.print(Text(f"webcal: {links.feed_webcal_url(feed.id, feed.nonce)}"), soft_wrap=True)
-    out.print(Text(f"https:  {links.feed_url(feed.id, feed.nonce)}"), soft_wrap=True)
+    out.print(Text(f"Đăng ký lịch (webcal): {links.feed_webcal_url(feed.id, feed.nonce)}"), soft_wrap=True)
+    out.print(Text(f"Dán vào «Thêm lịch từ URL»: {links.feed_url(feed.id, feed.nonce)}"), soft_wrap=True)
 
 
 @feeds_app.command("list")
