@@ -13,14 +13,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
 from scheduler.accounts.users import User, find_user, normal_login, user_by_id
-from scheduler.outbox.store import ApiToken, utcnow
+from scheduler.outbox.store import ApiToken, aware, utcnow
 
 PREFIX = "nv_"
 SHOWN = 8  # characters of the token kept to recognise it ("nv_AbCdE")
@@ -50,12 +50,6 @@ class Token:
     revoked_at: datetime | None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)  # SQLite keeps no offset
-    return moment
-
-
 def _token(row: Any) -> Token:
     return Token(
         id=row.id,
@@ -63,9 +57,9 @@ def _token(row: Any) -> Token:
         user_id=row.user_id,
         scope=Scope(row.scope),
         prefix=row.prefix,
-        created_at=_aware(row.created_at) or utcnow(),
-        last_used_at=_aware(row.last_used_at),
-        revoked_at=_aware(row.revoked_at),
+        created_at=aware(row.created_at) or utcnow(),
+        last_used_at=aware(row.last_used_at),
+        revoked_at=aware(row.revoked_at),
     )
 
 

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 
-from scheduler.outbox.store import AppUser, utcnow
+from scheduler.outbox.store import AppUser, aware, utcnow
 
 HASHER = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 MIN_PASSWORD = 10
@@ -81,12 +81,6 @@ def normal_login(login: str) -> str:
     return login.strip().lower()
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)  # SQLite keeps no offset; every instant is stored in UTC
-    return moment
-
-
 def _user(row: Any) -> User:
     return User(
         id=row.id,
@@ -95,8 +89,8 @@ def _user(row: Any) -> User:
         role=Role(row.role),
         agency_id=row.agency_id,
         disabled=bool(row.disabled),
-        created_at=_aware(row.created_at) or utcnow(),
-        last_sign_in_at=_aware(row.last_sign_in_at),
+        created_at=aware(row.created_at) or utcnow(),
+        last_sign_in_at=aware(row.last_sign_in_at),
         password_stamp=hashlib.sha256(row.password_hash.encode()).hexdigest()[:16],
     )
 

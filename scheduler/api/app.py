@@ -44,6 +44,7 @@ from scheduler.outbox.store import (
     Occurrence,
     Reminder,
     Status,
+    aware,
     start_of_day_utc,
     utcnow,
 )
@@ -290,7 +291,7 @@ def create_api(
                     status=state.code.value,
                     status_label=state.label,
                     extended_to=row.extended_to,
-                    confirmed_at=rows.aware(row.confirmed_at),
+                    confirmed_at=aware(row.confirmed_at),
                     confirmed_by=row.confirmed_by,
                     report_number=row.report_number,
                     report_date=row.report_date,
@@ -379,7 +380,7 @@ def create_api(
                     deadline=row.start_date,
                     status=state.code.value,
                     status_label=state.label,
-                    confirmed_at=rows.aware(row.confirmed_at),
+                    confirmed_at=aware(row.confirmed_at),
                     confirmed_by=row.confirmed_by,
                     report_number=row.report_number,
                     report_date=row.report_date,
@@ -411,7 +412,7 @@ def create_api(
     def reminder_model(row: Any) -> dict[str, Any]:
         values = dict(row._mapping)
         for name in ("send_at", "sent_at"):
-            values[name] = rows.aware(values[name])
+            values[name] = aware(values[name])
         return values
 
     @api.get(
@@ -515,7 +516,7 @@ def create_api(
             **reminder_model(row),
             "delivery_attempts": [
                 {
-                    "attempted_at": rows.aware(a.attempted_at),
+                    "attempted_at": aware(a.attempted_at),
                     "channel": a.channel,
                     "outcome": a.outcome,
                     "provider_id": a.provider_id,
@@ -630,7 +631,7 @@ def create_api(
                         period=body.period,
                         agency_id=body.agency_id,
                         already=done.already,
-                        confirmed_at=rows.aware(done.confirmed_at) or done.confirmed_at,
+                        confirmed_at=aware(done.confirmed_at) or done.confirmed_at,
                         confirmed_by=done.confirmed_by,
                         report_number=done.reference.number,
                         report_date=done.reference.day,

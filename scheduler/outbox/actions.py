@@ -42,6 +42,7 @@ from scheduler.outbox.store import (
     OccurrenceStatus,
     Reminder,
     Status,
+    aware,
     utcnow,
 )
 from scheduler.outbox.sync import SyncReport, replan
@@ -289,7 +290,7 @@ def reopen(
         table = Occurrence.__table__
         details: dict[str, Any]
         if row.status == OccurrenceStatus.SUBMITTED:
-            confirmed_at = _aware(row.confirmed_at)
+            confirmed_at = aware(row.confirmed_at)
             details = {
                 "undone": "received",
                 "confirmed_at": confirmed_at.isoformat() if confirmed_at else None,
@@ -346,7 +347,7 @@ def _as_record(r: Row[Any]) -> ActionRecord:
         r.agency_id,
         Action(r.action),
         r.by,
-        _aware(r.at) or r.at,
+        aware(r.at) or r.at,
         r.reason,
         dict(r.details or {}),
     )
@@ -417,13 +418,6 @@ def _optional_reason(reason: str | None) -> str | None:
 
 def _already_confirmed(row: Row[Any]) -> str:
     return f"Đơn vị đã được ghi nhận đã báo cáo ({row.confirmed_by or 'không rõ người xác nhận'})."
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive UTC datetimes."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _status_input(row: Row[Any]) -> StatusInput:

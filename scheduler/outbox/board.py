@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row, and_, func, or_, select
 
-from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
+from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status, aware
 from scheduler.plan.kinds import RUNG_KINDS, OccurrenceKind, ReminderKind
 
 # What a page needs of an occurrence to compute its status and show it.
@@ -147,13 +147,6 @@ class Delivery:
     reason: str | None
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 _TRIED = {Status.SENT: "sent", Status.DEAD: "dead"}  # and "retry": pending after an attempt
 _WAITING = (Status.PENDING, Status.CLAIMED)
 
@@ -169,13 +162,13 @@ def last_and_next(reminders: Sequence[Row[Any]]) -> dict[str, tuple[Delivery | N
         if status in _TRIED or (status == Status.PENDING and r.attempts):
             at = aware(r.sent_at if status == Status.SENT else r.updated_at) or aware(r.send_at)
             best = last.get(r.occurrence_key)
-            if best is None or at > best[0]:  # type: ignore[operator]
-                last[r.occurrence_key] = (at, r)  # type: ignore[assignment]
+            if best is None or at > best[0]:
+                last[r.occurrence_key] = (at, r)
         if status in _WAITING:
             at = aware(r.next_attempt_at or r.send_at)
             best = upcoming.get(r.occurrence_key)
-            if best is None or at < best[0]:  # type: ignore[operator]
-                upcoming[r.occurrence_key] = (at, r)  # type: ignore[assignment]
+            if best is None or at < best[0]:
+                upcoming[r.occurrence_key] = (at, r)
     found: dict[str, tuple[Delivery | None, Delivery | None]] = {}
     for key in last.keys() | upcoming.keys():
         tried, waiting = last.get(key), upcoming.get(key)

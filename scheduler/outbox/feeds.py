@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from scheduler.outbox.store import CalendarFeed, utcnow
+from scheduler.outbox.store import CalendarFeed, aware, utcnow
 
 NONCE_BYTES = 16
 
@@ -45,18 +45,13 @@ def _feed(row: Any) -> Feed:
         kind=FeedKind(row.kind),
         target_id=row.target_id,
         nonce=row.nonce,
-        created_at=_aware(row.created_at),
+        created_at=aware(row.created_at),
         created_by=row.created_by,
-        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
-        last_fetched_at=_aware(row.last_fetched_at) if row.last_fetched_at else None,
+        revoked_at=aware(row.revoked_at) if row.revoked_at else None,
+        last_fetched_at=aware(row.last_fetched_at) if row.last_fetched_at else None,
         etag=row.etag,
-        changed_at=_aware(row.changed_at) if row.changed_at else None,
+        changed_at=aware(row.changed_at) if row.changed_at else None,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create(engine: Engine, kind: FeedKind, target_id: str, by: str) -> Feed:

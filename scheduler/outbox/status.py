@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -56,7 +56,7 @@ from scheduler.calendar.dates import format_date
 from scheduler.calendar.workdays import WorkCalendar
 from scheduler.config import lifetimes
 from scheduler.config.deployment import Deployment
-from scheduler.outbox.store import OccurrenceStatus
+from scheduler.outbox.store import OccurrenceStatus, aware
 
 DEFAULT_DUE_SOON_DAYS = 3
 
@@ -177,9 +177,7 @@ def compute(
     if given.occurrence_status == OccurrenceStatus.SUBMITTED:
         if given.confirmed_at is None:
             return result(AgencyStatus.ON_TIME)
-        confirmed = (
-            given.confirmed_at if given.confirmed_at.tzinfo else given.confirmed_at.replace(tzinfo=UTC)
-        )
+        confirmed = aware(given.confirmed_at)
         return result(AgencyStatus.ON_TIME if confirmed.astimezone(tz).date() <= due else AgencyStatus.LATE)
     if given.waived:
         return result(AgencyStatus.WAIVED)
@@ -236,9 +234,7 @@ class Statuses:
             ended = self._ended[row.agency_id] = lifetimes.has_ended(
                 self.deployment.agencies, row.agency_id, self.today
             )
-        confirmed = row.confirmed_at
-        if confirmed is not None and confirmed.tzinfo is None:  # SQLite returns naive UTC
-            confirmed = confirmed.replace(tzinfo=UTC)
+        confirmed = aware(row.confirmed_at)
         # The confirmation's local day is all the model reads of its time.
         day = confirmed.astimezone(self.tz).date() if confirmed else None
         waived, extended_to = bool(row.waived), row.extended_to  # the focal agency's actions

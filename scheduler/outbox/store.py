@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, overload
 
 from sqlalchemy import (
     JSON,
@@ -73,6 +73,20 @@ class AttemptOutcome(StrEnum):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: datetime | None) -> datetime | None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """A stored instant, timezone-aware: a Core `select()` on SQLite returns naive UTC (the ORM's
+    rows come back aware), PostgreSQL aware."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def start_of_day_utc(day: date, tz: tzinfo) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cached_property
 from typing import Any
 
@@ -31,6 +31,7 @@ from scheduler.outbox.status import (
     Statuses,
     progress,
 )
+from scheduler.outbox.store import aware
 
 TITLE = "BẢNG THEO DÕI TÌNH HÌNH BÁO CÁO"
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -124,8 +125,7 @@ def local_naive(moment: datetime | None, tz: tzinfo) -> datetime | None:
     """A stored instant as the local wall time Excel shows (Excel has no time zones)."""
     if moment is None:
         return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(tz).replace(tzinfo=None)
+    return aware(moment).astimezone(tz).replace(tzinfo=None)
 
 
 def _lines(

@@ -56,7 +56,7 @@ from scheduler.outbox.status import (
     Statuses,
     progress,
 )
-from scheduler.outbox.store import OccurrenceStatus, utcnow
+from scheduler.outbox.store import OccurrenceStatus, aware, utcnow
 from scheduler.render.links import LinkInvalid, Links
 from scheduler.web.auth import Auth, forbidden, sign_in_redirect
 from scheduler.web.common import page, read_form
@@ -408,7 +408,7 @@ class Board:
         agencies = []
         for row, status, name in window:
             last, upcoming = reminders.get(row.key, (None, None))
-            confirmed = rows.aware(row.confirmed_at)
+            confirmed = aware(row.confirmed_at)
             agencies.append(
                 {
                     "id": row.agency_id,
@@ -620,7 +620,7 @@ class Board:
         deadlines = []
         for row in visible:
             status = statuses.of(row)
-            confirmed = rows.aware(row.confirmed_at)
+            confirmed = aware(row.confirmed_at)
             deadlines.append(
                 {
                     "plan": plans[row.plan_id].title,
@@ -662,7 +662,7 @@ class Board:
         """Reminders sent, failed or skipped, confirmations, and the focal agency's actions, newest first."""
         events: list[tuple[datetime, dict[str, Any]]] = []
         for r in rows.agency_history(self.engine, agency_id, list(plans), HISTORY_LIMIT):
-            at = rows.aware(r.at) or datetime.min.replace(tzinfo=UTC)
+            at = aware(r.at) or datetime.min.replace(tzinfo=UTC)
             outcome = "retry" if r.status == "pending" else r.status
             events.append(
                 (
@@ -678,7 +678,7 @@ class Board:
                 )
             )
         for row in visible:
-            confirmed = rows.aware(row.confirmed_at)
+            confirmed = aware(row.confirmed_at)
             if confirmed is None:
                 continue
             reference = ", ".join(
@@ -746,7 +746,7 @@ class Board:
         )
 
     def delivery_row(self, r: Row[Any], deployment: Deployment, now: datetime) -> dict[str, Any]:
-        due = rows.aware(r.next_attempt_at or r.send_at)
+        due = aware(r.next_attempt_at or r.send_at)
         if r.status == "dead":
             reason = r.last_error or "không rõ lý do"
         elif r.status == "claimed":
@@ -762,7 +762,7 @@ class Board:
             "recipient": r.recipient,
             "agency": r.agency_name or (deployment.name_of(r.agency_id) if r.agency_id else "—"),
             "about": f"{r.title} (hạn {format_date(r.start_date)})" if r.title else r.occurrence_key,
-            "when": self.local(rows.aware(r.updated_at) if r.status == "dead" else due),
+            "when": self.local(aware(r.updated_at) if r.status == "dead" else due),
             "attempts": r.attempts,
             "reason": reason,
         }
