@@ -23,16 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import time_machine
-from bench_board import (
-    AGENCY,
-    MEASURED_ITEM,
-    NATIONAL,
-    NOW,
-    TODAY,
-    build,
-    count,
-    write_config,
-)
+from bench_board import AGENCY, MEASURED_ITEM, NATIONAL, NOW, TODAY, build, count, write_config
 from common import AsgiClient, databases, goal_table, national_options, percentile, session
 from sqlalchemy import text
 

@@ -33,15 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import time_machine
-from bench_board import (
-    AGENCY,
-    NATIONAL,
-    NOW,
-    TODAY,
-    build,
-    count,
-    write_config,
-)
+from bench_board import AGENCY, NATIONAL, NOW, TODAY, build, count, write_config
 from common import AsgiClient, databases, goal_table, national_options, percentile, session
 from starlette.testclient import TestClient
 
@@ -82,10 +74,10 @@ class Backend:
 
 def run_backend(name: str, url: str, root: Path, config: Path, rounds: int) -> Backend:
     result = Backend(name)
-    engine, took = build(url, config)
+    engine, seconds = build(url, config)
     result.rows = count(engine)
     print(
-        f"[{name}: {result.rows[0]:,} occurrences, {result.rows[1]:,} reminders; sync {took['first sync']:.0f} s]",
+        f"[{name}: {result.rows[0]:,} occurrences, {result.rows[1]:,} reminders; sync {seconds['first sync']:.0f} s]",
         flush=True,
     )
     deployment = load_config(config)
