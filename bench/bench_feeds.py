@@ -132,7 +132,7 @@ def main() -> int:
             run_backend(name, url, root, config, args.rounds)
             for name, url, root in databases(run.root, args.postgres)
         ]
-        rows = []
+        rows: list[tuple[str, str, str, bool | None]] = []
         for b in backends:
             print(f"\n{b.name} ({b.rows[0]:,} occurrences, {b.rows[1]:,} reminders), ms p50 / p95:")
             for m in b.feeds:
