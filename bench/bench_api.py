@@ -16,30 +16,15 @@ board's). Always exits 0: benchmarks never fail the build.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import time_machine
-from bench_board import (
-    AGENCY,
-    MEASURED_ITEM,
-    NATIONAL,
-    NOW,
-    TODAY,
-    a_year_of_history,
-    count,
-    first_sync,
-    the_year_so_far,
-    write_config,
-)
-from common import goal_table, percentile, session
+from bench_board import AGENCY, MEASURED_ITEM, NATIONAL, NOW, TODAY, build, count, write_config
+from common import AsgiClient, databases, goal_table, national_options, percentile, session
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -88,49 +73,8 @@ def calls() -> list[Call]:
     ]
 
 
-class Client:
-    """The ASGI app called directly, in this thread: the server's time only."""
-
-    def __init__(self, app: Any, token: str) -> None:
-        self.app, self.auth = app, f"Bearer {token}".encode()
-        self.loop = asyncio.new_event_loop()
-
-    def get(self, path: str) -> tuple[int, int]:
-        path, _, query = path.partition("?")
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [(b"host", b"testserver"), (b"authorization", self.auth)],
-            "client": ("127.0.0.1", 50000),
-            "server": ("testserver", 80),
-            "state": {},
-        }
-        answer = {"status": 0, "size": 0}
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-            elif message["type"] == "http.response.body":
-                answer["size"] += len(message.get("body", b""))
-
-        self.loop.run_until_complete(self.app(scope, receive, send))
-        return answer["status"], answer["size"]
-
-
 def run_backend(name: str, url: str, config: Path, rounds: int) -> tuple[str, list[Call]]:
-    engine, _ = first_sync(url, config)
-    the_year_so_far(engine)
-    a_year_of_history(engine)
+    engine, _ = build(url, config)
     occurrences, reminders = count(engine)
     add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
     _, token = create_token(engine, "bench", Scope.READ, "quantri")
@@ -143,44 +87,26 @@ def run_backend(name: str, url: str, config: Path, rounds: int) -> tuple[str, li
     for call in measured:
         call.path = call.path.replace("CURSOR", make_cursor(deep or 1))
     with time_machine.travel(NOW, tick=False):
-        client = Client(api, token)
+        client = AsgiClient(api, {"authorization": f"Bearer {token}"})
         for call in measured:
             for _ in range(2):
                 client.get(call.path)
             for _ in range(rounds):
                 start = time.perf_counter()
-                call.status, call.size = client.get(call.path)
+                call.status, call.size, _ = client.get(call.path)
                 call.ms.append((time.perf_counter() - start) * 1000)
-        client.loop.close()
+        client.close()
     engine.dispose()
     return f"{name}: {occurrences:,} occurrences, {reminders:,} reminders", measured
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="fraction of the national size (default 1.0)"
-    )
-    parser.add_argument("--rounds", type=int, default=20, help="requests per call (default 20)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (config and DB)")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="the PostgreSQL server's admin URL; 'none' to measure SQLite only",
-    )
-    args = parser.parse_args()
+    args = national_options(__doc__, rounds=20, per="call").parse_args()
     with session("nhacviec-bench-api-", args.keep) as run:
         config = write_config(run.root, args.scale)
-        results = []
-        sqlite_root = run.root / "sqlite"
-        sqlite_root.mkdir()
-        results.append(run_backend("SQLite", f"sqlite:///{sqlite_root / 'nhacviec.db'}", config, args.rounds))
-        if args.postgres != "none":
-            from bench_sync import postgres_database
-
-            with postgres_database(args.postgres) as pg_url:
-                if pg_url is not None:
-                    results.append(run_backend("PostgreSQL", pg_url, config, args.rounds))
+        results = [
+            run_backend(name, url, config, args.rounds) for name, url, _ in databases(run.root, args.postgres)
+        ]
         table: list[tuple[str, str, str, bool | None]] = []
         for title, measured in results:
             print(f"\n=== {title} ===")

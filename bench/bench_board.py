@@ -40,23 +40,19 @@ Run from the repository root:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import cProfile
-import os
 import pstats
 import statistics
 import sys
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import time_machine
-from common import goal_table, percentile, session
+from common import AsgiClient, databases, goal_table, national_options, percentile, session
 from sqlalchemy import Engine, bindparam, func, select, text, update
 from starlette.testclient import TestClient
 
@@ -88,10 +84,14 @@ GOAL_RATIO = 3.0
 # --- the data ------------------------------------------------------------------------------
 
 
-def national_plan(provinces: int) -> str:
-    groups = ", ".join(f"p{i:02d}-{kind}" for i in range(1, provinces + 1) for kind in ("so-nganh", "xa"))
+def national_plan(
+    plan_id: str = NATIONAL, deadlines: Sequence[str] = NATIONAL_DEADLINES, number: str | None = None
+) -> str:
+    """The YAML of a plan of the ministry whose every deadline names every agency of the country."""
+    groups = ", ".join(f"p{i:02d}-{kind}" for i in range(1, PROVINCES + 1) for kind in ("so-nganh", "xa"))
     lines = [
-        f"id: {NATIONAL}\n",
+        f"id: {plan_id}\n",
+        *([f"number: {q(number)}\n"] if number else []),
         f"title: {q(f'Kế hoạch tổng hợp báo cáo toàn quốc năm {PLAN_YEAR}')}\n",
         f"issuer: {q('Bộ Nội vụ')}\n",
         f"year: {PLAN_YEAR}\n",
@@ -99,7 +99,7 @@ def national_plan(provinces: int) -> str:
         f"participants: [{groups}]\n",
         "obligations:\n",
     ]
-    for i, day in enumerate(NATIONAL_DEADLINES, start=1):
+    for i, day in enumerate(deadlines, start=1):
         title = q(f"Báo cáo tổng hợp toàn quốc số {i:02d}")
         lines.append(f"  - {{id: tong-hop-{i:02d}, title: {title}, yearly: {day}, who: [{groups}]}}\n")
     return "".join(lines)
@@ -107,7 +107,7 @@ def national_plan(provinces: int) -> str:
 
 def write_config(root: Path, scale: float) -> Path:
     config = write_national_config(root, make_shape(scale))
-    (config / "plans" / f"{NATIONAL}.yaml").write_text(national_plan(PROVINCES), encoding="utf-8")
+    (config / "plans" / f"{NATIONAL}.yaml").write_text(national_plan(), encoding="utf-8")
     return config
 
 
@@ -230,6 +230,19 @@ def count(engine: Engine) -> tuple[int, int]:
         )
 
 
+def build(url: str, config: Path) -> tuple[Engine, dict[str, float]]:
+    """The first sync, the year so far and a year of history; the engine and each step's seconds."""
+    seconds: dict[str, float] = {}
+    engine, seconds["first sync"] = first_sync(url, config)
+    start = time.perf_counter()
+    the_year_so_far(engine)
+    seconds["the year so far (sent, confirmed)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    a_year_of_history(engine)
+    seconds["a year of history (copy in SQL)"] = time.perf_counter() - start
+    return engine, seconds
+
+
 # --- the measurements ------------------------------------------------------------------------
 
 
@@ -284,59 +297,14 @@ def pages(engine: Engine) -> list[Page]:
     ]
 
 
-class Server:
-    """The ASGI app called directly, in this thread, with the signed-in client's cookies: the
-    server's time only (no HTTP client, no thread hop), and a profile that sees the page's code."""
-
-    def __init__(self, app: Any, client: TestClient) -> None:
-        self.app = app
-        self.cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items()).encode()
-        self.loop = asyncio.new_event_loop()
-
-    def get(self, path: str) -> tuple[int, int]:
-        """(status, bytes of the body)."""
-        path, _, query = path.partition("?")
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [(b"host", b"testserver"), (b"cookie", self.cookie)],
-            "client": ("127.0.0.1", 50000),
-            "server": ("testserver", 80),
-            "state": {},
-        }
-        answer = {"status": 0, "size": 0}
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-            elif message["type"] == "http.response.body":
-                answer["size"] += len(message.get("body", b""))
-
-        self.loop.run_until_complete(self.app(scope, receive, send))
-        return answer["status"], answer["size"]
-
-    def close(self) -> None:
-        self.loop.close()
-
-
-def measure(page: Page, client: Server, rounds: int, warmup: int = 2) -> None:
+def measure(page: Page, client: AsgiClient, rounds: int, warmup: int = 2) -> None:
     """Page and SQL alternately, so that both see the same machine load."""
     for _ in range(warmup):
         client.get(page.path)
         page.sql()
     for _ in range(rounds):
         start = time.perf_counter()
-        page.status, page.size = client.get(page.path)
+        page.status, page.size, _ = client.get(page.path)
         page.page_ms.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         page.sql()
@@ -354,13 +322,7 @@ class Backend:
 
 def run_backend(name: str, url: str, root: Path, config: Path, rounds: int, profile: bool) -> Backend:
     result = Backend(name)
-    engine, result.build_s["first sync"] = first_sync(url, config)
-    start = time.perf_counter()
-    the_year_so_far(engine)
-    result.build_s["the year so far (sent, confirmed)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    a_year_of_history(engine)
-    result.build_s["a year of history (copy in SQL)"] = time.perf_counter() - start
+    engine, result.build_s = build(url, config)
     result.occurrences, result.reminders = count(engine)
     add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
     print(
@@ -372,7 +334,8 @@ def run_backend(name: str, url: str, root: Path, config: Path, rounds: int, prof
     app = web_app(root, config, engine)
     with time_machine.travel(NOW, tick=False), TestClient(app) as client:
         assert sign_in(client, "quantri").status_code == 200, "the admin could not sign in"
-        server = Server(app, client)
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        server = AsgiClient(app, {"cookie": cookie})
         result.pages = pages(engine)
         for page in result.pages:
             measure(page, server, rounds)
@@ -431,18 +394,8 @@ def print_goals(backends: list[Backend]) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="fraction of the national size (default 1.0)"
-    )
-    parser.add_argument("--rounds", type=int, default=30, help="requests per page (default 30)")
+    parser = national_options(__doc__, rounds=30, per="page")
     parser.add_argument("--profile", action="store_true", help="also a cProfile of the slowest page")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (config and DB)")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="the PostgreSQL server's admin URL; 'none' to measure SQLite only",
-    )
     args = parser.parse_args()
 
     with session("nhacviec-bench-board-", args.keep) as run:
@@ -454,29 +407,10 @@ def main() -> int:
             f"today {TODAY:%d/%m/%Y}, {args.rounds} requests per page",
             flush=True,
         )
-        backends: list[Backend] = []
-        sqlite_root = run.root / "sqlite"
-        sqlite_root.mkdir()
-        backends.append(
-            run_backend(
-                "SQLite",
-                f"sqlite:///{sqlite_root / 'nhacviec.db'}",
-                sqlite_root,
-                config,
-                args.rounds,
-                args.profile,
-            )
-        )
-        if args.postgres != "none":
-            from bench_sync import postgres_database
-
-            with postgres_database(args.postgres) as pg_url:
-                if pg_url is not None:
-                    pg_root = run.root / "postgres"
-                    pg_root.mkdir()
-                    backends.append(
-                        run_backend("PostgreSQL", pg_url, pg_root, config, args.rounds, args.profile)
-                    )
+        backends = [
+            run_backend(name, url, root, config, args.rounds, args.profile)
+            for name, url, root in databases(run.root, args.postgres)
+        ]
         for b in backends:
             print_backend(b)
         run.missed = print_goals(backends)

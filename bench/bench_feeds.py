@@ -26,8 +26,6 @@ verdicts and exits 0: benchmarks never fail the build.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 import tracemalloc
@@ -35,19 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import time_machine
-from bench_board import (
-    AGENCY,
-    NATIONAL,
-    NOW,
-    TODAY,
-    Server,
-    a_year_of_history,
-    count,
-    first_sync,
-    the_year_so_far,
-    write_config,
-)
-from common import goal_table, percentile, session
+from bench_board import AGENCY, NATIONAL, NOW, TODAY, build, count, write_config
+from common import AsgiClient, databases, goal_table, national_options, percentile, session
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -87,12 +74,10 @@ class Backend:
 
 def run_backend(name: str, url: str, root: Path, config: Path, rounds: int) -> Backend:
     result = Backend(name)
-    engine, took = first_sync(url, config)
-    the_year_so_far(engine)
-    a_year_of_history(engine)
+    engine, seconds = build(url, config)
     result.rows = count(engine)
     print(
-        f"[{name}: {result.rows[0]:,} occurrences, {result.rows[1]:,} reminders; sync {took:.0f} s]",
+        f"[{name}: {result.rows[0]:,} occurrences, {result.rows[1]:,} reminders; sync {seconds['first sync']:.0f} s]",
         flush=True,
     )
     deployment = load_config(config)
@@ -106,8 +91,8 @@ def run_backend(name: str, url: str, root: Path, config: Path, rounds: int) -> B
     settings = make_settings(root, config, url)
     links = Links(SECRET, settings.public_url, settings.link_days)
     app = web_app(root, config, engine)
-    with time_machine.travel(NOW, tick=False), TestClient(app) as client:
-        server = Server(app, client)
+    with time_machine.travel(NOW, tick=False), TestClient(app):  # the app's lifespan
+        server = AsgiClient(app)
         for label, kind, target in targets:
             measured = Measured(label)
             feed = feeds.get_or_create(engine, kind, target, "bench")
@@ -118,20 +103,19 @@ def run_backend(name: str, url: str, root: Path, config: Path, rounds: int) -> B
             measured.peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
             measured.events, measured.size = built.ics.count(b"BEGIN:VEVENT"), len(built.ics)
-            server.get(path)  # warm-up; records the ETag
+            etag = server.get(path).header("etag")  # warm-up
+            assert etag is not None, "the feed has no ETag"
             for _ in range(rounds):
                 start = time.perf_counter()
                 body(engine, deployment, kind, target, TODAY, TZ)
                 measured.build_ms.append((time.perf_counter() - start) * 1000)
                 start = time.perf_counter()
-                status, _ = server.get(path)
+                status = server.get(path).status
                 measured.request_ms.append((time.perf_counter() - start) * 1000)
                 assert status == 200, status
-            etag = client.get(path).headers["etag"]
-            server.cookie = b""
             for _ in range(rounds):
                 start = time.perf_counter()
-                status = not_modified(server, path, etag)
+                status = server.get(path, {"if-none-match": etag}).status
                 measured.not_modified_ms.append((time.perf_counter() - start) * 1000)
                 assert status == 304, status
             result.feeds.append(measured)
@@ -140,59 +124,15 @@ def run_backend(name: str, url: str, root: Path, config: Path, rounds: int) -> B
     return result
 
 
-def not_modified(server: Server, path: str, etag: str) -> int:
-    """A request with If-None-Match, through the same direct ASGI call as Server.get."""
-    answer = {"status": 0}
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"if-none-match", etag.encode())],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": {},
-    }  # fmt: skip
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, object]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = int(message["status"])  # type: ignore[call-overload]
-
-    server.loop.run_until_complete(server.app(scope, receive, send))
-    return answer["status"]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="fraction of the national size (default 1.0)"
-    )
-    parser.add_argument("--rounds", type=int, default=20, help="requests per feed (default 20)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="the PostgreSQL server's admin URL; 'none' to measure SQLite only",
-    )
-    args = parser.parse_args()
+    args = national_options(__doc__, rounds=20, per="feed").parse_args()
     with session("nhacviec-bench-feeds-", args.keep) as run:
         config = write_config(run.root, args.scale)
-        backends = []
-        sqlite_root = run.root / "sqlite"
-        sqlite_root.mkdir()
-        backends.append(
-            run_backend(
-                "SQLite", f"sqlite:///{sqlite_root / 'nhacviec.db'}", sqlite_root, config, args.rounds
-            )
-        )
-        if args.postgres != "none":
-            from bench_sync import postgres_database
-
-            with postgres_database(args.postgres) as pg_url:
-                if pg_url is not None:
-                    pg_root = run.root / "postgres"
-                    pg_root.mkdir()
-                    backends.append(run_backend("PostgreSQL", pg_url, pg_root, config, args.rounds))
-        rows = []
+        backends = [
+            run_backend(name, url, root, config, args.rounds)
+            for name, url, root in databases(run.root, args.postgres)
+        ]
+        rows: list[tuple[str, str, str, bool | None]] = []
         for b in backends:
             print(f"\n{b.name} ({b.rows[0]:,} occurrences, {b.rows[1]:,} reminders), ms p50 / p95:")
             for m in b.feeds:

@@ -31,7 +31,6 @@ are printed; the script always exits 0.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import resource
@@ -41,7 +40,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import goal_table, session
+from bench_board import national_plan
+from common import databases, goal_table, national_options, session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/support: configs
 from sqlalchemy import Engine, insert, text
@@ -52,31 +52,13 @@ from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Statu
 from scheduler.reports import tracking
 from scheduler.reports.csvfile import csv_bytes
 from scheduler.reports.xlsx import write_xlsx
-from tests.support.configs import DEADLINES, PLAN_YEAR, PROVINCES, make_shape, q, write_national_config
+from tests.support.configs import DEADLINES, PLAN_YEAR, make_shape, write_national_config
 
 NATIONAL = f"quoc-gia-{PLAN_YEAR}-bao-cao"
 TODAY = date(PLAN_YEAR, 6, 21)
 GOAL_SECONDS = 10.0
 GOAL_MB = 400.0
 BATCH = 5000
-
-
-def national_plan() -> str:
-    groups = ", ".join(f"p{i:02d}-{kind}" for i in range(1, PROVINCES + 1) for kind in ("so-nganh", "xa"))
-    lines = [
-        f"id: {NATIONAL}\n",
-        f"number: {q('15/KH-BNV')}\n",
-        f"title: {q(f'Kế hoạch tổng hợp báo cáo toàn quốc năm {PLAN_YEAR}')}\n",
-        f"issuer: {q('Bộ Nội vụ')}\n",
-        f"year: {PLAN_YEAR}\n",
-        "focal_agency: p01-so-01\n",
-        f"participants: [{groups}]\n",
-        "obligations:\n",
-    ]
-    for i, day in enumerate(DEADLINES, start=1):
-        title = q(f"Báo cáo tổng hợp toàn quốc số {i:02d}")
-        lines.append(f"  - {{id: tong-hop-{i:02d}, title: {title}, yearly: {day}, who: [{groups}]}}\n")
-    return "".join(lines)
 
 
 def fill(engine: Engine, agencies: list[str]) -> tuple[int, int]:
@@ -186,34 +168,15 @@ def run_backend(name: str, url: str, config: Path, root: Path) -> dict[str, tupl
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="fraction of the national size (default 1.0)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="the PostgreSQL server's admin URL; 'none' to measure SQLite only",
-    )
-    args = parser.parse_args()
+    args = national_options(__doc__).parse_args()
     with session("nhacviec-bench-reports-", args.keep) as run:
         config = write_national_config(run.root, make_shape(args.scale))
-        (config / "plans" / f"{NATIONAL}.yaml").write_text(national_plan(), encoding="utf-8")
-        results: dict[str, dict[str, tuple[float, float, int, int]]] = {}
-        sqlite_root = run.root / "sqlite"
-        sqlite_root.mkdir()
-        results["SQLite"] = run_backend(
-            "SQLite", f"sqlite:///{sqlite_root / 'nhacviec.db'}", config, sqlite_root
-        )
-        if args.postgres != "none":
-            from bench_sync import postgres_database
-
-            with postgres_database(args.postgres) as pg_url:
-                if pg_url is not None:
-                    pg_root = run.root / "postgres"
-                    pg_root.mkdir()
-                    results["PostgreSQL"] = run_backend("PostgreSQL", pg_url, config, pg_root)
+        plan = national_plan(NATIONAL, DEADLINES, number="15/KH-BNV")
+        (config / "plans" / f"{NATIONAL}.yaml").write_text(plan, encoding="utf-8")
+        results = {
+            name: run_backend(name, url, config, root)
+            for name, url, root in databases(run.root, args.postgres)
+        }
         rows: list[tuple[str, str, str, bool | None]] = []
         for name, figures in results.items():
             seconds, mb, _, _ = figures["xlsx"]

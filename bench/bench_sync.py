@@ -42,15 +42,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import multiprocessing
-import os
 import pstats
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,7 +57,7 @@ from typing import Any, TypeVar
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
-from common import goal_table, session
+from common import POSTGRES_ADMIN_URL, goal_table, postgres_database, session
 from sqlalchemy import Engine, func, select
 
 from scheduler.config.loader import load_config
@@ -256,21 +254,6 @@ def measure(backend: str, url: str, config: Path, rounds: int) -> Results:
     return results
 
 
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str | None]:
-    """A new empty PostgreSQL database (dropped afterwards); None, with the reason printed, when
-    the server cannot be reached."""
-    from tests.support.postgres import throwaway_database, unreachable  # psycopg only when asked
-
-    problem = unreachable(admin_url)
-    if problem is not None:
-        print(f"PostgreSQL not reachable at {admin_url}: {problem}; its figures are left out")
-        yield None
-        return
-    with throwaway_database(admin_url, "nhacviec_bench") as url:
-        yield url
-
-
 def measure_peer(url: str, sample: list[tuple[str, datetime]], variant: str) -> float:
     """Seconds to add one DateTrigger job per sampled reminder to an SQLAlchemyJobStore.
 
@@ -439,7 +422,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        default=POSTGRES_ADMIN_URL,
         help="the PostgreSQL server's admin URL; 'none' to measure SQLite only",
     )
     parser.add_argument(

@@ -1,12 +1,15 @@
 """What the benchmark scripts share: the SMTP sink, the daemon as a subprocess, CPU meters,
-rates and their printing, verdicts, and the tail of every `main` (a work directory, steps that
-fail alone, the closing lines). Benchmarks always exit 0: they never fail the build.
+rates and their printing, verdicts, the tail of every `main` (a work directory, steps that
+fail alone, the closing lines), and for the benchmarks on the national deployment their options,
+their databases (SQLite, then PostgreSQL) and an in-process ASGI client. Benchmarks always exit
+0: they never fail the build.
 
 Synthetic configurations are in tests/support/configs.py, shared with the tests.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -26,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 # The project, SQLAlchemy and httpx are imported where they are used: bench_import.py reports
@@ -455,3 +458,119 @@ def session(prefix: str, keep: bool, *, goals: bool = True) -> Iterator[Session]
     else:
         failed = [*run.failures, *run.missed]
         print(f"FAILED: {', '.join(failed)}; figures only (no goal)" if failed else "Figures only (no goal).")
+
+
+# --- the benchmarks on the national deployment (board, API, feeds, reports) ------------------
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def national_options(description: str, rounds: int | None = None, per: str = "") -> argparse.ArgumentParser:
+    """--scale, --keep, --postgres and, given a default `rounds`, --rounds (requests per `per`);
+    the caller adds its own options and parses."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the national size (default 1.0)"
+    )
+    if rounds is not None:
+        parser.add_argument(
+            "--rounds", type=int, default=rounds, help=f"requests per {per} (default {rounds})"
+        )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (config and DBs)")
+    parser.add_argument(
+        "--postgres",
+        default=POSTGRES_ADMIN_URL,
+        help="the PostgreSQL server's admin URL; 'none' to measure SQLite only",
+    )
+    return parser
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    """A new empty PostgreSQL database (dropped afterwards); None, with the reason printed, when
+    the server cannot be reached."""
+    from tests.support.postgres import throwaway_database, unreachable  # psycopg only when asked
+
+    problem = unreachable(admin_url)
+    if problem is not None:
+        print(f"PostgreSQL not reachable at {admin_url}: {problem}; its figures are left out")
+        yield None
+        return
+    with throwaway_database(admin_url, "nhacviec_bench") as url:
+        yield url
+
+
+def databases(root: Path, postgres: str) -> Iterator[tuple[str, str, Path]]:
+    """(name, URL, work directory) of a fresh SQLite database, then of a fresh PostgreSQL one on
+    the server `postgres` unless it is 'none' or cannot be reached. Consume it with a for loop:
+    the PostgreSQL database is dropped when the loop moves past it."""
+    sqlite_root = root / "sqlite"
+    sqlite_root.mkdir()
+    yield "SQLite", f"sqlite:///{sqlite_root / 'nhacviec.db'}", sqlite_root
+    if postgres == "none":
+        return
+    with postgres_database(postgres) as url:
+        if url is not None:
+            pg_root = root / "postgres"
+            pg_root.mkdir()
+            yield "PostgreSQL", url, pg_root
+
+
+class Response(NamedTuple):
+    status: int
+    size: int  # bytes of the body
+    headers: list[tuple[bytes, bytes]]  # as the app sent them
+
+    def header(self, name: str) -> str | None:
+        """The first header of this name (any case), or None."""
+        wanted = name.lower().encode()
+        return next((v.decode("latin-1") for k, v in self.headers if k.lower() == wanted), None)
+
+
+class AsgiClient:
+    """An ASGI app called directly, in this thread, for GET requests: the server's time only (no
+    HTTP client, no thread hop), and a profile that sees the page's code. `headers` go with every
+    request (a session cookie, an Authorization), those given to `get` with that one."""
+
+    def __init__(self, app: Any, headers: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.headers = dict(headers or {})
+        self.loop = asyncio.new_event_loop()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
+        path, _, query = path.partition("?")
+        sent = [(b"host", b"testserver")]
+        sent += [(k.lower().encode(), v.encode()) for k, v in {**self.headers, **(headers or {})}.items()]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": sent,
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+            "state": {},
+        }
+        answer = Response(0, 0, [])
+        size = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal answer, size
+            if message["type"] == "http.response.start":
+                answer = Response(message["status"], 0, list(message.get("headers", [])))
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+
+        self.loop.run_until_complete(self.app(scope, receive, send))
+        return answer._replace(size=size)
+
+    def close(self) -> None:
+        self.loop.close()
