@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 
 from scheduler.accounts.tokens import Scope, create_token, list_tokens, revoke_token
 from scheduler.accounts.users import set_disabled
-from scheduler.cli import common as cli_common
 from scheduler.cli.app import app as cli
 from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import ApiToken, DeliveryAttempt, Occurrence, Reminder, Status
-from tests.support.accounts import SECRET, sign_in, web_app
+from tests.support.accounts import sign_in, web_app
 from tests.support.board import A_LUOI, HUE, PHU_XUAN, add_users, one_sent_one_dead, synced_sample
+from tests.support.cli import cli_env
 
 LAM_THAO = "lam-thao-2024-bdg"
 YEARLY = f"/api/v1/plans/{HUE}/deadlines/bao-cao-nam/2026"
@@ -460,15 +460,8 @@ def test_too_many_requests_is_429_with_retry_after(tmp_path, config_dir, engine)
 
 def test_the_token_commands(tmp_path, config_dir, engine, monkeypatch):
     runner = CliRunner()
-    env = {
-        "NHACVIEC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "NHACVIEC_CONFIG_DIR": str(config_dir),
-        "NHACVIEC_SECRET_KEY": SECRET,
-        "COLUMNS": "200",
-    }
+    env = cli_env(monkeypatch, engine.url.render_as_string(hide_password=False), config_dir, 200)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_common.out, "width", 200)
-    monkeypatch.setattr(cli_common.err, "width", 200)
     add_users(engine, "quantri")
 
     def run(*args):
