@@ -27,12 +27,12 @@ from scheduler.accounts.users import (
     set_disabled,
     set_password,
 )
-from scheduler.cli import common as cli_common
 from scheduler.cli.app import app as cli
 from scheduler.config.loader import load_config
 from scheduler.outbox.store import AppUser
 from scheduler.web.auth import local_next
-from tests.support.accounts import PASSWORD, SECRET, csrf_of, sign_in, web_app
+from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
+from tests.support.cli import cli_env
 
 HUE = "hue-2026-bdg"  # focal agency hue-so-noi-vu
 LAM_THAO = "lam-thao-2024-bdg"  # focal agency lt-phong-ldtbxh
@@ -345,16 +345,8 @@ def test_the_sso_header_needs_trusted_proxies(tmp_path, config_dir):
 
 def test_the_user_commands(tmp_path, config_dir, engine, monkeypatch):
     runner = CliRunner()
-    env = {
-        "NHACVIEC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "NHACVIEC_CONFIG_DIR": str(config_dir),
-        "NHACVIEC_SECRET_KEY": SECRET,
-        "COLUMNS": "160",
-    }
+    env = cli_env(monkeypatch, engine.url.render_as_string(hide_password=False), config_dir, 160)
     monkeypatch.chdir(tmp_path)
-    # The consoles are made once, at import: COLUMNS set later does not reach them.
-    monkeypatch.setattr(cli_common.out, "width", 160)
-    monkeypatch.setattr(cli_common.err, "width", 160)
 
     def run(*args, stdin=None):
         return runner.invoke(cli, list(args), env=env, input=stdin)

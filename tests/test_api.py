@@ -6,71 +6,44 @@ details in Vietnamese; and `nhacviec token` create/list/revoke."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from scheduler.accounts.tokens import Scope, create_token, list_tokens, revoke_token
-from scheduler.accounts.users import Role, add_user, set_disabled
-from scheduler.cli import common as cli_common
+from scheduler.accounts.users import set_disabled
 from scheduler.cli.app import app as cli
 from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import ApiToken, DeliveryAttempt, Occurrence, Reminder, Status
-from scheduler.outbox.sync import sync
-from tests.support.accounts import PASSWORD, SECRET, sign_in, web_app
-from tests.support.settings import make_settings
+from tests.support.accounts import sign_in, web_app
+from tests.support.board import A_LUOI, HUE, PHU_XUAN, add_users, one_sent_one_dead, synced_sample
+from tests.support.cli import cli_env
 
-HUE = "hue-2026-bdg"
 LAM_THAO = "lam-thao-2024-bdg"
 YEARLY = f"/api/v1/plans/{HUE}/deadlines/bao-cao-nam/2026"
-A_LUOI = f"{HUE}/bao-cao-nam/2026/hue-xa-a-luoi-1"
-PHU_XUAN = f"{HUE}/bao-cao-nam/2026/hue-phuong-phu-xuan"
 NOW = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # Monday 14/12/2026, 09:00 in Vietnam
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
 def api(tmp_path, config_dir, engine):
-    """The board's sample (two reports confirmed, one reminder sent and one dead), users of every
+    """The board's sample (Phú Xuân's report confirmed, one reminder sent and one dead), users of every
     role, and a token for each; the web app on it, on 14/12/2026."""
-    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
-    tz = settings.timezone
-    deployment = load_config(config_dir, settings, today=date(2026, 12, 1))
-    sync(engine, deployment, settings, date(2026, 12, 1))
+    settings, _ = synced_sample(tmp_path, config_dir, engine)
     acknowledge(
         engine,
         PHU_XUAN,
         "Nguyễn Thị Hoa",
-        datetime(2026, 12, 9, 9, 0, tzinfo=tz),
+        datetime(2026, 12, 9, 9, 0, tzinfo=settings.timezone),
         ReportReference("125/BC-UBND"),
     )
-    rem = Reminder.__table__
+    ids = one_sent_one_dead(engine)
     with engine.begin() as conn:
-        ids = (
-            conn.execute(select(rem.c.id).where(rem.c.occurrence_key == A_LUOI).order_by(rem.c.send_at))
-            .scalars()
-            .all()
-        )
-        conn.execute(
-            update(rem)
-            .where(rem.c.id == ids[0])
-            .values(status=Status.SENT, sent_at=datetime(2026, 12, 3, 1, 0, tzinfo=UTC), attempts=1)
-        )
-        conn.execute(
-            update(rem)
-            .where(rem.c.id == ids[1])
-            .values(
-                status=Status.DEAD,
-                attempts=1,
-                last_error="550 hộp thư không tồn tại",
-                updated_at=datetime(2026, 12, 10, 1, 0, tzinfo=UTC),
-            )
-        )
         conn.execute(
             insert(DeliveryAttempt.__table__).values(
                 reminder_id=ids[1],
@@ -80,10 +53,7 @@ def api(tmp_path, config_dir, engine):
                 error="550 hộp thư không tồn tại",
             )
         )
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
-    add_user(engine, "ltp", "Lê Thị Phương", Role.FOCAL, PASSWORD, agency_id="lt-phong-ldtbxh")
-    add_user(engine, "xem", "Trần Văn Xem", Role.VIEWER, PASSWORD)
+    add_users(engine)
     tokens = {
         name: create_token(engine, name, scope, login)[1]
         for name, scope, login in (
@@ -459,7 +429,7 @@ def test_a_large_body_is_413_and_no_answer_is_cached(api):
 def test_an_unexpected_failure_is_a_500_problem_that_names_no_internals(tmp_path, config_dir, engine):
     from scheduler.api.app import create_api
 
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    add_users(engine, "quantri")
     _, secret = create_token(engine, "t", Scope.READ, "quantri")
 
     def broken():
@@ -475,7 +445,7 @@ def test_too_many_requests_is_429_with_retry_after(tmp_path, config_dir, engine)
     from scheduler.api.app import create_api
 
     deployment = load_config(config_dir)
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    add_users(engine, "quantri")
     _, secret = create_token(engine, "t", Scope.READ, "quantri")
     client = TestClient(create_api(engine, lambda: deployment, UTC, rate_per_minute=3))
     answers = [client.get("/plans", headers=bearer(secret)).status_code for _ in range(5)]
@@ -490,16 +460,9 @@ def test_too_many_requests_is_429_with_retry_after(tmp_path, config_dir, engine)
 
 def test_the_token_commands(tmp_path, config_dir, engine, monkeypatch):
     runner = CliRunner()
-    env = {
-        "NHACVIEC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "NHACVIEC_CONFIG_DIR": str(config_dir),
-        "NHACVIEC_SECRET_KEY": SECRET,
-        "COLUMNS": "200",
-    }
+    env = cli_env(monkeypatch, engine.url.render_as_string(hide_password=False), config_dir, 200)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_common.out, "width", 200)
-    monkeypatch.setattr(cli_common.err, "width", 200)
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    add_users(engine, "quantri")
 
     def run(*args):
         return runner.invoke(cli, list(args), env=env)

@@ -13,24 +13,20 @@ import time_machine
 from sqlalchemy import event, select, update
 from starlette.testclient import TestClient
 
-from scheduler.accounts.users import Role, add_user
 from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import digest_context
 from scheduler.outbox import actions
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Occurrence, Reminder, Status
-from scheduler.outbox.sync import sync
 from scheduler.render.links import Links
 from scheduler.render.templates import Templates
-from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
+from tests.support.accounts import csrf_of, sign_in, web_app
+from tests.support.board import A_LUOI, HUE, PHU_XUAN, THUAN_HOA, add_users, one_sent_one_dead, synced_sample
 from tests.support.dispatch_kit import SECRET as LINK_SECRET
 from tests.support.settings import make_settings
 
-HUE = "hue-2026-bdg"
 LAM_THAO = "lam-thao-2024-bdg"
 YEARLY = f"/ke-hoach/{HUE}/han/bao-cao-nam/2026"
-A_LUOI = f"{HUE}/bao-cao-nam/2026/hue-xa-a-luoi-1"
-PHU_XUAN = f"{HUE}/bao-cao-nam/2026/hue-phuong-phu-xuan"
 NOW = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # Monday 14/12/2026, 09:00 in Vietnam
 
 
@@ -38,10 +34,8 @@ NOW = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # Monday 14/12/2026, 09:00 in Vi
 def board(tmp_path, config_dir, engine):
     """The sample synced as of 1/12/2026, two reports confirmed (one late), one reminder sent and
     one dead; the web app on it, on 14/12/2026."""
-    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
+    settings, _ = synced_sample(tmp_path, config_dir, engine)
     tz = settings.timezone
-    deployment = load_config(config_dir, settings, today=date(2026, 12, 1))
-    sync(engine, deployment, settings, date(2026, 12, 1))
     acknowledge(
         engine,
         PHU_XUAN,
@@ -49,38 +43,9 @@ def board(tmp_path, config_dir, engine):
         datetime(2026, 12, 9, 9, 0, tzinfo=tz),
         ReportReference("125/BC-UBND", date(2026, 12, 8)),
     )
-    acknowledge(
-        engine,
-        f"{HUE}/bao-cao-nam/2026/hue-phuong-thuan-hoa",
-        "Trần Văn Minh",
-        datetime(2026, 12, 11, 9, 0, tzinfo=tz),
-    )
-    rem = Reminder.__table__
-    with engine.begin() as conn:
-        ids = (
-            conn.execute(select(rem.c.id).where(rem.c.occurrence_key == A_LUOI).order_by(rem.c.send_at))
-            .scalars()
-            .all()
-        )
-        conn.execute(
-            update(rem)
-            .where(rem.c.id == ids[0])
-            .values(status=Status.SENT, sent_at=datetime(2026, 12, 3, 1, 0, tzinfo=UTC), attempts=1)
-        )
-        conn.execute(
-            update(rem)
-            .where(rem.c.id == ids[1])
-            .values(
-                status=Status.DEAD,
-                attempts=1,
-                last_error="550 hộp thư không tồn tại",
-                updated_at=datetime(2026, 12, 10, 1, 0, tzinfo=UTC),
-            )
-        )
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
-    add_user(engine, "ltp", "Lê Thị Phương", Role.FOCAL, PASSWORD, agency_id="lt-phong-ldtbxh")
-    add_user(engine, "xem", "Trần Văn Xem", Role.VIEWER, PASSWORD)
+    acknowledge(engine, THUAN_HOA, "Trần Văn Minh", datetime(2026, 12, 11, 9, 0, tzinfo=tz))
+    ids = one_sent_one_dead(engine)
+    add_users(engine)
     with time_machine.travel(NOW, tick=False), TestClient(web_app(tmp_path, config_dir, engine)) as client:
         yield client, engine, ids
 

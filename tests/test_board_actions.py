@@ -17,15 +17,12 @@ import time_machine
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from scheduler.accounts.users import Role, add_user
-from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Occurrence, OccurrenceAction, OccurrenceStatus, Reminder, Status
-from scheduler.outbox.sync import sync
 from scheduler.render.links import Links
-from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
+from tests.support.accounts import csrf_of, sign_in, web_app
+from tests.support.board import add_users, synced_sample
 from tests.support.dispatch_kit import SECRET as LINK_SECRET
-from tests.support.settings import make_settings
 
 HUE = "hue-2026-bdg"
 YEARLY = f"/ke-hoach/{HUE}/han/bao-cao-nam/2026"  # due Thursday 10/12/2026
@@ -41,8 +38,7 @@ def key(agency: str) -> str:
 def site(tmp_path: Path, config_dir: Path, engine: Engine) -> Iterator[tuple[TestClient, Engine]]:
     """The sample synced as of 1/12/2026, Phú Xuân's report confirmed; the web app on 14/12/2026
     with an admin, the plan's focal user, a focal user of another plan and a viewer."""
-    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
-    sync(engine, load_config(config_dir, settings, today=date(2026, 12, 1)), settings, date(2026, 12, 1))
+    settings, _ = synced_sample(tmp_path, config_dir, engine)
     acknowledge(
         engine,
         key("hue-phuong-phu-xuan"),
@@ -50,9 +46,7 @@ def site(tmp_path: Path, config_dir: Path, engine: Engine) -> Iterator[tuple[Tes
         datetime(2026, 12, 9, 9, 0, tzinfo=settings.timezone),
         ReportReference("125/BC-UBND", date(2026, 12, 8)),
     )
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
-    add_user(engine, "ltp", "Lê Thị Phương", Role.FOCAL, PASSWORD, agency_id="lt-phong-ldtbxh")
-    add_user(engine, "xem", "Trần Văn Xem", Role.VIEWER, PASSWORD)
+    add_users(engine, "snv", "ltp", "xem")
     with time_machine.travel(NOW, tick=False), TestClient(web_app(tmp_path, config_dir, engine)) as client:
         yield client, engine
 

@@ -28,7 +28,7 @@ from scheduler.outbox.store import (
 )
 from scheduler.outbox.sync import sync
 from tests.support.accounts import PASSWORD
-from tests.support.browser import WebServer, click_and_wait, screenshots, wait_gone
+from tests.support.browser import WebServer, click_and_wait, screenshots, sign_in, wait_gone
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -72,14 +72,6 @@ def submit(browser: Any, button: Any) -> None:
 
 def body(browser: Any) -> str:
     return str(browser.find_element(By.TAG_NAME, "body").text)
-
-
-def sign_in(browser: Any, server: WebServer, login: str) -> None:
-    browser.delete_all_cookies()  # the browser is shared by the session's tests
-    browser.get(f"{server.url}/")
-    browser.find_element(By.ID, "login").send_keys(login)
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    submit(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
 def action_block(browser: Any, server: WebServer, agency: str, search: str) -> Any:

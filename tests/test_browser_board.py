@@ -11,57 +11,38 @@ import pytest
 from selenium.webdriver.common.by import By
 from sqlalchemy import select, update
 
-from scheduler.accounts.users import Role, add_user
-from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Reminder, Status, open_store
-from scheduler.outbox.sync import sync
-from tests.support.accounts import PASSWORD
-from tests.support.browser import WebServer, click_and_wait, screenshots, served
-from tests.support.settings import make_settings
+from tests.support.board import HUE, PHU_XUAN, THUAN_HOA, add_users, reminder_ids, synced_sample
+from tests.support.browser import WebServer, click_and_wait, screenshots, served, sign_in
 
 pytestmark = pytest.mark.browser
-
-HUE = "hue-2026-bdg"
-A_LUOI = f"{HUE}/bao-cao-nam/2026/hue-xa-a-luoi-1"
 
 
 @pytest.fixture
 def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object, object]]:
     """The sample synced as of 20/11/2026 into SQLite or PostgreSQL, two reports confirmed and one reminder dead,
     an admin and a focal user; served by a subprocess."""
-    settings = make_settings(tmp_path, config_dir, database_url)
+    engine = open_store(database_url)
+    settings, _ = synced_sample(tmp_path, config_dir, engine, on=date(2026, 11, 20))
     tz = settings.timezone
-    engine = open_store(settings.database_url)
-    sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
     acknowledge(
         engine,
-        f"{HUE}/bao-cao-nam/2026/hue-phuong-phu-xuan",
+        PHU_XUAN,
         "Nguyễn Thị Hoa",
         datetime(2026, 12, 3, 9, 0, tzinfo=tz),
         ReportReference("125/BC-UBND", date(2026, 12, 2)),
     )
-    acknowledge(
-        engine,
-        f"{HUE}/bao-cao-nam/2026/hue-phuong-thuan-hoa",
-        "Trần Văn Minh",
-        datetime(2026, 12, 4, 15, 30, tzinfo=tz),
-    )
-    rem = Reminder.__table__
+    acknowledge(engine, THUAN_HOA, "Trần Văn Minh", datetime(2026, 12, 4, 15, 30, tzinfo=tz))
+    first, rem = reminder_ids(engine)[0], Reminder.__table__
     with engine.begin() as conn:
-        first = (
-            conn.execute(select(rem.c.id).where(rem.c.occurrence_key == A_LUOI).order_by(rem.c.send_at))
-            .scalars()
-            .first()
-        )
         conn.execute(
             update(rem)
             .where(rem.c.id == first)
             .values(status=Status.DEAD, attempts=1, last_error="550 5.1.1 hộp thư không tồn tại",
                     updated_at=datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
         )  # fmt: skip
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
+    add_users(engine, "quantri", "snv")
     with served(tmp_path, config_dir, settings.database_url, engine) as (server, signer):
         yield server, engine, signer
 
@@ -72,13 +53,6 @@ def submit(browser, selector: str = "button[type=submit]") -> None:
 
 def body(browser) -> str:
     return browser.find_element(By.TAG_NAME, "body").text
-
-
-def sign_in(browser, server: WebServer, login: str) -> None:
-    browser.get(f"{server.url}/")
-    browser.find_element(By.ID, "login").send_keys(login)
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    submit(browser)
 
 
 def test_sign_in_and_open_a_plan_a_deadline_and_an_agency(site, browser):

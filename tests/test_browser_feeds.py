@@ -13,27 +13,20 @@ import pytest
 from icalendar import Calendar
 from selenium.webdriver.common.by import By
 
-from scheduler.accounts.users import Role, add_user
-from scheduler.config.loader import load_config
 from scheduler.outbox import feeds
 from scheduler.outbox.feeds import FeedKind
 from scheduler.outbox.store import open_store
-from scheduler.outbox.sync import sync
-from tests.support.accounts import PASSWORD
-from tests.support.browser import SCREENSHOTS, WebServer, click_and_wait, screenshots, served
-from tests.support.settings import make_settings
+from tests.support.board import HUE, add_users, synced_sample
+from tests.support.browser import SCREENSHOTS, WebServer, click_and_wait, screenshots, served, sign_in
 
 pytestmark = pytest.mark.browser
-
-HUE = "hue-2026-bdg"
 
 
 @pytest.fixture
 def site(tmp_path, config_dir, database_url) -> Iterator[tuple[WebServer, object, object]]:
-    settings = make_settings(tmp_path, config_dir, database_url)
-    engine = open_store(settings.database_url)
-    sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
+    engine = open_store(database_url)
+    settings, _ = synced_sample(tmp_path, config_dir, engine, on=date(2026, 11, 20))
+    add_users(engine, "quantri")
     with served(tmp_path, config_dir, settings.database_url, engine) as (server, signer):
         yield server, engine, signer
 
@@ -58,10 +51,7 @@ def test_a_calendar_client_polls_the_feed_over_http(site):
 
 def test_the_board_offers_the_webcal_link_and_an_admin_makes_a_new_one(site, browser):
     server, engine, signer = site
-    browser.get(f"{server.url}/")
-    browser.find_element(By.ID, "login").send_keys("quantri")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    sign_in(browser, server, "quantri")
     browser.get(f"{server.url}/ke-hoach/{HUE}")
     block = browser.find_element(By.ID, "dang-ky-lich")
     webcal = block.find_element(By.PARTIAL_LINK_TEXT, "Đăng ký lịch (webcal)").get_attribute("href")

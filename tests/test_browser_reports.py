@@ -13,33 +13,26 @@ import pytest
 from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
 
-from scheduler.accounts.users import Role, add_user
-from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import open_store
-from scheduler.outbox.sync import sync
-from tests.support.accounts import PASSWORD
-from tests.support.browser import WebServer, click_and_wait, screenshots, served
-from tests.support.settings import make_settings
+from tests.support.board import HUE, PHU_XUAN, add_users, synced_sample
+from tests.support.browser import WebServer, screenshots, served, sign_in
 
 pytestmark = pytest.mark.browser
-
-HUE = "hue-2026-bdg"
 
 
 @pytest.fixture
 def site(tmp_path, config_dir, database_url) -> Iterator[WebServer]:
-    settings = make_settings(tmp_path, config_dir, database_url)
-    engine = open_store(settings.database_url)
-    sync(engine, load_config(config_dir), settings, date(2026, 11, 20))
+    engine = open_store(database_url)
+    settings, _ = synced_sample(tmp_path, config_dir, engine, on=date(2026, 11, 20))
     acknowledge(
         engine,
-        f"{HUE}/bao-cao-nam/2026/hue-phuong-phu-xuan",
+        PHU_XUAN,
         "Nguyễn Thị Hoa",
         datetime(2026, 12, 3, 9, 0, tzinfo=settings.timezone),
         ReportReference("125/BC-UBND", date(2026, 12, 2)),
     )
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
+    add_users(engine, "snv")
     with served(tmp_path, config_dir, settings.database_url, engine) as (server, _):
         yield server
     engine.dispose()
@@ -61,10 +54,7 @@ def test_a_focal_user_downloads_the_deadlines_table(site, browser, tmp_path):
     folder = tmp_path / "tai-ve"
     folder.mkdir()
     browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
-    browser.get(f"{server.url}/")
-    browser.find_element(By.ID, "login").send_keys("snv")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    sign_in(browser, server, "snv")
     browser.get(f"{server.url}/ke-hoach/{HUE}/han/bao-cao-nam/2026")
     assert "Tải Excel" in browser.find_element(By.TAG_NAME, "body").text
     screenshots(browser, "bao-cao-han")

@@ -7,20 +7,18 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import digest_context
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.store import Occurrence
-from scheduler.outbox.sync import sync
 from scheduler.render.templates import Templates
-from tests.support.settings import make_settings
+from tests.support.board import synced_sample
 
 
 def test_the_digest_groups_by_deadline_with_progress_and_the_late_named(engine, tmp_path, config_dir):
-    settings = make_settings(tmp_path, config_dir, str(engine.url.render_as_string(hide_password=False)))
+    settings, deployment = synced_sample(
+        tmp_path, config_dir, engine
+    )  # followed from before the 10/12 deadline
     tz = settings.timezone
-    deployment = load_config(config_dir, settings, today=date(2026, 12, 1))
-    sync(engine, deployment, settings, date(2026, 12, 1))  # followed from before the 10/12 deadline
     context = digest_context(engine, deployment, "hue-2026-bdg", date(2026, 12, 1), tz)
     yearly = next(d for d in context["deadlines"] if d["start"] == date(2026, 12, 10))
     agencies = [r["agency"] for r in yearly["rows"]]

@@ -18,8 +18,6 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from scheduler.accounts.users import Role, add_user
-from scheduler.cli import common as cli_common
 from scheduler.cli.app import app
 from scheduler.config.loader import load_config
 from scheduler.dispatch.digest import enqueue_digests
@@ -31,7 +29,9 @@ from scheduler.outbox.status import AgencyStatus, Status
 from scheduler.outbox.store import Reminder, open_store, utcnow
 from scheduler.outbox.sync import sync
 from scheduler.render.links import FeedLinks, Links
-from tests.support.accounts import PASSWORD, csrf_of, sign_in, web_app
+from tests.support.accounts import SECRET, csrf_of, sign_in, web_app
+from tests.support.board import add_users, synced_sample
+from tests.support.cli import cli_env
 from tests.support.configs import one_agency_plan
 from tests.support.dispatch_kit import links, make_dispatcher, run
 from tests.support.settings import make_settings
@@ -44,11 +44,8 @@ NOW = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # Monday 14/12/2026, 09:00 in Vi
 
 @pytest.fixture
 def served(tmp_path, config_dir, engine):
-    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
-    deployment = load_config(config_dir, settings, today=date(2026, 12, 1))
-    sync(engine, deployment, settings, date(2026, 12, 1))
-    add_user(engine, "quantri", "Quản trị viên", Role.ADMIN, PASSWORD)
-    add_user(engine, "xem", "Trần Văn Xem", Role.VIEWER, PASSWORD)
+    settings, _ = synced_sample(tmp_path, config_dir, engine)
+    add_users(engine, "quantri", "xem")
     made = links(settings)
     plan_feed = feeds.get_or_create(engine, FeedKind.PLAN, HUE, "kiểm thử")
     agency_feed = feeds.get_or_create(engine, FeedKind.AGENCY, A_LUOI, "kiểm thử")
@@ -231,14 +228,7 @@ def test_the_board_shows_the_links_and_an_admin_rotates_them_with_csrf(served):
 
 
 def test_the_cli_creates_lists_and_revokes_feeds(tmp_path, config_dir, monkeypatch, database_url):
-
-    monkeypatch.setattr(cli_common.out, "width", 500)
-    key = "test-key-for-the-cli-tests-0123456789"
-    env = {
-        "NHACVIEC_DATABASE_URL": database_url,
-        "NHACVIEC_CONFIG_DIR": str(config_dir),
-        "NHACVIEC_SECRET_KEY": key,
-    }
+    env = cli_env(monkeypatch, database_url, config_dir, 500)
     runner = CliRunner()
     made = runner.invoke(app, ["feed", "create", "plan", HUE], env=env)
     assert made.exit_code == 0, made.output
@@ -249,7 +239,7 @@ def test_the_cli_creates_lists_and_revokes_feeds(tmp_path, config_dir, monkeypat
     token = https.rsplit("/", 1)[1].removesuffix(".ics")
     engine = open_store(database_url)
     try:
-        feed_id, nonce = Links(key, "https://x", 30).feed(token)
+        feed_id, nonce = Links(SECRET, "https://x", 30).feed(token)
         assert feeds.find(engine, feed_id, nonce) is not None
         listed = runner.invoke(app, ["feed", "list"], env=env)
         assert listed.exit_code == 0 and HUE in listed.stdout and "kế hoạch" in listed.stdout

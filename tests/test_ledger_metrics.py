@@ -14,16 +14,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, select, update
 from starlette.testclient import TestClient
 
-from scheduler.config.loader import load_config
 from scheduler.outbox import board as rows
 from scheduler.outbox.acks import acknowledge
 from scheduler.outbox.metrics import OCCURRENCE_CATEGORIES, STUCK_REASONS, LedgerCollector, Metrics
 from scheduler.outbox.status import AgencyStatus, Statuses
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
-from scheduler.outbox.sync import sync
 from scheduler.web.app import create_app
+from tests.support.board import synced_sample
 from tests.support.dispatch_kit import links
-from tests.support.settings import make_settings
 
 HUE = "hue-2026-bdg"
 YEARLY = f"{HUE}/bao-cao-nam/2026"
@@ -44,9 +42,7 @@ CATEGORY = {
 
 @pytest.fixture
 def ledger(tmp_path, config_dir, engine):
-    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
-    deployment = load_config(config_dir, settings, today=date(2026, 12, 1))
-    sync(engine, deployment, settings, date(2026, 12, 1))
+    settings, deployment = synced_sample(tmp_path, config_dir, engine)
     metrics = Metrics(lambda: 0)
     collector = metrics.watch_ledger(engine, settings.timezone)
     collector.ttl = 0  # every scrape reads

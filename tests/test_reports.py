@@ -16,31 +16,26 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 from openpyxl import load_workbook
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from scheduler.accounts.users import Role, add_user
 from scheduler.cli.app import app as cli
 from scheduler.config.loader import load_config
 from scheduler.outbox.acks import ReportReference, acknowledge
 from scheduler.outbox.store import Occurrence, OccurrenceStatus, Reminder, Status
-from scheduler.outbox.sync import sync
 from scheduler.render.links import Links
 from scheduler.reports import tracking
 from scheduler.reports.csvfile import csv_bytes
 from scheduler.reports.xlsx import write_xlsx
-from tests.support.accounts import PASSWORD, sign_in, web_app
+from tests.support.accounts import sign_in, web_app
+from tests.support.board import A_LUOI, HUE, PHU_XUAN, THUAN_HOA, add_users, reminder_ids, synced_sample
 from tests.support.configs import make_shape, write_national_config
 from tests.support.dispatch_kit import SECRET as LINK_SECRET
 from tests.support.settings import make_settings
 
-HUE = "hue-2026-bdg"
 ITEM, PERIOD = "bao-cao-nam", "2026"
 YEARLY = f"/ke-hoach/{HUE}/han/{ITEM}/{PERIOD}"
-A_LUOI = f"{HUE}/{ITEM}/{PERIOD}/hue-xa-a-luoi-1"
-PHU_XUAN = f"{HUE}/{ITEM}/{PERIOD}/hue-phuong-phu-xuan"
-THUAN_HOA = f"{HUE}/{ITEM}/{PERIOD}/hue-phuong-thuan-hoa"
 NOW = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)  # Monday 14/12/2026, 09:00 in Vietnam
 TODAY = date(2026, 12, 14)
 HEADER = 9
@@ -51,10 +46,8 @@ def ledger(tmp_path, config_dir, engine):
     """The sample synced as of 1/12/2026: Phú Xuân confirmed on time (with its report's number
     and date), Thuận Hóa late, A Lưới 1 reminded twice (a third reminder dead); Phú Xuân's
     name made formula-like as a user could type it."""
-    settings = make_settings(tmp_path, config_dir, engine.url.render_as_string(hide_password=False))
+    settings, deployment = synced_sample(tmp_path, config_dir, engine)
     tz = settings.timezone
-    deployment = load_config(config_dir, settings, today=date(2026, 12, 1))
-    sync(engine, deployment, settings, date(2026, 12, 1))
     acknowledge(
         engine,
         PHU_XUAN,
@@ -63,13 +56,9 @@ def ledger(tmp_path, config_dir, engine):
         ReportReference("125/BC-UBND", date(2026, 12, 8)),
     )
     acknowledge(engine, THUAN_HOA, "=Trần Văn Minh", datetime(2026, 12, 11, 9, 0, tzinfo=tz))
+    ids = reminder_ids(engine, A_LUOI)
     rem, occ = Reminder.__table__, Occurrence.__table__
     with engine.begin() as conn:
-        ids = (
-            conn.execute(select(rem.c.id).where(rem.c.occurrence_key == A_LUOI).order_by(rem.c.send_at))
-            .scalars()
-            .all()
-        )
         sent = {"status": Status.SENT, "sent_at": datetime(2026, 12, 3, 1, 0, tzinfo=UTC), "attempts": 1}
         conn.execute(update(rem).where(rem.c.id.in_(ids[:2])).values(**sent))
         conn.execute(update(rem).where(rem.c.id == ids[2]).values(status=Status.DEAD, attempts=1))
@@ -147,7 +136,7 @@ def test_the_deadline_workbook_has_the_offices_layout_real_dates_and_print_setti
 def test_the_statuses_are_the_boards_for_the_same_ledger(ledger, engine, tmp_path, config_dir):
     settings, deployment = ledger
     report = report_of(engine, settings, deployment)
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
+    add_users(engine, "snv")
     with time_machine.travel(NOW, tick=False), TestClient(web_app(tmp_path, config_dir, engine)) as client:
         sign_in(client, "snv")
         html = client.get(YEARLY).text
@@ -247,8 +236,7 @@ def test_the_cli_writes_both_files_and_refuses_bad_options_in_vietnamese(
 
 @pytest.fixture
 def served(ledger, engine, tmp_path, config_dir):
-    add_user(engine, "snv", "Nguyễn Thị Hoa", Role.FOCAL, PASSWORD, agency_id="hue-so-noi-vu")
-    add_user(engine, "ltp", "Lê Thị Phương", Role.FOCAL, PASSWORD, agency_id="lt-phong-ldtbxh")
+    add_users(engine, "snv", "ltp")
     with time_machine.travel(NOW, tick=False), TestClient(web_app(tmp_path, config_dir, engine)) as client:
         yield client
 

@@ -33,3 +33,32 @@ def control_routes(
         Route("/_double/reset", do_reset, methods=["POST"]),
         Route("/_double/script", do_script, methods=["POST"]),
     ]
+
+
+class Recorder:
+    """A double's recorded requests and its scripted answer: `POST /_double/script` sets it, and a
+    `times` key in it counts down the requests that get it before answers are normal again."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: dict[str, Any] = {}
+
+    def next_answer(self) -> dict[str, Any]:
+        """The scripted answer for this request ({} when normal), counting down `times`."""
+        script = self.script
+        if script and "times" in script:
+            script["times"] -= 1
+            if script["times"] <= 0:
+                self.script = {}
+        return script
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.script = {}
+
+    def set_script(self, behaviour: dict[str, Any]) -> None:
+        self.script = dict(behaviour)
+
+    def routes(self) -> list[Route]:
+        """The control routes over this state (see `control_routes`)."""
+        return control_routes(lambda: self.requests, self.reset, self.set_script)

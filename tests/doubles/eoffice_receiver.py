@@ -23,24 +23,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from notifiers.webhook import verify
-from tests.doubles.control import control_routes
+from tests.doubles.control import Recorder
 
 
-class State:
+class State(Recorder):
     def __init__(self) -> None:
+        super().__init__()
         self.secret = os.environ.get("EOFFICE_RECEIVER_SECRET", "")
         self.tolerance = float(os.environ.get("EOFFICE_RECEIVER_TOLERANCE", "300"))
-        self.requests: list[dict[str, Any]] = []
         self.accepted: list[str] = []
-        self.script: dict[str, Any] = {}
 
-    def next_answer(self) -> dict[str, Any]:
-        script = self.script
-        if script and "times" in script:
-            script["times"] -= 1
-            if script["times"] <= 0:
-                self.script = {}
-        return script
+    def reset(self) -> None:
+        super().reset()
+        self.accepted.clear()
 
 
 state = State()
@@ -76,19 +71,9 @@ async def receive(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def _reset() -> None:
-    state.requests.clear()
-    state.accepted.clear()
-    state.script = {}
-
-
-def _script(behaviour: dict[str, Any]) -> None:
-    state.script = dict(behaviour)
-
-
 app = Starlette(
     routes=[
-        *control_routes(lambda: state.requests, _reset, _script),
+        *state.routes(),
         Route("/{path:path}", receive, methods=["POST"]),
     ]
 )

@@ -30,28 +30,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.doubles.control import control_routes
+from tests.doubles.control import Recorder
 
 SECRET_ENV = "WEBHOOK_RECEIVER_SECRET"
 RECORDED_HEADERS = ("content-type", "x-nhacviec-key", "x-nhacviec-timestamp", "x-nhacviec-signature")
 
 
-class State:
+class State(Recorder):
     def __init__(self) -> None:
+        super().__init__()
         self.secret = os.environ.get(SECRET_ENV, "")
-        self.requests: list[dict[str, Any]] = []
-        self.script: dict[str, Any] = {}
-
-    def next_answer(self) -> dict[str, Any]:
-        """The scripted answer for this request ({} when normal), counting down `times`."""
-        script = self.script
-        if not script:
-            return {}
-        if "times" in script:
-            script["times"] -= 1
-            if script["times"] <= 0:
-                self.script = {}
-        return script
 
 
 state = State()
@@ -95,18 +83,9 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def _reset() -> None:
-    state.requests.clear()
-    state.script = {}
-
-
-def _script(behaviour: dict[str, Any]) -> None:
-    state.script = dict(behaviour)
-
-
 app = Starlette(
     routes=[
-        *control_routes(lambda: state.requests, _reset, _script),
+        *state.routes(),
         Route("/{path:path}", receive, methods=["POST"]),
     ]
 )

@@ -191,3 +191,17 @@ def served(
     finally:
         server.stop()
         engine.dispose()
+
+
+def sign_in(driver: Any, server: WebServer, login: str) -> None:
+    """Sign in through the board's form with the tests' PASSWORD. The browser is shared by the
+    session's tests: the cookies of an earlier one are dropped first."""
+    from selenium.webdriver.common.by import By
+
+    from tests.support.accounts import PASSWORD
+
+    driver.delete_all_cookies()
+    driver.get(f"{server.url}/")
+    driver.find_element(By.ID, "login").send_keys(login)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "button[type=submit]"))
