@@ -357,7 +357,7 @@ class Daemon:
             "synced",
             extra={"added": report.added, "updated": report.updated, "cancelled": report.cancelled},
         )
-        _give_back_memory()
+        give_back_memory()
 
     async def extend_horizon(self) -> None:
         """Each night: one replica writes the day that entered the horizon; the others,
@@ -489,7 +489,7 @@ def read_configuration(settings: Settings, engine: Engine | None = None) -> tupl
     )
 
 
-def _give_back_memory() -> None:
+def give_back_memory() -> None:
     """A sync builds and drops large structures; glibc keeps the freed pages unless asked, so
     a daemon that syncs once a night would carry the peak of its largest sync for months.
     What survives (configuration, modules: most of the heap) is then frozen, so that the
