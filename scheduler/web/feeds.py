@@ -110,7 +110,7 @@ class Feeds:
             Route("/lich/{token}.ics", self.serve, methods=["GET", "HEAD"]),
         ]
 
-    async def serve(self, request: Request) -> Response:
+    def serve(self, request: Request) -> Response:
         try:
             feed_id, nonce = self.links.feed(request.path_params["token"])
         except LinkInvalid:
