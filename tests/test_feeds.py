@@ -285,13 +285,19 @@ def test_the_reminder_and_the_digest_e_mails_carry_the_feed_links(
         agencies = set()
         for message in smtp_sink.received:
             found = re.findall(r"https?://\S+/lich/\S+\.ics", message.text())
+            subscribe = re.findall(r"webcal://\S+/lich/\S+\.ics", message.text())
             row = sent[message.key]
             if row.kind == "digest":
-                assert found == [feed_url(FeedKind.PLAN, HUE)]
+                expected = feed_url(FeedKind.PLAN, HUE)
             else:
                 agency = row.occurrence_key.rsplit("/", 1)[1]
                 agencies.add(agency)
-                assert found == [feed_url(FeedKind.AGENCY, agency)]
+                expected = feed_url(FeedKind.AGENCY, agency)
+            # The https link to paste, and the same feed as webcal:// to open in a calendar app.
+            assert found == [expected]
+            assert subscribe == ["webcal://" + expected.split("://", 1)[1]]
+            html = message.message.get_body(("html",)).get_content()
+            assert f'href="{subscribe[0]}"' in html and f'href="{expected}"' in html
         assert agencies == {A_LUOI, "hue-so-noi-vu"}
         agency_url = feed_url(FeedKind.AGENCY, A_LUOI)
         html = next(m for m in smtp_sink.received if sent[m.key].kind == "digest").message.get_body(("html",))

@@ -31,7 +31,8 @@ Whitespace: the subject and the short text are collapsed to one line; in the tex
 body trailing spaces are dropped and runs of blank lines become one.
 
 Filters: `ngay` (date → "10/12/2026"), `thu` (date → "Thứ Năm"; Sunday is
-"Chủ nhật"), `ngay_day_du` (date → "Thứ Năm, 10/12/2026").
+"Chủ nhật"), `ngay_day_du` (date → "Thứ Năm, 10/12/2026"), `webcal` (a feed's https link →
+"webcal://…", which calendar applications open as a subscription).
 
 Context of a reminder (the contract `scheduler.render.messages` fills)
 ----------------------------------------------------------------
@@ -192,6 +193,15 @@ def ngay_day_du(value: Any) -> str:
     return f"{WEEKDAYS[day.weekday()]}, {_day_month_year(day)}"
 
 
+def webcal(value: Any) -> str:
+    """A feed's link as `webcal://` ("https://x/lich/t.ics" → "webcal://x/lich/t.ics"), which a
+    calendar application subscribes to on a click; webmail may not follow it, so the e-mails
+    give the https link too."""
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise TypeError(f"bộ lọc 'webcal' cần một liên kết http(s), nhận được {value!r}")
+    return "webcal://" + value.split("://", 1)[1]
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -301,7 +311,7 @@ class Templates:
             auto_reload=False,  # what was validated is what is sent, until the next load
             cache_size=-1,
         )
-        self.env.filters.update(ngay=ngay, thu=thu, ngay_day_du=ngay_day_du)
+        self.env.filters.update(ngay=ngay, thu=thu, ngay_day_du=ngay_day_du, webcal=webcal)
         self.warnings: list[str] = []
         self._errors: dict[str, tuple[str, list[str]]] = {}  # where → (message, kinds)
         self._filenames: set[str] = set()
