@@ -17,9 +17,10 @@ run: $(BIN)/nhacviec
 	$(BIN)/nhacviec run
 
 # The browser tests drive Debian's chromium and chromium-driver; a fresh machine has neither, so
-# the test command installs them first (apt-get, as root) when either is missing.
-browser: $(BIN)/nhacviec
-	$(BIN)/python -c "from tests.support.browser import ensure_chromium; ensure_chromium()"
+# the test command installs them first (apt-get install chromium chromium-driver, as root or
+# through sudo) when either is missing.
+browser:
+	bash .ci/install-chromium
 
 test: $(BIN)/nhacviec browser
 	$(BIN)/ruff check .

@@ -1,8 +1,8 @@
 """A real browser for the page tests: Debian's Chromium driven by Selenium, headless, offline.
 
-CI machines start without a browser: `ensure_chromium` installs Debian's `chromium` and
-`chromium-driver` with apt-get when /usr/bin/chromium or /usr/bin/chromedriver is missing (the
-tests run as root, as CI does). Selenium is given both paths, so its Selenium Manager never
+CI machines start without a browser: `ensure_chromium` runs .ci/install-chromium, which installs
+Debian's `chromium` and `chromium-driver` with apt-get when /usr/bin/chromium or
+/usr/bin/chromedriver is missing (as root, as CI runs, or through password-less sudo). Selenium is given both paths, so its Selenium Manager never
 looks for a driver on the network, and Chromium starts with its background traffic turned off
 (the machine's network is closed) and a fresh profile each time.
 
@@ -48,25 +48,19 @@ FLAGS = (
 
 
 def ensure_chromium() -> None:
-    """Install Debian's chromium and chromium-driver when either is missing."""
+    """Install Debian's chromium and chromium-driver when either is missing: .ci/install-chromium,
+    the one script `make browser` and .ci/run also call."""
     if CHROMIUM.exists() and CHROMEDRIVER.exists():
         return
-    if os.geteuid() != 0:
-        raise RuntimeError(
-            "Chromium is missing and installing it needs root: apt-get install chromium chromium-driver"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"],
-    ):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        raise RuntimeError(
-            "apt-get installed chromium, but /usr/bin/chromium or /usr/bin/chromedriver is missing"
-        )
+    done = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "install-chromium")],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f".ci/install-chromium failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
 
 @contextmanager
